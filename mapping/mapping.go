@@ -1,0 +1,122 @@
+// Package mapping turns Shopify customers into shopsync contacts: the
+// contact fields, and the typed custom attributes a merchant chose. It is
+// pure: no I/O, no clock, no globals.
+//
+// A key missing from a payload is unknown, not empty (SHOPIFY.md §6): the
+// mapped contact then leaves the field out of Contact.Fields, or the
+// attribute out of Contact.Attributes, and the store keeps what it had.
+// An explicit null maps to a null value.
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/shopsync/shopsync"
+	"github.com/shopsync/shopsync/shopify"
+)
+
+// Config chooses the custom attributes to map.
+type Config struct {
+	// Attributes names the attributes to keep, from Catalog. Empty means
+	// DefaultAttributes.
+	Attributes []string `mapstructure:"attributes"`
+}
+
+// Validate checks that every attribute named is in the catalog.
+func (c Config) Validate() error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, name := range c.Attributes {
+		if _, ok := specByName(name); !ok {
+			errs = append(errs, fmt.Errorf("mapping.attributes: unknown attribute %q; known: %s", name, strings.Join(names(catalog), ", ")))
+		}
+		if seen[name] {
+			errs = append(errs, fmt.Errorf("mapping.attributes: %q listed twice", name))
+		}
+		seen[name] = true
+	}
+	return errors.Join(errs...)
+}
+
+// Mapper maps customers to contacts with one attribute selection.
+type Mapper struct {
+	specs []Spec // sorted by name, so attributes come out sorted
+}
+
+// New returns a Mapper for cfg.
+func New(cfg Config) (*Mapper, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	want := cfg.Attributes
+	if len(want) == 0 {
+		want = DefaultAttributes()
+	}
+	m := &Mapper{}
+	for _, name := range want {
+		s, _ := specByName(name)
+		m.specs = append(m.specs, s)
+	}
+	slices.SortFunc(m.specs, func(a, b Spec) int { return strings.Compare(a.Name, b.Name) })
+	return m, nil
+}
+
+// Attributes returns the names of the attributes the mapper keeps, sorted.
+func (m *Mapper) Attributes() []string { return names(m.specs) }
+
+// ErrNoID is returned for a customer without a positive id.
+var ErrNoID = errors.New("customer has no id")
+
+// Contact maps one customer. Only fields and attributes whose source keys
+// the payload carried are set (see the package comment).
+func (m *Mapper) Contact(c *shopify.Customer) (shopsync.Contact, error) {
+	if c.ID <= 0 {
+		return shopsync.Contact{}, ErrNoID
+	}
+	k := shopsync.Contact{ShopifyID: c.ID, Tags: []string{}}
+	str := func(o shopify.Opt[string], f shopsync.FieldSet, dst **string) {
+		if o.Set {
+			k.Fields |= f
+			*dst = o.Ptr()
+		}
+	}
+	str(c.Email, shopsync.FieldEmail, &k.Email)
+	str(c.FirstName, shopsync.FieldFirstName, &k.FirstName)
+	str(c.LastName, shopsync.FieldLastName, &k.LastName)
+	str(c.Phone, shopsync.FieldPhone, &k.Phone)
+	str(c.State, shopsync.FieldState, &k.State)
+	if c.Tags.Set {
+		k.Fields |= shopsync.FieldTags
+		k.Tags = SplitTags(c.Tags.V)
+	}
+	if c.CreatedAt.Set {
+		k.Fields |= shopsync.FieldCreatedAt
+		k.ShopifyCreatedAt = utc(c.CreatedAt)
+	}
+	if c.UpdatedAt.Set {
+		k.Fields |= shopsync.FieldUpdatedAt
+		k.ShopifyUpdatedAt = utc(c.UpdatedAt)
+	}
+	k.Attributes = make(shopsync.Attributes, 0, len(m.specs))
+	for _, s := range m.specs {
+		if s.present(c) {
+			k.Attributes = append(k.Attributes, s.value(c))
+		}
+	}
+	return k, nil
+}
+
+// SplitTags splits Shopify's comma-separated tags ("Léon, Noël") into a
+// list, trimming spaces and dropping empty entries; order is kept.
+func SplitTags(s string) []string {
+	tags := []string{}
+	for t := range strings.SplitSeq(s, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			tags = append(tags, t)
+		}
+	}
+	return tags
+}

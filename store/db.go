@@ -1,0 +1,182 @@
+// Package store keeps shopsync's contact store in SQLite: contacts and
+// their typed attributes, full imports and their checkpoints, and the
+// record of every sync run.
+//
+// One *sql.DB with a single connection takes every write (SQLite allows one
+// writer; queuing in Go beats busy-waiting in SQLite), and a second pool
+// serves reads, which WAL lets run beside the writer. Every exported method
+// is one transaction.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // the database/sql driver "sqlite3"
+
+	"github.com/shopsync/shopsync"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// ErrNotFound is returned when a contact or run does not exist (or, for a
+// contact, has been deleted).
+var ErrNotFound = errors.New("not found")
+
+// DB is the contact store.
+type DB struct {
+	path  string
+	write *sql.DB // one connection: all writes
+	read  *sql.DB // reads, beside the writer thanks to WAL
+
+	// Now is the clock for the times the store writes. Tests replace it.
+	Now func() time.Time
+}
+
+// dsn builds the go-sqlite3 connection string. synchronous=FULL makes each
+// commit durable (fsync of the WAL) before it returns: a webhook is
+// acknowledged only after its effect survives a power cut. secure_delete
+// overwrites deleted content, so erased personal data leaves the file.
+func dsn(path string, readOnly bool) string {
+	u := url.URL{Scheme: "file", Opaque: (&url.URL{Path: path}).EscapedPath()}
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "5000")
+	q.Set("_foreign_keys", "on")
+	q.Set("_synchronous", "FULL")
+	q.Set("_secure_delete", "on")
+	if readOnly {
+		q.Set("_query_only", "1")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Open opens (creating if needed) the store at path and applies pending
+// migrations.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("open store: empty path")
+	}
+	db := &DB{path: path, Now: time.Now}
+	var err error
+	if db.write, err = sql.Open("sqlite3", dsn(path, false)); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	db.write.SetMaxOpenConns(1)
+	db.write.SetConnMaxIdleTime(0)
+	if err := db.write.PingContext(ctx); err != nil {
+		db.write.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.write.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if db.read, err = sql.Open("sqlite3", dsn(path, true)); err != nil {
+		db.write.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	db.read.SetMaxOpenConns(4)
+	return db, nil
+}
+
+// Path returns the store's file path.
+func (db *DB) Path() string { return db.path }
+
+// Close closes the store.
+func (db *DB) Close() error {
+	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// Ping checks that the store answers, for readiness checks.
+func (db *DB) Ping(ctx context.Context) error {
+	var n int
+	return db.read.QueryRowContext(ctx, `SELECT count(*) FROM migrations`).Scan(&n)
+}
+
+// migrate applies the embedded migrations not yet recorded, in lexical
+// order, each in its own transaction. Migration files are append-only.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx,
+		`CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("create migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := db.migrateFile(ctx, name); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) migrateFile(ctx context.Context, name string) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM migrations WHERE name = ?`, name).Scan(&n); err != nil {
+		return err
+	} else if n != 0 {
+		return nil
+	}
+	buf, err := fs.ReadFile(migrationFS, name)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(buf)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`,
+		name, shopsync.FormatTime(db.Now())); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Tx is a write transaction that carries the time of its start, so that
+// every row it writes has the same timestamp.
+type Tx struct {
+	*sql.Tx
+	now string
+}
+
+// begin starts a write transaction.
+func (db *DB) begin(ctx context.Context) (*Tx, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	return &Tx{Tx: tx, now: shopsync.FormatTime(db.Now())}, nil
+}
+
+func parseTime(s string) (time.Time, error) { return time.Parse(shopsync.TimeFormat, s) }
+
+// nullTime parses a nullable time column.
+func nullTime(s sql.NullString) (*time.Time, error) {
+	if !s.Valid {
+		return nil, nil
+	}
+	t, err := parseTime(s.String)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
