@@ -50,11 +50,18 @@ func names(specs []Spec) []string {
 	return out
 }
 
+// utc returns the time in UTC, or nil when absent, null, or outside the
+// years 0000–9999 once in UTC (such as "0000-01-01T00:00:00+01:00"): RFC
+// 3339 cannot write those, so the contact could not be encoded as JSON nor
+// its stored text parsed back.
 func utc(o shopify.Opt[time.Time]) *time.Time {
 	if !o.Valid() {
 		return nil
 	}
 	t := o.V.UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		return nil
+	}
 	return &t
 }
 
