@@ -1,0 +1,293 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"reflect"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shopsync/shopsync"
+	"github.com/shopsync/shopsync/mapping"
+	"github.com/shopsync/shopsync/shopify"
+	"github.com/shopsync/shopsync/store"
+	ssync "github.com/shopsync/shopsync/sync"
+)
+
+func (e *env) syncCommand() *cobra.Command {
+	var noProgress bool
+	cmd := &cobra.Command{
+		Use:   "sync",
+		Short: "Import every customer now (resumes an interrupted import)",
+		Long: `sync runs one full import of every customer of the shop into the store and
+prints one summary line. An import that was interrupted (killed, network down)
+resumes from its last checkpoint. Only a completed import marks contacts that
+Shopify no longer has as deleted. Exit code 0 on success, 1 on failure,
+2 on bad configuration, 3 when another sync is running on the same store.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := e.config(false)
+			if err != nil {
+				return err
+			}
+			showBar := !noProgress && isTerminal(e.stderr)
+			minLevel := slog.LevelDebug
+			if showBar {
+				minLevel = slog.LevelWarn // the bar owns the terminal; warnings still show
+			}
+			logger := e.logger(cfg.Log, minLevel)
+			return e.runSync(cmd.Context(), cfg, logger, showBar)
+		},
+	}
+	cmd.Flags().BoolVar(&noProgress, "no-progress", false, "never draw the progress bar")
+	return cmd
+}
+
+func (e *env) runSync(ctx context.Context, cfg Config, logger *slog.Logger, showBar bool) error {
+	mapper, err := mapping.New(cfg.Mapping)
+	if err != nil {
+		return usageError{err}
+	}
+	db, err := store.Open(ctx, cfg.Store.Path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	client, err := shopify.NewClient(cfg.shopifyConfig(), logger)
+	if err != nil {
+		return usageError{err}
+	}
+	im := ssync.New(db, client, mapper, logger)
+	var bar *progressBar
+	if showBar {
+		bar = newProgressBar(e.stderr)
+		im.OnProgress(bar.update)
+	}
+	start := time.Now()
+	run, err := im.Run(ctx, shopsync.TriggerCLI)
+	if bar != nil {
+		bar.finish()
+	}
+	if run != nil {
+		fmt.Fprintf(e.stdout, "fetched %d, created %d, updated %d, unchanged %d, deleted %d in %s\n",
+			run.Fetched, run.Created, run.Updated, run.Unchanged, run.Deleted, time.Since(start).Round(time.Millisecond))
+	}
+	switch {
+	case err == nil:
+		return nil
+	case run == nil:
+		return err
+	case ctx.Err() != nil:
+		return fmt.Errorf("sync run %d interrupted; the next run resumes from its checkpoint", run.ID)
+	default:
+		return fmt.Errorf("sync run %d failed (contacts stored so far are kept; the next run resumes): %w", run.ID, err)
+	}
+}
+
+func (e *env) contactsCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "contacts", Short: "Read contacts from the store"}
+	var format string
+	export := &cobra.Command{
+		Use:   "export",
+		Short: "Write every active contact to stdout as JSON lines or CSV",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "jsonl" && format != "csv" {
+				return usageError{fmt.Errorf("--format %q: want jsonl or csv", format)}
+			}
+			cfg, err := e.config(true)
+			if err != nil {
+				return err
+			}
+			db, err := openExisting(cmd.Context(), cfg.Store.Path)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			w := bufio.NewWriterSize(e.stdout, 64<<10)
+			if format == "csv" {
+				mapper, err := mapping.New(cfg.Mapping)
+				if err != nil {
+					return usageError{err}
+				}
+				err = exportCSV(cmd.Context(), db, w, mapper.Attributes())
+				if err != nil {
+					return err
+				}
+			} else {
+				enc := json.NewEncoder(w)
+				enc.SetEscapeHTML(false)
+				if err := db.ExportContacts(cmd.Context(), func(c *shopsync.Contact) error { return enc.Encode(c) }); err != nil {
+					return err
+				}
+			}
+			return w.Flush()
+		},
+	}
+	export.Flags().StringVar(&format, "format", "jsonl", "jsonl or csv")
+	get := &cobra.Command{
+		Use:   "get ID|EMAIL",
+		Short: "Print the contact with a Shopify id, or the contacts with an email (any case), as JSON",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := e.config(true)
+			if err != nil {
+				return err
+			}
+			db, err := openExisting(cmd.Context(), cfg.Store.Path)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			var cs []*shopsync.Contact
+			if id, perr := strconv.ParseInt(args[0], 10, 64); perr == nil {
+				var c *shopsync.Contact
+				c, err = db.Contact(cmd.Context(), id)
+				cs = []*shopsync.Contact{c}
+			} else {
+				cs, err = db.ContactsByEmail(cmd.Context(), args[0])
+			}
+			if errors.Is(err, store.ErrNotFound) {
+				return errors.New("no such contact")
+			} else if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(e.stdout)
+			enc.SetEscapeHTML(false)
+			enc.SetIndent("", "  ")
+			for _, c := range cs {
+				if err := enc.Encode(c); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(export, get)
+	return cmd
+}
+
+// openExisting opens the store only if its file exists, so that a typo in
+// store.path is an error instead of a new empty store.
+func openExisting(ctx context.Context, path string) (*store.DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, usageError{fmt.Errorf("store.path: %w (run shopsync sync first)", err)}
+	}
+	return store.Open(ctx, path)
+}
+
+// exportCSV writes a header and one row per active contact: the contact
+// fields, tags joined with ", " as Shopify writes them, then one column per
+// configured attribute. Nulls are empty cells.
+func exportCSV(ctx context.Context, db *store.DB, w *bufio.Writer, attrs []string) error {
+	cw := csv.NewWriter(w)
+	header := []string{"shopify_id", "email", "first_name", "last_name", "phone", "state", "tags",
+		"shopify_created_at", "shopify_updated_at"}
+	if err := cw.Write(append(header, attrs...)); err != nil {
+		return err
+	}
+	row := make([]string, len(header)+len(attrs))
+	str := func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	}
+	tm := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return shopsync.FormatTime(*t)
+	}
+	err := db.ExportContacts(ctx, func(c *shopsync.Contact) error {
+		row = append(row[:0], strconv.FormatInt(c.ShopifyID, 10), str(c.Email), str(c.FirstName),
+			str(c.LastName), str(c.Phone), str(c.State), strings.Join(c.Tags, ", "),
+			tm(c.ShopifyCreatedAt), tm(c.ShopifyUpdatedAt))
+		for _, name := range attrs {
+			a, _ := c.Attributes.Get(name)
+			v, _ := a.Text()
+			row = append(row, v)
+		}
+		return cw.Write(row)
+	})
+	if err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func (e *env) configCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "Inspect the configuration"}
+	check := &cobra.Command{
+		Use:   "check",
+		Short: "Validate the configuration and print it, secrets redacted",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := e.config(false)
+			if err != nil {
+				return err
+			}
+			w := e.stdout
+			printKeys(w, "", reflect.ValueOf(cfg.redacted()))
+			mapper, _ := mapping.New(cfg.Mapping)
+			fmt.Fprintf(w, "\ncredentials: %s\n", cfg.CredentialKind())
+			fmt.Fprintf(w, "attributes mapped: %s\n", strings.Join(mapper.Attributes(), ", "))
+			fmt.Fprintln(w, "configuration OK")
+			return nil
+		},
+	}
+	cmd.AddCommand(check)
+	return cmd
+}
+
+// printKeys prints every key of the configuration as key = value.
+func printKeys(w interface{ Write([]byte) (int, error) }, prefix string, rv reflect.Value) {
+	for i := range rv.NumField() {
+		f := rv.Type().Field(i)
+		key := f.Tag.Get("mapstructure")
+		if prefix != "" {
+			key = prefix + "." + key
+		}
+		v := rv.Field(i)
+		if v.Kind() == reflect.Struct {
+			printKeys(w, key, v)
+			continue
+		}
+		val := fmt.Sprint(v.Interface())
+		if v.Kind() == reflect.Slice {
+			val = "[" + strings.Join(v.Interface().([]string), ", ") + "]"
+		}
+		fmt.Fprintf(w, "%s = %s\n", key, val)
+	}
+}
+
+func versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			v := version
+			if info, ok := debug.ReadBuildInfo(); ok && v == "dev" {
+				for _, s := range info.Settings {
+					if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+						v = "dev-" + s.Value[:12]
+					}
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "shopsync %s %s %s/%s\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		},
+	}
+}

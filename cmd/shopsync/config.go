@@ -1,0 +1,263 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"github.com/spf13/viper"
+
+	"github.com/shopsync/shopsync/mapping"
+	"github.com/shopsync/shopsync/shopify"
+)
+
+// Config is shopsync's whole configuration. Every key can come from the
+// YAML file given with --config or from an environment variable
+// SHOPSYNC_<SECTION>_<KEY>; see config.example.yaml.
+type Config struct {
+	Shopify ShopifyConfig  `mapstructure:"shopify"`
+	Store   StoreConfig    `mapstructure:"store"`
+	HTTP    HTTPConfig     `mapstructure:"http"`
+	Sync    SyncConfig     `mapstructure:"sync"`
+	Log     LogConfig      `mapstructure:"log"`
+	Mapping mapping.Config `mapstructure:"mapping"`
+}
+
+// ShopifyConfig says which shop to read and how to authenticate.
+type ShopifyConfig struct {
+	Shop           string        `mapstructure:"shop"`         // required
+	AccessToken    string        `mapstructure:"access_token"` // this, or client_id + client_secret
+	ClientID       string        `mapstructure:"client_id"`
+	ClientSecret   string        `mapstructure:"client_secret"`
+	APIVersion     string        `mapstructure:"api_version"`
+	APIBaseURL     string        `mapstructure:"api_base_url"`
+	WebhookSecrets []string      `mapstructure:"webhook_secrets"`
+	RequestTimeout time.Duration `mapstructure:"request_timeout"`
+	MaxRetries     int           `mapstructure:"max_retries"`
+}
+
+// StoreConfig locates the SQLite contact store.
+type StoreConfig struct {
+	Path string `mapstructure:"path"`
+}
+
+// HTTPConfig configures the daemon's HTTP server.
+type HTTPConfig struct {
+	Listen    string `mapstructure:"listen"`
+	SyncToken string `mapstructure:"sync_token"`
+}
+
+// SyncConfig configures scheduled runs.
+type SyncConfig struct {
+	Schedule string `mapstructure:"schedule"`
+	Timezone string `mapstructure:"timezone"`
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	Level  string `mapstructure:"level"`
+	Format string `mapstructure:"format"`
+}
+
+// DefaultConfig returns the configuration used for every key not set.
+func DefaultConfig() Config {
+	return Config{
+		Shopify: ShopifyConfig{APIVersion: "2024-04", RequestTimeout: 30 * time.Second, MaxRetries: 6, WebhookSecrets: []string{}},
+		Store:   StoreConfig{Path: "shopsync.db"},
+		HTTP:    HTTPConfig{Listen: "127.0.0.1:8080"},
+		Sync:    SyncConfig{Schedule: "0 3 * * *"},
+		Log:     LogConfig{Level: "info", Format: "text"},
+		Mapping: mapping.Config{Attributes: []string{}},
+	}
+}
+
+// secretKeys are the keys never printed, and which also accept a
+// <key>_file variant naming a file that holds the secret.
+var secretKeys = []string{"shopify.access_token", "shopify.client_secret", "shopify.webhook_secrets", "http.sync_token"}
+
+// LoadConfig reads the configuration: defaults, then the file (if any),
+// then SHOPSYNC_* environment variables, then <secret>_file files.
+func LoadConfig(file string, env func(string) string) (Config, error) {
+	v := viper.New()
+	setDefaults(v, "", reflect.ValueOf(DefaultConfig()))
+	for _, k := range secretKeys {
+		v.SetDefault(k+"_file", "")
+	}
+	v.SetEnvPrefix("SHOPSYNC")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	if file != "" {
+		v.SetConfigFile(file)
+		if err := v.ReadInConfig(); err != nil {
+			return Config{}, fmt.Errorf("read config file %s: %w", file, err)
+		}
+	}
+	for _, k := range secretKeys {
+		path := v.GetString(k + "_file")
+		if path == "" {
+			continue
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("%s_file: %w", k, err)
+		}
+		v.Set(k, strings.TrimRight(string(b), "\r\n"))
+	}
+	var cfg Config
+	if err := v.UnmarshalExact(&cfg); err != nil {
+		return Config{}, fmt.Errorf("config: %w (compare with config.example.yaml)", stripValues(err))
+	}
+	cfg.Shopify.WebhookSecrets = splitList(cfg.Shopify.WebhookSecrets)
+	cfg.Mapping.Attributes = splitList(cfg.Mapping.Attributes)
+	return cfg, nil
+}
+
+// setDefaults registers every key of the Config struct with viper, so
+// that AutomaticEnv can see it (spf13/viper#761).
+func setDefaults(v *viper.Viper, prefix string, rv reflect.Value) {
+	for i := range rv.NumField() {
+		f := rv.Type().Field(i)
+		key := f.Tag.Get("mapstructure")
+		if prefix != "" {
+			key = prefix + "." + key
+		}
+		if f.Type.Kind() == reflect.Struct {
+			setDefaults(v, key, rv.Field(i))
+			continue
+		}
+		v.SetDefault(key, rv.Field(i).Interface())
+	}
+}
+
+// stripValues keeps a decode error from echoing a value, which may be a
+// secret: mapstructure errors quote the offending input.
+func stripValues(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, "invalid keys:"); i >= 0 {
+		return errors.New("unknown " + msg[i:])
+	}
+	return errors.New("a value has the wrong type; check numbers, durations (e.g. 30s) and lists")
+}
+
+// splitList accepts a list from YAML, or a comma-separated string from the
+// environment, dropping empty entries.
+func splitList(in []string) []string {
+	out := []string{}
+	for _, s := range in {
+		for part := range strings.SplitSeq(s, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+	}
+	return out
+}
+
+// Validate checks the whole configuration; each error names its key and
+// the fix. No error ever contains a secret's value.
+func (c *Config) Validate() error {
+	return errors.Join(c.validateShopify(), c.validateLocal())
+}
+
+// validateShopify checks the keys needed to talk to Shopify.
+func (c *Config) validateShopify() error {
+	var errs []error
+	// The client validates its own keys (shop name, credentials, API
+	// version, base URL); each error names its key.
+	if err := c.shopifyConfig().Validate(); err != nil {
+		errs = append(errs, unwrapJoined(err)...)
+	} else {
+		c.Shopify.Shop, _ = shopify.NormalizeShop(c.Shopify.Shop)
+	}
+	return errors.Join(errs...)
+}
+
+// validateLocal checks the keys that need no Shopify connection: enough
+// for commands that only read the store.
+func (c *Config) validateLocal() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.Store.Path == "" {
+		bad("store.path: required: the SQLite file to keep contacts in, e.g. shopsync.db")
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+		bad("http.listen: want host:port such as 127.0.0.1:8080")
+	}
+	if _, err := cron.ParseStandard(c.Sync.Schedule); err != nil {
+		bad("sync.schedule: %v: want 5 cron fields, e.g. \"0 3 * * *\" for 03:00 every night", err)
+	}
+	if _, err := time.LoadLocation(c.Sync.Timezone); err != nil {
+		bad("sync.timezone: unknown time zone %q: use an IANA name such as Europe/Paris, or leave empty for local time", c.Sync.Timezone)
+	}
+	if _, err := parseLevel(c.Log.Level); err != nil {
+		bad("log.level: %w", err)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format: %q: want text or json", c.Log.Format)
+	}
+	if err := c.Mapping.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func unwrapJoined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// shopifyConfig is the client's view of the configuration.
+func (c *Config) shopifyConfig() shopify.Config {
+	return shopify.Config{
+		Shop:           c.Shopify.Shop,
+		AccessToken:    c.Shopify.AccessToken,
+		ClientID:       c.Shopify.ClientID,
+		ClientSecret:   c.Shopify.ClientSecret,
+		APIVersion:     c.Shopify.APIVersion,
+		APIBaseURL:     c.Shopify.APIBaseURL,
+		RequestTimeout: c.Shopify.RequestTimeout,
+		MaxRetries:     c.Shopify.MaxRetries,
+	}
+}
+
+// CredentialKind says which kind of credentials the configuration uses.
+func (c *Config) CredentialKind() string {
+	if c.Shopify.AccessToken != "" {
+		return "static Admin API access token"
+	}
+	return "client credentials grant (client id + secret)"
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("%q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// redacted is what `config check` prints: secrets as <redacted> when set.
+func (c Config) redacted() Config {
+	hide := func(s *string) {
+		if *s != "" {
+			*s = "<redacted>"
+		}
+	}
+	hide(&c.Shopify.AccessToken)
+	hide(&c.Shopify.ClientSecret)
+	hide(&c.HTTP.SyncToken)
+	secrets := make([]string, len(c.Shopify.WebhookSecrets))
+	for i := range secrets {
+		secrets[i] = "<redacted>"
+	}
+	c.Shopify.WebhookSecrets = secrets
+	return c
+}
