@@ -1,0 +1,272 @@
+// Package shopify talks to the Shopify Admin REST API: listing, counting
+// and fetching customers, through go-shopify over a transport that paces
+// requests to the shop's leaky bucket and retries what can be retried.
+// It imports nothing internal.
+package shopify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	gosync "sync"
+	"time"
+
+	goshopify "github.com/bold-commerce/go-shopify/v4"
+)
+
+// Client reads customers from one shop. It is safe for concurrent use,
+// but serialises its requests: the bucket is shared, so parallel fetches
+// would not be faster (SHOPIFY.md §5), and go-shopify's client is not safe
+// for concurrent use.
+type Client struct {
+	gs         *goshopify.Client
+	tr         *transport
+	tokens     TokenSource
+	maxRetries int
+
+	mu gosync.Mutex // one request at a time through gs
+}
+
+// NewClient returns a client for cfg. It validates cfg first.
+func NewClient(cfg Config, logger *slog.Logger) (*Client, error) {
+	return newClient(cfg, logger, http.DefaultTransport)
+}
+
+func newClient(cfg Config, logger *slog.Logger, base http.RoundTripper) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	shop, _ := NormalizeShop(cfg.Shop)
+	apiBase, err := cfg.baseURL()
+	if err != nil {
+		return nil, fmt.Errorf("shopify.api_base_url: %w", err)
+	}
+	timeout := cfg.RequestTimeout
+	if timeout == 0 {
+		timeout = defaultRequestTimeout
+	}
+	logger = logger.With("component", "shopify")
+	rewrite := apiBase
+	if cfg.APIBaseURL == "" {
+		rewrite = nil // go-shopify already addresses https://{shop}
+	}
+	var tokens TokenSource = StaticToken(cfg.AccessToken)
+	if cfg.AccessToken == "" {
+		tokenTransport := &transport{base: base, baseURL: rewrite, timeout: timeout, maxRetries: cfg.MaxRetries, logger: logger}
+		tokens = NewClientCredentials(apiBase.String(), cfg.ClientID, cfg.ClientSecret, &http.Client{Transport: tokenTransport})
+	}
+	tr := &transport{
+		base:       base,
+		baseURL:    rewrite,
+		tokens:     tokens,
+		pacer:      newPacer(cfg.LeakRate),
+		timeout:    timeout,
+		maxRetries: cfg.MaxRetries,
+		version:    cfg.APIVersion,
+		logger:     logger,
+	}
+	// The token is left out of go-shopify (""): the transport sets it on
+	// every attempt, so that a renewed token is used at once.
+	gs, err := goshopify.NewClient(goshopify.App{}, shop, "",
+		goshopify.WithVersion(cfg.APIVersion),
+		goshopify.WithHTTPClient(&http.Client{Transport: tr}))
+	if err != nil {
+		return nil, fmt.Errorf("shopify client: %w", err)
+	}
+	return &Client{gs: gs, tr: tr, tokens: tokens, maxRetries: cfg.MaxRetries}, nil
+}
+
+// Page is one page of customers and the cursor to the next.
+type Page struct {
+	Customers []Customer
+	next      *goshopify.ListOptions
+}
+
+// HasNext reports whether Shopify announced another page.
+func (p *Page) HasNext() bool { return p.next != nil }
+
+// CountCustomers returns the shop's number of customers.
+func (c *Client) CountCustomers(ctx context.Context) (int64, error) {
+	var n int
+	err := c.do(ctx, func() (err error) {
+		n, err = c.gs.Count(ctx, "customers/count.json", nil)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count customers: %w", err)
+	}
+	return int64(n), nil
+}
+
+// ListCustomers returns the first page of customers with an id above
+// sinceID, in ascending id order, limit to a page (at most 250). since_id
+// is always sent, 0 included, so that the order is by id: the importer
+// checkpoints on it.
+func (c *Client) ListCustomers(ctx context.Context, sinceID int64, limit int) (*Page, error) {
+	since := uint64(max(sinceID, 0))
+	return c.list(ctx, &goshopify.ListOptions{SinceId: &since, Limit: limit})
+}
+
+// NextPage follows p's rel="next" cursor. Only rel="next" is followed,
+// never rel="previous", and a page_info request carries only limit, as
+// Shopify requires.
+func (c *Client) NextPage(ctx context.Context, p *Page) (*Page, error) {
+	if p.next == nil {
+		return nil, errors.New("next page: no next page")
+	}
+	return c.list(ctx, p.next)
+}
+
+// CustomersByID fetches up to 250 customers by id in one request, for
+// re-fetching customers whose webhook payload lacked fields.
+func (c *Client) CustomersByID(ctx context.Context, ids []int64) ([]Customer, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if len(ids) > 250 {
+		return nil, fmt.Errorf("customers by id: %d ids, at most 250 a request", len(ids))
+	}
+	opts := &goshopify.ListOptions{Limit: len(ids), Ids: make([]uint64, len(ids))}
+	for i, id := range ids {
+		opts.Ids[i] = uint64(id)
+	}
+	p, err := c.list(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return p.Customers, nil
+}
+
+func (c *Client) list(ctx context.Context, opts *goshopify.ListOptions) (*Page, error) {
+	var (
+		res struct {
+			Customers []Customer `json:"customers"`
+		}
+		pag *goshopify.Pagination
+	)
+	err := c.do(ctx, func() (err error) {
+		res.Customers = nil
+		pag, err = c.gs.ListWithPagination(ctx, "customers.json", &res, opts)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list customers: %w", err)
+	}
+	return &Page{Customers: res.Customers, next: pag.NextPageOptions}, nil
+}
+
+// do runs one go-shopify call, retrying it when the body Shopify sent was
+// cut short (the transport retries everything else), and explains errors.
+func (c *Client) do(ctx context.Context, call func() error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		err := call()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if truncated(err) && attempt < c.maxRetries {
+			c.tr.stats.retries.Add(1)
+			if err := sleep(ctx, backoff(attempt+1)); err != nil {
+				return err
+			}
+			continue
+		}
+		return explain(err, c.tokens)
+	}
+}
+
+// truncated reports whether a decode error means the JSON was cut short.
+func truncated(err error) bool {
+	var syn *json.SyntaxError
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &syn)
+}
+
+// APIError is an answer from the Admin API other than 2xx.
+type APIError struct {
+	Status  int
+	Message string // Shopify's message
+	Hint    string // what the operator can do about it
+}
+
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("shopify answered HTTP %d", e.Status)
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	if e.Hint != "" {
+		msg += " (" + e.Hint + ")"
+	}
+	return msg
+}
+
+// explain turns go-shopify's response errors into *APIError with a hint.
+func explain(err error, tokens TokenSource) error {
+	var (
+		re  goshopify.ResponseError
+		rle goshopify.RateLimitError
+	)
+	switch {
+	case errors.As(err, &rle):
+		re = rle.ResponseError
+	case errors.As(err, &re):
+	default:
+		return err
+	}
+	e := &APIError{Status: re.Status, Message: re.Message}
+	if e.Message == "" && len(re.Errors) > 0 {
+		e.Message = re.Errors[0]
+	}
+	switch re.Status {
+	case http.StatusUnauthorized:
+		if _, static := tokens.(StaticToken); static {
+			e.Hint = "check shopify.access_token: it may be revoked or mistyped"
+		} else {
+			e.Hint = "a fresh token was refused too: check the app is installed on the store"
+		}
+	case http.StatusForbidden:
+		e.Hint = "the app lacks the read_customers scope"
+	case http.StatusNotFound:
+		e.Hint = "check shopify.shop and shopify.api_version"
+	case http.StatusTooManyRequests:
+		e.Hint = "Shopify kept throttling; another app may be using the whole bucket"
+	}
+	return e
+}
+
+// Stats are the client's counters since it was made.
+type Stats struct {
+	Requests      int64     // answers received
+	Throttled     int64     // 429 answers
+	Retries       int64     // retried 5xx, timeouts, dropped connections, cut bodies
+	TokenRenewals int64     // tokens renewed after a 401
+	LastStatus    int       // HTTP status of the last answer
+	LastAt        time.Time // when it came; zero if never
+	ServedVersion string    // X-Shopify-API-Version of the last answer
+	TokenKind     string    // the kind of credentials
+}
+
+// Stats returns a snapshot of the client's counters.
+func (c *Client) Stats() Stats {
+	s := &c.tr.stats
+	out := Stats{
+		Requests:      s.requests.Load(),
+		Throttled:     s.throttled.Load(),
+		Retries:       s.retries.Load(),
+		TokenRenewals: s.tokenRenewals.Load(),
+		LastStatus:    int(s.lastStatus.Load()),
+		TokenKind:     c.tokens.Kind(),
+	}
+	if ns := s.lastAt.Load(); ns != 0 {
+		out.LastAt = time.Unix(0, ns)
+	}
+	out.ServedVersion, _ = s.servedVersion.Load().(string)
+	return out
+}
