@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-viper/mapstructure/v2"
 	"github.com/robfig/cron/v3"
 	"github.com/spf13/viper"
 
@@ -40,6 +41,12 @@ type ShopifyConfig struct {
 	WebhookSecrets []string      `mapstructure:"webhook_secrets"`
 	RequestTimeout time.Duration `mapstructure:"request_timeout"`
 	MaxRetries     int           `mapstructure:"max_retries"`
+	LeakRate       float64       `mapstructure:"leak_rate"`
+
+	// The *_file keys name files holding the secrets above.
+	AccessTokenFile    string `mapstructure:"access_token_file"`
+	ClientSecretFile   string `mapstructure:"client_secret_file"`
+	WebhookSecretsFile string `mapstructure:"webhook_secrets_file"`
 }
 
 // StoreConfig locates the SQLite contact store.
@@ -49,8 +56,9 @@ type StoreConfig struct {
 
 // HTTPConfig configures the daemon's HTTP server.
 type HTTPConfig struct {
-	Listen    string `mapstructure:"listen"`
-	SyncToken string `mapstructure:"sync_token"`
+	Listen        string `mapstructure:"listen"`
+	SyncToken     string `mapstructure:"sync_token"`
+	SyncTokenFile string `mapstructure:"sync_token_file"`
 }
 
 // SyncConfig configures scheduled runs.
@@ -82,20 +90,25 @@ func DefaultConfig() Config {
 var secretKeys = []string{"shopify.access_token", "shopify.client_secret", "shopify.webhook_secrets", "http.sync_token"}
 
 // LoadConfig reads the configuration: defaults, then the file (if any),
-// then SHOPSYNC_* environment variables, then <secret>_file files.
+// then SHOPSYNC_* environment variables from env, then <secret>_file files.
+//
+// The environment is bound key by key through env rather than with
+// viper's AutomaticEnv, which reads os.Getenv: tests pass their own
+// environment and can run in parallel. Every key is known to viper
+// (setDefaults), so every key has its variable: shopify.api_base_url is
+// SHOPSYNC_SHOPIFY_API_BASE_URL.
 func LoadConfig(file string, env func(string) string) (Config, error) {
 	v := viper.New()
 	setDefaults(v, "", reflect.ValueOf(DefaultConfig()))
-	for _, k := range secretKeys {
-		v.SetDefault(k+"_file", "")
-	}
-	v.SetEnvPrefix("SHOPSYNC")
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
-	v.AutomaticEnv()
 	if file != "" {
 		v.SetConfigFile(file)
 		if err := v.ReadInConfig(); err != nil {
 			return Config{}, fmt.Errorf("read config file %s: %w", file, err)
+		}
+	}
+	for _, k := range v.AllKeys() {
+		if val := env(envName(k)); val != "" {
+			v.Set(k, val)
 		}
 	}
 	for _, k := range secretKeys {
@@ -111,15 +124,20 @@ func LoadConfig(file string, env func(string) string) (Config, error) {
 	}
 	var cfg Config
 	if err := v.UnmarshalExact(&cfg); err != nil {
-		return Config{}, fmt.Errorf("config: %w (compare with config.example.yaml)", stripValues(err))
+		return Config{}, fmt.Errorf("config: %w (compare with config.example.yaml)", describeDecodeError(err))
 	}
 	cfg.Shopify.WebhookSecrets = splitList(cfg.Shopify.WebhookSecrets)
 	cfg.Mapping.Attributes = splitList(cfg.Mapping.Attributes)
 	return cfg, nil
 }
 
+// envName is the environment variable for a key: SHOPSYNC_SHOPIFY_SHOP.
+func envName(key string) string {
+	return "SHOPSYNC_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
 // setDefaults registers every key of the Config struct with viper, so
-// that AutomaticEnv can see it (spf13/viper#761).
+// that AllKeys lists it and the environment can set it (spf13/viper#761).
 func setDefaults(v *viper.Viper, prefix string, rv reflect.Value) {
 	for i := range rv.NumField() {
 		f := rv.Type().Field(i)
@@ -135,22 +153,51 @@ func setDefaults(v *viper.Viper, prefix string, rv reflect.Value) {
 	}
 }
 
-// stripValues keeps a decode error from echoing a value, which may be a
-// secret: mapstructure errors quote the offending input.
-func stripValues(err error) error {
-	msg := err.Error()
-	if i := strings.Index(msg, "invalid keys:"); i >= 0 {
-		return errors.New("unknown " + msg[i:])
+// describeDecodeError names the keys a decode error is about, without
+// echoing any value (a value may be a secret): unknown keys, typos
+// included, and keys whose value has the wrong type.
+func describeDecodeError(err error) error {
+	var unknown, wrongType []string
+	var walk func(error)
+	walk = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		var de *mapstructure.DecodeError
+		if !errors.As(err, &de) {
+			return
+		}
+		if rest, ok := strings.CutPrefix(de.Unwrap().Error(), "has invalid keys: "); ok {
+			for k := range strings.SplitSeq(rest, ", ") {
+				unknown = append(unknown, strings.TrimPrefix(de.Name()+"."+k, "."))
+			}
+			return
+		}
+		wrongType = append(wrongType, de.Name())
 	}
-	return errors.New("a value has the wrong type; check numbers, durations (e.g. 30s) and lists")
+	walk(err)
+	var errs []error
+	if len(unknown) > 0 {
+		errs = append(errs, fmt.Errorf("unknown keys: %s", strings.Join(unknown, ", ")))
+	}
+	if len(wrongType) > 0 {
+		errs = append(errs, fmt.Errorf("%s: wrong type of value; check numbers, durations (e.g. 30s) and lists", strings.Join(wrongType, ", ")))
+	}
+	if len(errs) == 0 {
+		return errors.New("a value has the wrong type; check numbers, durations (e.g. 30s) and lists")
+	}
+	return errors.Join(errs...)
 }
 
-// splitList accepts a list from YAML, or a comma-separated string from the
-// environment, dropping empty entries.
+// splitList accepts a list from YAML, or a string from the environment or
+// a *_file, separated by commas or newlines; empty entries are dropped.
 func splitList(in []string) []string {
 	out := []string{}
 	for _, s := range in {
-		for part := range strings.SplitSeq(s, ",") {
+		for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
 			if part = strings.TrimSpace(part); part != "" {
 				out = append(out, part)
 			}
@@ -225,6 +272,7 @@ func (c *Config) shopifyConfig() shopify.Config {
 		APIBaseURL:     c.Shopify.APIBaseURL,
 		RequestTimeout: c.Shopify.RequestTimeout,
 		MaxRetries:     c.Shopify.MaxRetries,
+		LeakRate:       c.Shopify.LeakRate,
 	}
 }
 
