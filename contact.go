@@ -204,9 +204,9 @@ func (as Attributes) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// TimeFormat is how shopsync writes times: RFC 3339 in UTC, with
-// fractional seconds only when present. Stored times use it too, so that
-// they sort as text.
+// TimeFormat is how shopsync shows times: RFC 3339 in UTC, with
+// fractional seconds only when present. (The store writes a fixed-width
+// form, so that stored times compare as text.)
 const TimeFormat = time.RFC3339Nano
 
 // FormatTime formats t in UTC with TimeFormat.

@@ -75,7 +75,7 @@ func timeArg(t *time.Time) any {
 	if t == nil {
 		return nil
 	}
-	return shopsync.FormatTime(*t)
+	return formatTime(*t)
 }
 
 // attrArg is the SQLite value of an attribute: INTEGER for integers and
@@ -91,6 +91,8 @@ func attrArg(a shopsync.Attribute) any {
 			return int64(1)
 		}
 		return int64(0)
+	case time.Time:
+		return formatTime(v)
 	default:
 		s, _ := a.Text()
 		return s

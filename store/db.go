@@ -20,8 +20,6 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the database/sql driver "sqlite3"
-
-	"github.com/shopsync/shopsync"
 )
 
 //go:embed migrations/*.sql
@@ -145,7 +143,7 @@ func (db *DB) migrateFile(ctx context.Context, name string) error {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`,
-		name, shopsync.FormatTime(db.Now())); err != nil {
+		name, formatTime(db.Now())); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -164,10 +162,19 @@ func (db *DB) begin(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	return &Tx{Tx: tx, now: shopsync.FormatTime(db.Now())}, nil
+	return &Tx{Tx: tx, now: formatTime(db.Now())}, nil
 }
 
-func parseTime(s string) (time.Time, error) { return time.Parse(shopsync.TimeFormat, s) }
+// storedTime is how the store writes times: UTC with a fixed nine-digit
+// fraction, so that stored times compare correctly as text (SQL compares
+// them so). RFC3339Nano trims trailing zeros, and "05Z" would sort after
+// "05.1Z".
+const storedTime = "2006-01-02T15:04:05.000000000Z07:00"
+
+func formatTime(t time.Time) string { return t.UTC().Format(storedTime) }
+
+// parseTime reads a stored time; RFC 3339 parsing accepts any fraction.
+func parseTime(s string) (time.Time, error) { return time.Parse(time.RFC3339, s) }
 
 // nullTime parses a nullable time column.
 func nullTime(s sql.NullString) (*time.Time, error) {
