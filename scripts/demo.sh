@@ -35,8 +35,8 @@ echo
 echo "== shopsync sync   (again: nothing changed, nothing written)"
 ./bin/shopsync sync
 echo
-echo "== shopsync contacts export --format jsonl | head -n 2"
-./bin/shopsync contacts export --format jsonl | head -n 2
+echo "== shopsync contacts export --format jsonl   (first 2 lines)"
+./bin/shopsync contacts export --format jsonl | awk "NR <= 2"
 echo
 id=$(./bin/shopsync contacts export --format csv | awk -F, 'NR==2 {print $1}')
 echo "== shopsync contacts get $id"
