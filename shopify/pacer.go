@@ -50,8 +50,12 @@ func (p *pacer) leak(size int) rate.Limit {
 	return rate.Limit(float64(size) / leakDivisor)
 }
 
-// margin is the room kept free in the bucket for other clients of the app.
-func margin(size int) int { return max(1, size/10) }
+// margin is the room kept free in the bucket for other clients of the
+// app: a fortieth of it (1 on Standard, 10 on Plus). Every response
+// re-corrects the mirror, so the margin need only absorb what others send
+// between two of our requests; a larger one would cost the import its
+// opening burst (measured: a tenth made a Standard import 1.10× the floor).
+func margin(size int) int { return max(1, size/40) }
 
 // resize sets up a full mirror of a bucket of the given size; the caller
 // holds mu or owns p.

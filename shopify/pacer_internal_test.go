@@ -70,17 +70,17 @@ func TestPacerMirrorsBucket(t *testing.T) {
 	if p.size != 400 || float64(p.lim.Limit()) != 20 {
 		t.Fatalf("got size %d leak %v, want 400 and 20/s", p.size, p.lim.Limit())
 	}
-	if got, want := p.lim.TokensAt(now), float64(400-1-40); got > want+1e-9 {
+	if got, want := p.lim.TokensAt(now), float64(400-1-10); got > want+1e-9 {
 		t.Errorf("tokens %v, want at most %v (room less margin)", got, want)
 	}
 	// Another client filled the bucket: the mirror must hold no tokens,
 	// and one token comes back after 1/20 s per missing request.
 	p.observe("400/400", now)
-	if got := p.lim.TokensAt(now); got > -40+1e-9 {
-		t.Errorf("tokens after a full bucket: %v, want <= -40", got)
+	if got := p.lim.TokensAt(now); got > -10+1e-9 {
+		t.Errorf("tokens after a full bucket: %v, want <= -10", got)
 	}
-	if got := p.lim.TokensAt(now.Add(2050 * time.Millisecond)); got < 0.9 {
-		t.Errorf("tokens 2.05s later: %v, want about 1", got)
+	if got := p.lim.TokensAt(now.Add(550 * time.Millisecond)); got < 0.9 {
+		t.Errorf("tokens 0.55s later: %v, want about 1", got)
 	}
 	// A later, emptier report never adds tokens beyond the leak.
 	before := p.lim.TokensAt(now)
