@@ -51,6 +51,7 @@ func dsn(path string, readOnly bool) string {
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "FULL")
 	q.Set("_secure_delete", "on")
+	q.Set("_cache_size", "-65536") // KiB: 64 MB, so an import's index pages stay cached
 	if readOnly {
 		q.Set("_query_only", "1")
 	} else {
@@ -153,7 +154,8 @@ func (db *DB) migrateFile(ctx context.Context, name string) error {
 // every row it writes has the same timestamp.
 type Tx struct {
 	*sql.Tx
-	now string
+	now   string
+	stmts map[string]*sql.Stmt // prepared on first use; closed with the tx
 }
 
 // begin starts a write transaction.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"testing"
 	"time"
@@ -115,8 +116,19 @@ func TestContactRoundTrip(t *testing.T) {
 	t0 := time.Date(2024, 4, 2, 14, 23, 53, 500, time.UTC)
 	want := contact(9007199254740993, "Zoë@Example.com", t0, 500)
 	want.Phone = nil
+	// Attributes travel to SQLite as JSON (one statement a contact): ids
+	// past 2^53 and at int64's edges must come back exact, a decimal stays
+	// text, booleans stay booleans.
 	want.Attributes = append(want.Attributes,
-		shopsync.TimeAttr("email_marketing_consent_updated_at", ptr(t0)))
+		shopsync.TimeAttr("email_marketing_consent_updated_at", ptr(t0)),
+		shopsync.IntAttr("last_order_id", ptr(int64(820982911946154509))),
+		shopsync.IntAttr("max_int", ptr(int64(math.MaxInt64))),
+		shopsync.IntAttr("min_int", ptr(int64(math.MinInt64))),
+		shopsync.DecimalAttr("big_decimal", ptr("1000000000000000.10")),
+		shopsync.BoolAttr("verified_email", ptr(true)),
+		shopsync.BoolAttr("tax_exempt", ptr(false)),
+		shopsync.StringAttr("quoted_text", ptr(`say "hi" \ 🎉`)),
+		shopsync.StringAttr("last_order_name", nil))
 	want.Attributes.Sort()
 	run, _ := beginRun(t, db)
 	if _, err := db.ApplyPage(ctx, run, 0, want.ShopifyID, []shopsync.Contact{want}); err != nil {

@@ -153,7 +153,7 @@ func BenchmarkMapUpsert(b *testing.B) {
 // transaction.
 func rawUpsert(b *testing.B, path string, contacts []shopsync.Contact) time.Duration {
 	b.Helper()
-	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=FULL&_txlock=immediate")
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=FULL&_txlock=immediate&_cache_size=-65536")
 	if err != nil {
 		b.Fatal(err)
 	}
