@@ -2,33 +2,46 @@ package shopifytest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// filter is what a first request asks for; a cursor carries it on.
+// filter is what a first list request asks for; page_info cursors carry
+// it to the following pages.
 type filter struct {
-	SinceID    int64     `json:"s,omitempty"`
-	IDs        []int64   `json:"i,omitempty"`
-	CreatedMin time.Time `json:"cn,omitzero"`
-	CreatedMax time.Time `json:"cx,omitzero"`
-	UpdatedMin time.Time `json:"un,omitzero"`
-	UpdatedMax time.Time `json:"ux,omitzero"`
+	SinceID    int64      `json:"since_id,omitempty"`
+	IDs        []int64    `json:"ids,omitempty"` // sorted, unique
+	CreatedMin *time.Time `json:"created_at_min,omitempty"`
+	CreatedMax *time.Time `json:"created_at_max,omitempty"`
+	UpdatedMin *time.Time `json:"updated_at_min,omitempty"`
+	UpdatedMax *time.Time `json:"updated_at_max,omitempty"`
 }
 
-// cursor is the opaque page_info: the filter, a direction and the id the
-// page starts after (next) or before (previous). A position by id, so a
-// customer deleted between pages shifts nothing.
+// match reports whether c passes every filter but ids, which selects the
+// candidates beforehand. Date bounds are inclusive.
+func (f *filter) match(c *Customer) bool {
+	return c.ID > f.SinceID &&
+		(f.CreatedMin == nil || !c.created.Before(*f.CreatedMin)) &&
+		(f.CreatedMax == nil || !c.created.After(*f.CreatedMax)) &&
+		(f.UpdatedMin == nil || !c.updated.Before(*f.UpdatedMin)) &&
+		(f.UpdatedMax == nil || !c.updated.After(*f.UpdatedMax))
+}
+
+// cursor is the opaque page_info: a position by id, so customers deleted
+// or added between pages shift nothing. "next" lists ids above ID,
+// "prev" the last page of ids below it.
 type cursor struct {
-	F    filter `json:"f"`
-	Prev bool   `json:"p,omitempty"`
-	ID   int64  `json:"b"`
+	Dir    string `json:"dir"`
+	ID     int64  `json:"id"`
+	Filter filter `json:"filter"`
 }
 
 func (c cursor) encode() string {
@@ -36,219 +49,263 @@ func (c cursor) encode() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(s string) (cursor, error) {
+func decodeCursor(s string) (cursor, bool) {
 	var c cursor
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return c, err
+		return c, false
 	}
-	return c, json.Unmarshal(b, &c)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&c) != nil || (c.Dir != "next" && c.Dir != "prev") || c.ID < 0 || c.ID == math.MaxInt64 {
+		return c, false
+	}
+	return c, true
 }
 
-func (f *filter) match(c *Customer) bool {
-	if c.ID <= f.SinceID {
-		return false
-	}
-	if len(f.IDs) > 0 && !containsID(f.IDs, c.ID) {
-		return false
-	}
-	return inRange(c.created, f.CreatedMin, f.CreatedMax) && inRange(c.updated, f.UpdatedMin, f.UpdatedMax)
+// paramError is a 400 {"errors":{param: msg}}.
+type paramError struct{ param, msg string }
+
+func (e *paramError) write(w http.ResponseWriter) {
+	writeJSON(w, http.StatusBadRequest, map[string]map[string]string{"errors": {e.param: e.msg}})
 }
 
-func containsID(ids []int64, id int64) bool {
-	for _, v := range ids {
-		if v == id {
-			return true
-		}
+func parseLimit(q url.Values) (int, *paramError) {
+	if !q.Has("limit") {
+		return 50, nil
 	}
-	return false
+	n, err := strconv.Atoi(q.Get("limit"))
+	if err != nil || n < 1 || n > 250 {
+		return 0, &paramError{"limit", "must be an integer between 1 and 250"}
+	}
+	return n, nil
 }
 
-func inRange(t, lo, hi time.Time) bool {
-	return (lo.IsZero() || !t.Before(lo)) && (hi.IsZero() || !t.After(hi))
-}
-
-func badRequest(w http.ResponseWriter, key, msg string) {
-	body, _ := json.Marshal(map[string]any{"errors": map[string][]string{key: {msg}}})
-	writeJSON(w, http.StatusBadRequest, string(body))
-}
-
-// parseFilter reads the filters of a first request.
-func parseFilter(q url.Values) (filter, string, string) {
-	var f filter
-	if v := q.Get("since_id"); v != "" {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || id < 0 {
-			return f, "since_id", "must be an integer"
-		}
-		f.SinceID = id
-	}
-	if v := q.Get("ids"); v != "" {
-		for p := range strings.SplitSeq(v, ",") {
-			id, err := strconv.ParseInt(strings.TrimSpace(p), 10, 64)
-			if err != nil {
-				return f, "ids", "must be a comma-separated list of integers"
-			}
-			f.IDs = append(f.IDs, id)
-		}
-		if len(f.IDs) > 250 {
-			return f, "ids", "at most 250"
-		}
-	}
+// parseDates reads the four date filters, RFC 3339 each.
+func parseDates(q url.Values, f *filter) *paramError {
 	for _, d := range []struct {
-		key string
-		dst *time.Time
-	}{{"created_at_min", &f.CreatedMin}, {"created_at_max", &f.CreatedMax}, {"updated_at_min", &f.UpdatedMin}, {"updated_at_max", &f.UpdatedMax}} {
-		if v := q.Get(d.key); v != "" {
+		name string
+		dst  **time.Time
+	}{{"created_at_min", &f.CreatedMin}, {"created_at_max", &f.CreatedMax},
+		{"updated_at_min", &f.UpdatedMin}, {"updated_at_max", &f.UpdatedMax}} {
+		if v := q.Get(d.name); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
-				return f, d.key, "must be an ISO 8601 date"
+				return &paramError{d.name, "Invalid value: want a date like 2024-04-02T09:23:53-05:00"}
 			}
-			*d.dst = t
+			*d.dst = &t
 		}
 	}
-	return f, "", ""
+	return nil
 }
 
-// serveList is GET customers.json with Shopify's cursor pagination.
-func (s *Server) serveList(w http.ResponseWriter, r *http.Request, version string, truncate bool) {
-	q := r.URL.Query()
-	limit := 50
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 250 {
-			badRequest(w, "limit", "must be between 1 and 250")
-			return
+// parseFilter reads a first request's filters.
+func parseFilter(q url.Values) (filter, *paramError) {
+	var f filter
+	if v := q.Get("since_id"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return f, &paramError{"since_id", "Invalid value: want a customer id"}
 		}
-		limit = n
+		f.SinceID = n
+	}
+	if v := q.Get("ids"); v != "" {
+		for s := range strings.SplitSeq(v, ",") {
+			if s = strings.TrimSpace(s); s == "" {
+				continue
+			}
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				return f, &paramError{"ids", "Invalid value: want comma-separated customer ids"}
+			}
+			f.IDs = append(f.IDs, n)
+		}
+		slices.Sort(f.IDs)
+		f.IDs = slices.Compact(f.IDs)
+	}
+	return f, parseDates(q, &f)
+}
+
+// handleList serves GET customers.json.
+func (s *Server) handleList(w http.ResponseWriter, r *http.Request, version string) {
+	q := r.URL.Query()
+	limit, perr := parseLimit(q)
+	if perr != nil {
+		perr.write(w)
+		return
 	}
 	fields := q.Get("fields")
-	var cur cursor
-	viaCursor := q.Has("page_info")
-	if viaCursor {
+	cur := cursor{Dir: "next"}
+	first := !q.Has("page_info")
+	if first {
+		cur.Filter, perr = parseFilter(q)
+		if perr != nil {
+			perr.write(w)
+			return
+		}
+	} else {
 		for k := range q {
 			if k != "page_info" && k != "limit" && k != "fields" {
-				writeJSON(w, http.StatusBadRequest, `{"errors":{"page_info":["Invalid value."]}}`)
+				(&paramError{k, k + " cannot be passed when page_info is present. See https://shopify.dev/api/usage/pagination-rest for more information."}).write(w)
 				return
 			}
 		}
-		var err error
-		if cur, err = decodeCursor(q.Get("page_info")); err != nil {
-			writeJSON(w, http.StatusBadRequest, `{"errors":{"page_info":["Invalid value."]}}`)
+		var ok bool
+		if cur, ok = decodeCursor(q.Get("page_info")); !ok {
+			(&paramError{"page_info", "Invalid value."}).write(w)
 			return
 		}
-	} else {
-		f, key, msg := parseFilter(q)
-		if key != "" {
-			badRequest(w, key, msg)
-			return
-		}
-		cur = cursor{F: f, ID: f.SinceID}
 	}
 
-	s.mu.Lock()
-	var page []Customer
-	hasBefore, hasAfter := false, false
-	if cur.Prev {
-		// The limit matching customers just before cur.ID.
-		i, _ := s.find(cur.ID)
-		for j := i - 1; j >= 0; j-- {
-			if c := &s.customers[j]; cur.F.match(c) {
-				if len(page) == limit {
-					hasBefore = true
-					break
-				}
-				page = append(page, *c)
-			}
+	page, prev, next := s.page(cur, limit, first)
+
+	var buf bytes.Buffer
+	buf.WriteString(`{"customers":[`)
+	fset := parseFields(fields)
+	for i, c := range page {
+		if i > 0 {
+			buf.WriteByte(',')
 		}
-		for a, b := 0, len(page)-1; a < b; a, b = a+1, b-1 {
-			page[a], page[b] = page[b], page[a]
+		if err := appendCustomer(&buf, c, fset); err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"errors": "Internal Server Error"})
+			return
 		}
-		hasAfter = true
-	} else {
-		i, found := s.find(cur.ID)
-		if found {
-			i++
-		}
-		for ; i < len(s.customers); i++ {
-			if c := &s.customers[i]; cur.F.match(c) {
-				if len(page) == limit {
-					hasAfter = true
-					break
-				}
-				page = append(page, *c)
-			}
-		}
-		hasBefore = viaCursor
 	}
-	s.mu.Unlock()
+	buf.WriteString("]}")
 
 	var links []string
-	base := "http://" + r.Host + "/admin/api/" + version + "/customers.json?limit=" + strconv.Itoa(limit)
+	base := baseURL(r) + "/admin/api/" + version + "/customers.json?limit=" + strconv.Itoa(limit)
 	if fields != "" {
 		base += "&fields=" + url.QueryEscape(fields)
 	}
-	if hasBefore && len(page) > 0 {
-		links = append(links, fmt.Sprintf(`<%s&page_info=%s>; rel="previous"`, base, cursor{F: cur.F, Prev: true, ID: page[0].ID}.encode()))
+	if prev != nil {
+		links = append(links, "<"+base+"&page_info="+prev.encode()+`>; rel="previous"`)
 	}
-	if hasAfter && len(page) > 0 {
-		links = append(links, fmt.Sprintf(`<%s&page_info=%s>; rel="next"`, base, cursor{F: cur.F, ID: page[len(page)-1].ID}.encode()))
+	if next != nil {
+		links = append(links, "<"+base+"&page_info="+next.encode()+`>; rel="next"`)
 	}
 	if len(links) > 0 {
 		w.Header().Set("Link", strings.Join(links, ", "))
 	}
-
-	var body bytes.Buffer
-	body.WriteString(`{"customers":[`)
-	for i := range page {
-		if i > 0 {
-			body.WriteByte(',')
-		}
-		b, _ := json.Marshal(&page[i])
-		if fields != "" {
-			b = pick(b, fields)
-		}
-		body.Write(b)
+	body := buf.Bytes()
+	if s.take(&s.truncN) {
+		body = body[:len(body)/2]
 	}
-	body.WriteString("]}")
-	out := body.String()
-	if truncate {
-		out = out[:len(out)/2]
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeBody(w, http.StatusOK, body)
 }
 
-// pick keeps only the named top-level keys of a JSON object.
-func pick(obj []byte, fields string) []byte {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(obj, &m) != nil {
-		return obj
-	}
-	keep := map[string]json.RawMessage{}
-	for f := range strings.SplitSeq(fields, ",") {
-		if v, ok := m[strings.TrimSpace(f)]; ok {
-			keep[strings.TrimSpace(f)] = v
+// page returns the customers at cur, at most limit, ascending, with the
+// cursors of the pages before and after it (nil when there is none; a
+// first request has no previous page).
+func (s *Server) page(cur cursor, limit int, first bool) (page []*Customer, prev, next *cursor) {
+	s.cmu.RLock()
+	defer s.cmu.RUnlock()
+	f := &cur.Filter
+	cand := s.customers
+	if f.IDs != nil {
+		cand = make([]*Customer, 0, len(f.IDs))
+		for _, id := range f.IDs {
+			if i, ok := s.find(id); ok {
+				cand = append(cand, s.customers[i])
+			}
 		}
 	}
-	b, _ := json.Marshal(keep)
-	return b
+	search := func(id int64) int { // first index with an id >= id
+		i, _ := slices.BinarySearchFunc(cand, id, func(c *Customer, id int64) int { return cmp.Compare(c.ID, id) })
+		return i
+	}
+	// lo and hi bound the page's ids, inclusive, even when it is empty.
+	var lo, hi int64
+	if cur.Dir == "next" {
+		start := search(f.SinceID + 1)
+		if !first {
+			start = max(start, search(cur.ID+1))
+		}
+		for i := start; i < len(cand) && len(page) < limit; i++ {
+			if f.match(cand[i]) {
+				page = append(page, cand[i])
+			}
+		}
+		lo, hi = cur.ID+1, cur.ID
+	} else {
+		for i := search(cur.ID) - 1; i >= 0 && cand[i].ID > f.SinceID && len(page) < limit; i-- {
+			if f.match(cand[i]) {
+				page = append(page, cand[i])
+			}
+		}
+		slices.Reverse(page)
+		lo, hi = cur.ID, cur.ID-1
+	}
+	if len(page) > 0 {
+		lo, hi = page[0].ID, page[len(page)-1].ID
+	}
+	for i := search(hi + 1); i < len(cand); i++ {
+		if f.match(cand[i]) {
+			next = &cursor{Dir: "next", ID: hi, Filter: *f}
+			break
+		}
+	}
+	if !first {
+		for i := search(lo) - 1; i >= 0 && cand[i].ID > f.SinceID; i-- {
+			if f.match(cand[i]) {
+				prev = &cursor{Dir: "prev", ID: lo, Filter: *f}
+				break
+			}
+		}
+	}
+	return page, prev, next
 }
 
-// serveCount is GET customers/count.json, with the date filters.
-func (s *Server) serveCount(w http.ResponseWriter, r *http.Request) {
-	f, key, msg := parseFilter(r.URL.Query())
-	if key != "" {
-		badRequest(w, key, msg)
+// baseURL is the scheme and host the client used: Link URLs point back
+// at them, as Shopify's point at the shop's myshopify.com domain.
+func baseURL(r *http.Request) string {
+	if r.TLS != nil || strings.HasSuffix(r.Host, ".myshopify.com") {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
+}
+
+// handleCount serves GET customers/count.json, with the date filters.
+func (s *Server) handleCount(w http.ResponseWriter, r *http.Request) {
+	var f filter
+	if perr := parseDates(r.URL.Query(), &f); perr != nil {
+		perr.write(w)
 		return
 	}
-	f.SinceID, f.IDs = 0, nil
-	s.mu.Lock()
 	n := 0
-	for i := range s.customers {
-		if f.match(&s.customers[i]) {
-			n++
+	s.cmu.RLock()
+	if f.CreatedMin == nil && f.CreatedMax == nil && f.UpdatedMin == nil && f.UpdatedMax == nil {
+		n = len(s.customers)
+	} else {
+		for _, c := range s.customers {
+			if f.match(c) {
+				n++
+			}
 		}
 	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, fmt.Sprintf(`{"count":%d}`, n))
+	s.cmu.RUnlock()
+	writeJSON(w, http.StatusOK, map[string]int{"count": n})
+}
+
+// handleGet serves GET customers/{id}.json, with fields.
+func (s *Server) handleGet(w http.ResponseWriter, r *http.Request, id int64) {
+	s.cmu.RLock()
+	i, ok := s.find(id)
+	var c *Customer
+	if ok {
+		c = s.customers[i]
+	}
+	s.cmu.RUnlock()
+	if !ok {
+		writeJSON(w, http.StatusNotFound, errNotFound)
+		return
+	}
+	var buf bytes.Buffer
+	buf.WriteString(`{"customer":`)
+	if err := appendCustomer(&buf, c, parseFields(r.URL.Query().Get("fields"))); err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"errors": "Internal Server Error"})
+		return
+	}
+	buf.WriteByte('}')
+	writeBody(w, http.StatusOK, buf.Bytes())
 }

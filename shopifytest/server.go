@@ -1,135 +1,182 @@
 package shopifytest
 
 import (
-	"crypto/rand"
-	"encoding/hex"
+	"cmp"
 	"encoding/json"
-	"fmt"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 )
 
-// Options configure a simulated shop.
+// defaultAPIVersions are served when Options.APIVersions is empty.
+var defaultAPIVersions = []string{"2024-04", "2025-01", "2025-04", "2025-07", "2025-10", "2026-01", "2026-04", "2026-07", "2026-10"}
+
+// Options configure a simulated shop. The zero value is a shop with no
+// customers, no accepted token and no rate limit.
 type Options struct {
-	Customers int   // generated customers, deterministic from Seed
-	Seed      int64 // generator seed
-	Token     string
-
-	// ClientID and ClientSecret, when set, make the client-credentials
-	// grant at POST /admin/oauth/access_token work. Granted tokens live
-	// TokenTTL (default 24h).
+	// Customers is how many customers Generate makes at start, from Seed.
+	Customers int
+	// Seed seeds the customer generator.
+	Seed int64
+	// Token is a permanent Admin API access token ("shpat_...") that is
+	// always accepted; "" accepts none.
+	Token string
+	// ClientID and ClientSecret, when both set, enable the
+	// client-credentials grant at POST /admin/oauth/access_token.
 	ClientID, ClientSecret string
-	TokenTTL               time.Duration
-
-	// BucketSize and LeakRate (requests/s) set the leaky bucket; a zero
-	// BucketSize means no rate limit.
+	// TokenTTL is the lifetime of granted tokens; 0 means 24 h.
+	TokenTTL time.Duration
+	// BucketSize is the leaky bucket's size; 0 disables rate limiting.
 	BucketSize int
-	LeakRate   float64
-
-	// APIVersions are the supported versions, oldest first. A request for
-	// another well-formed version is served as the oldest (SHOPIFY.md §2).
+	// LeakRate is how many requests a second the bucket leaks. Required
+	// (> 0) when BucketSize > 0.
+	LeakRate float64
+	// APIVersions are the supported versions, oldest first. Empty means
+	// 2024-04 and 2025-01 through 2026-10 quarterly: 2024-04 is out of
+	// support at Shopify (SHOPIFY.md §2) but is kept so that a default
+	// shopsync configuration is served as asked; leave it out to test the
+	// fall-forward. A well-formed version not in the list is served as the
+	// oldest one, as Shopify does.
 	APIVersions []string
+	// Latency is added to every response.
+	Latency time.Duration
+	// Logf, when set, receives one line per request. Tokens are never
+	// logged.
+	Logf func(format string, args ...any)
+}
 
-	Latency time.Duration // added to every API answer
+// Server is a simulated shop: an http.Handler and, from NewServer, a
+// listening test server. It is safe for concurrent use.
+type Server struct {
+	// URL is the base URL of the listening server, "http://127.0.0.1:port",
+	// to use as the shop's address. Empty for NewHandler.
+	URL string
+
+	opts     Options
+	versions []string // sorted, oldest first
+	ts       *httptest.Server
+	now      func() time.Time
+	bucket   *bucket // nil when unlimited
+	done     chan struct{}
+	stop     sync.Once
+
+	cmu       sync.RWMutex
+	customers []*Customer // sorted by ID; never mutated once stored
+
+	mu         sync.Mutex
+	tokens     map[string]time.Time // granted token -> expiry
+	hook       func(*http.Request)
+	failN      int
+	failStatus int
+	truncN     int
+	dropN      int
+	stats      Stats
 }
 
 // Stats count what the simulator served.
 type Stats struct {
-	Requests     int64            // API answers (401s excluded)
-	Throttled    int64            // 429 answers
-	Unauthorized int64            // 401 answers
-	TokenGrants  int64            // tokens granted
-	ByPath       map[string]int64 // e.g. "customers.json", "customers/count.json"
-	MaxUsed      int              // highest bucket level reached
+	// Requests counts the authenticated /admin/api requests, whatever
+	// their answer (429s, injected failures and drops included).
+	Requests int64
+	// Throttled counts 429s, Unauthorized 401s (not in Requests) and
+	// TokenGrants the tokens granted by the client-credentials grant.
+	Throttled, Unauthorized, TokenGrants int64
+	// ByPath splits Requests by the path after /admin/api/{version}/:
+	// "customers.json", "customers/count.json", "customers/{id}.json".
+	ByPath map[string]int64
+	// MaxUsed is the highest bucket level reported.
+	MaxUsed int
 }
 
-// Server is a simulated shop. All methods are safe for concurrent use.
-type Server struct {
-	// URL is the base URL (http://127.0.0.1:port) when started by NewServer.
-	URL string
-
-	opts Options
-	srv  *httptest.Server
-
-	mu        gosync.Mutex
-	customers []Customer // sorted by id
-	tokens    map[string]time.Time
-	level     float64
-	leakedAt  time.Time
-	failN     int
-	failCode  int
-	truncN    int
-	dropN     int
-	onRequest func(*http.Request)
-	stats     Stats
-}
-
-// NewServer starts a simulated shop on a loopback port.
+// NewServer starts a simulated shop on an httptest server on 127.0.0.1;
+// Close stops it. It panics if BucketSize > 0 and LeakRate <= 0.
 func NewServer(opts Options) *Server {
 	s := NewHandler(opts)
-	s.srv = httptest.NewServer(s)
-	s.URL = s.srv.URL
+	s.ts = httptest.NewServer(s)
+	s.URL = s.ts.URL
 	return s
 }
 
-// NewHandler returns a simulated shop without listening: serve it with
-// ServeHTTP (cmd/shopifysim listens itself).
+// NewHandler builds a simulated shop without listening: serve it with
+// ServeHTTP. Links in its answers use the request's Host. It panics if
+// BucketSize > 0 and LeakRate <= 0.
 func NewHandler(opts Options) *Server {
-	if opts.TokenTTL == 0 {
+	if opts.BucketSize > 0 && opts.LeakRate <= 0 {
+		panic("shopifytest: Options.LeakRate must be > 0 when BucketSize > 0")
+	}
+	if opts.TokenTTL <= 0 {
 		opts.TokenTTL = 24 * time.Hour
 	}
-	if len(opts.APIVersions) == 0 {
-		opts.APIVersions = []string{"2024-04", "2025-01", "2025-04", "2025-07", "2025-10", "2026-01", "2026-04", "2026-07", "2026-10"}
+	versions := opts.APIVersions
+	if len(versions) == 0 {
+		versions = defaultAPIVersions
 	}
-	s := &Server{opts: opts, tokens: map[string]time.Time{}, leakedAt: time.Now(), stats: Stats{ByPath: map[string]int64{}}}
-	s.customers = s.Generate(opts.Customers, opts.Seed)
+	versions = slices.Clone(versions)
+	slices.Sort(versions)
+	s := &Server{opts: opts, versions: versions, now: time.Now, done: make(chan struct{}),
+		tokens: map[string]time.Time{}, stats: Stats{ByPath: map[string]int64{}}}
+	if opts.BucketSize > 0 {
+		s.bucket = newBucket(opts.BucketSize, opts.LeakRate, s.now)
+	}
+	gen := generate(opts.Customers, opts.Seed)
+	s.customers = make([]*Customer, len(gen))
+	for i := range gen {
+		s.customers[i] = &gen[i]
+	}
 	return s
 }
 
-// Close stops the server started by NewServer.
+// Close stops the server and wakes requests waiting out Latency.
 func (s *Server) Close() {
-	if s.srv != nil {
-		s.srv.CloseClientConnections()
-		s.srv.Close()
+	s.stop.Do(func() { close(s.done) })
+	if s.ts != nil {
+		s.ts.Close()
 	}
 }
 
-func (s *Server) find(id int64) (int, bool) {
-	return slices.BinarySearchFunc(s.customers, id, func(c Customer, id int64) int { return cmpInt(c.ID, id) })
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-// Customer returns the customer with id.
-func (s *Server) Customer(id int64) (Customer, bool) {
+// Stats returns a snapshot of the counters.
+func (s *Server) Stats() Stats {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	i, ok := s.find(id)
-	if !ok {
-		return Customer{}, false
+	st := s.stats
+	st.ByPath = make(map[string]int64, len(s.stats.ByPath))
+	for k, v := range s.stats.ByPath {
+		st.ByPath[k] = v
 	}
-	return s.customers[i], true
+	s.mu.Unlock()
+	if s.bucket != nil {
+		st.MaxUsed = s.bucket.maxLevel()
+	}
+	return st
+}
+
+// DrainBucket adds n to the bucket level, capped at its size, as if
+// another client of the same app had made n requests. No-op without a
+// rate limit.
+func (s *Server) DrainBucket(n int) {
+	if s.bucket != nil {
+		s.bucket.drain(n)
+	}
+}
+
+// Customer returns a copy of the customer with id.
+func (s *Server) Customer(id int64) (Customer, bool) {
+	s.cmu.RLock()
+	defer s.cmu.RUnlock()
+	if i, ok := s.find(id); ok {
+		return s.customers[i].clone(), true
+	}
+	return Customer{}, false
 }
 
 // CustomerIDs returns every customer id, ascending.
 func (s *Server) CustomerIDs() []int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.cmu.RLock()
+	defer s.cmu.RUnlock()
 	ids := make([]int64, len(s.customers))
 	for i, c := range s.customers {
 		ids[i] = c.ID
@@ -137,41 +184,52 @@ func (s *Server) CustomerIDs() []int64 {
 	return ids
 }
 
-// Upsert adds or replaces a customer.
+// Upsert adds c, or replaces the customer with its id. The simulator keeps
+// a copy, with admin_graphql_api_id and the addresses' customer_id set
+// from c.ID and nil arrays made empty. Times are taken as given.
 func (s *Server) Upsert(c Customer) {
-	c.created, _ = time.Parse(time.RFC3339, c.CreatedAt)
-	c.updated, _ = time.Parse(time.RFC3339, c.UpdatedAt)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if i, ok := s.find(c.ID); ok {
-		s.customers[i] = c
-	} else {
-		s.customers = slices.Insert(s.customers, i, c)
+	c = c.clone()
+	c.normalize()
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	i, ok := s.find(c.ID)
+	if ok {
+		s.customers[i] = &c
+		return
 	}
+	s.customers = slices.Insert(s.customers, i, &c)
 }
 
-// Update edits a customer in place and moves its updated_at to now, as
-// Shopify does on every change.
+// Update edits the customer with id through fn, then sets updated_at to
+// the simulator clock (now, in the customer's offset, to the second).
+// fn receives a copy; changing its ID is ignored. No-op if id is unknown.
 func (s *Server) Update(id int64, fn func(*Customer)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
 	i, ok := s.find(id)
 	if !ok {
 		return
 	}
-	c := &s.customers[i]
-	fn(c)
-	c.updated = time.Now().UTC().Truncate(time.Second)
-	if !c.updated.After(c.created) {
-		c.updated = c.created.Add(time.Second)
+	c := s.customers[i].clone()
+	fn(&c)
+	c.ID = id
+	loc := time.UTC
+	if t, err := time.Parse(time.RFC3339, s.customers[i].UpdatedAt); err == nil {
+		loc = t.Location()
 	}
-	c.UpdatedAt = shopifyTime(c.updated)
+	now := s.now().Truncate(time.Second)
+	if created, err := time.Parse(time.RFC3339, c.CreatedAt); err == nil && !now.After(created) {
+		now = created.Add(time.Second) // never updated before it was created
+	}
+	c.UpdatedAt = shopifyTime(now.In(loc))
+	c.normalize()
+	s.customers[i] = &c
 }
 
-// Delete removes a customer, reporting whether it existed.
+// Delete removes the customer with id and reports whether it existed.
 func (s *Server) Delete(id int64) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
 	i, ok := s.find(id)
 	if ok {
 		s.customers = slices.Delete(s.customers, i, i+1)
@@ -179,204 +237,166 @@ func (s *Server) Delete(id int64) bool {
 	return ok
 }
 
-// FailNext makes the next n API requests answer status with a JSON
-// error body, as Shopify's 5xx pages do. n = 0 clears it.
-func (s *Server) FailNext(n, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failN, s.failCode = n, status
+// find returns where id is or would be in s.customers. s.cmu is held.
+func (s *Server) find(id int64) (int, bool) {
+	return slices.BinarySearchFunc(s.customers, id, func(c *Customer, id int64) int { return cmp.Compare(c.ID, id) })
 }
 
-// TruncateNext makes the next n customer list answers a 200 whose JSON
-// body is cut in half.
-func (s *Server) TruncateNext(n int) { s.mu.Lock(); s.truncN = n; s.mu.Unlock() }
+var versionRE = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])$`)
 
-// DropNext makes the next n API requests lose their connection without
-// an answer.
-func (s *Server) DropNext(n int) { s.mu.Lock(); s.dropN = n; s.mu.Unlock() }
-
-// ExpireTokens invalidates every granted token: requests get 401.
-func (s *Server) ExpireTokens() { s.mu.Lock(); clear(s.tokens); s.mu.Unlock() }
-
-// OnRequest sets a hook called for each API request before it is
-// served; nil removes it.
-func (s *Server) OnRequest(fn func(*http.Request)) { s.mu.Lock(); s.onRequest = fn; s.mu.Unlock() }
-
-// DrainBucket adds n to the bucket level, as another client of the same
-// app on the store would.
-func (s *Server) DrainBucket(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.leak(time.Now())
-	s.level = min(float64(s.opts.BucketSize), s.level+float64(n))
-}
-
-// Stats returns a copy of the counters.
-func (s *Server) Stats() Stats {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.stats
-	st.ByPath = make(map[string]int64, len(s.stats.ByPath))
-	for k, v := range s.stats.ByPath {
-		st.ByPath[k] = v
+// servedVersion is the version a request for v gets: v when supported,
+// the oldest supported one when v is well-formed but not supported.
+func (s *Server) servedVersion(v string) (string, bool) {
+	if !versionRE.MatchString(v) {
+		return "", false
 	}
-	return st
-}
-
-// leak drains the bucket for the time passed; the caller holds mu.
-func (s *Server) leak(now time.Time) {
-	if s.opts.BucketSize > 0 {
-		s.level = max(0, s.level-s.opts.LeakRate*now.Sub(s.leakedAt).Seconds())
+	if _, ok := slices.BinarySearch(s.versions, v); ok {
+		return v, true
 	}
-	s.leakedAt = now
+	return s.versions[0], true
 }
 
-var versionRE = regexp.MustCompile(`^/admin/api/([0-9]{4}-[0-9]{2})/(.+)$`)
-
-// ServeHTTP implements http.Handler.
+// ServeHTTP serves the Admin API: /admin/oauth/access_token and
+// /admin/api/{version}/customers*.json. Anything else is a JSON 404.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/admin/oauth/access_token" {
-		s.serveToken(w, r)
-		return
+	if s.opts.Latency > 0 {
+		t := time.NewTimer(s.opts.Latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		case <-s.done:
+			t.Stop()
+		}
 	}
-	m := versionRE.FindStringSubmatch(r.URL.Path)
-	if m == nil {
-		writeJSON(w, http.StatusNotFound, `{"errors":"Not Found"}`)
-		return
+	rw := &statusWriter{ResponseWriter: w}
+	switch {
+	case r.URL.Path == "/admin/oauth/access_token":
+		s.handleToken(rw, r)
+	case strings.HasPrefix(r.URL.Path, "/admin/api/"):
+		s.handleAPI(rw, r)
+	default:
+		writeJSON(rw, http.StatusNotFound, errNotFound)
 	}
-	version, resource := m[1], m[2]
-	served := version
-	if !slices.Contains(s.opts.APIVersions, version) {
-		served = s.opts.APIVersions[0]
+	if s.opts.Logf != nil {
+		s.opts.Logf("%s %s %d", r.Method, r.URL.Path, rw.status)
 	}
-	w.Header().Set("X-Shopify-API-Version", served)
+}
 
+// handleAPI authenticates, applies faults and the bucket, then routes.
+func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
+	version, route, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/admin/api/"), "/")
 	s.mu.Lock()
-	hook := s.onRequest
+	hook := s.hook
 	s.mu.Unlock()
 	if hook != nil {
 		hook(r)
 	}
-	if s.opts.Latency > 0 {
-		select {
-		case <-time.After(s.opts.Latency):
-		case <-r.Context().Done():
-			return
-		}
-	}
-
-	s.mu.Lock()
-	tok := r.Header.Get("X-Shopify-Access-Token")
-	exp, granted := s.tokens[tok]
-	if tok == "" || (tok != s.opts.Token && (!granted || time.Now().After(exp))) {
+	if !s.authorized(r.Header.Get("X-Shopify-Access-Token")) {
+		s.mu.Lock()
 		s.stats.Unauthorized++
 		s.mu.Unlock()
-		writeJSON(w, http.StatusUnauthorized, `{"errors":"[API] Invalid API key or access token (unrecognized login or wrong password)"}`)
+		writeJSON(w, http.StatusUnauthorized, errInvalidToken)
 		return
 	}
-	s.stats.Requests++
-	now := time.Now()
-	s.leak(now)
-	if size := s.opts.BucketSize; size > 0 {
-		if s.level+1 > float64(size) {
-			s.stats.Throttled++
-			wait := math.Ceil((s.level+1-float64(size))/s.opts.LeakRate*10) / 10
-			w.Header().Set("X-Shopify-Shop-Api-Call-Limit", fmt.Sprintf("%d/%d", int(math.Ceil(s.level)), size))
-			w.Header().Set("Retry-After", strconv.FormatFloat(max(wait, 0.1), 'f', 1, 64))
-			s.mu.Unlock()
-			writeJSON(w, http.StatusTooManyRequests, fmt.Sprintf(`{"errors":"Exceeded %g calls per second for api client. Reduce request rates to resume uninterrupted service."}`, s.opts.LeakRate))
-			return
-		}
-		s.level++
-		used := int(math.Ceil(s.level))
-		s.stats.MaxUsed = max(s.stats.MaxUsed, used)
-		w.Header().Set("X-Shopify-Shop-Api-Call-Limit", fmt.Sprintf("%d/%d", used, size))
-	}
-	key := resource
-	if strings.HasPrefix(resource, "customers/") && resource != "customers/count.json" {
-		key = "customers/{id}.json"
-	}
-	s.stats.ByPath[key]++
-	drop := s.dropN > 0
-	if drop {
-		s.dropN--
-	}
-	fail := 0
-	if !drop && s.failN > 0 {
-		s.failN--
-		fail = s.failCode
-	}
-	truncate := !drop && fail == 0 && resource == "customers.json" && s.truncN > 0
-	if truncate {
-		s.truncN--
-	}
-	s.mu.Unlock()
-
-	switch {
-	case drop:
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				conn.Close()
-				return
-			}
-		}
-		panic(http.ErrAbortHandler)
-	case fail != 0:
-		writeJSON(w, fail, fmt.Sprintf(`{"errors":%q}`, http.StatusText(fail)))
-		return
-	}
-	switch {
-	case resource == "customers.json":
-		s.serveList(w, r, version, truncate)
-	case resource == "customers/count.json":
-		s.serveCount(w, r)
-	case strings.HasPrefix(resource, "customers/") && strings.HasSuffix(resource, ".json"):
-		id, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(resource, "customers/"), ".json"), 10, 64)
-		c, ok := s.Customer(id)
-		if err != nil || !ok {
-			writeJSON(w, http.StatusNotFound, `{"errors":"Not Found"}`)
-			return
-		}
-		body, _ := json.Marshal(map[string]any{"customer": c})
-		writeJSON(w, http.StatusOK, string(body))
-	default:
-		writeJSON(w, http.StatusNotFound, `{"errors":"Not Found"}`)
-	}
-}
-
-// serveToken is the client-credentials grant (SHOPIFY.md §1).
-func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-		writeJSON(w, http.StatusBadRequest, `{"error":"invalid_request","error_description":"form-encoded POST required"}`)
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		writeJSON(w, http.StatusBadRequest, `{"error":"invalid_request"}`)
-		return
-	}
-	f := r.PostForm
-	if f.Get("grant_type") != "client_credentials" {
-		writeJSON(w, http.StatusBadRequest, `{"error":"unsupported_grant_type"}`)
-		return
-	}
-	if s.opts.ClientID == "" || f.Get("client_id") != s.opts.ClientID || f.Get("client_secret") != s.opts.ClientSecret {
-		writeJSON(w, http.StatusBadRequest, `{"error":"invalid_client","error_description":"Client authentication failed."}`)
-		return
-	}
-	var b [16]byte
-	rand.Read(b[:])
-	tok := "shpat_" + hex.EncodeToString(b[:])
 	s.mu.Lock()
-	s.tokens[tok] = time.Now().Add(s.opts.TokenTTL)
-	s.stats.TokenGrants++
-	s.stats.ByPath["oauth/access_token"]++
+	s.stats.Requests++
+	s.stats.ByPath[routeKey(route)]++
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, fmt.Sprintf(`{"access_token":%q,"scope":"read_customers","expires_in":%d}`, tok, int64(s.opts.TokenTTL.Seconds())))
+	if s.take(&s.dropN) {
+		drop(w)
+		return
+	}
+	served, ok := s.servedVersion(version)
+	if ok {
+		w.Header().Set("X-Shopify-API-Version", served)
+	}
+	if s.bucket != nil {
+		u, admitted, retry := s.bucket.take()
+		w.Header().Set("X-Shopify-Shop-Api-Call-Limit", s.bucket.header(u))
+		if !admitted {
+			s.mu.Lock()
+			s.stats.Throttled++
+			s.mu.Unlock()
+			w.Header().Set("Retry-After", retry)
+			writeJSON(w, http.StatusTooManyRequests, errThrottled)
+			return
+		}
+	}
+	if !ok || r.Method != http.MethodGet {
+		writeJSON(w, http.StatusNotFound, errNotFound)
+		return
+	}
+	if status, ok := s.failure(); ok {
+		writeJSON(w, status, map[string]string{"errors": http.StatusText(status)})
+		return
+	}
+	switch key := routeKey(route); key {
+	case "customers.json":
+		s.handleList(w, r, version)
+	case "customers/count.json":
+		s.handleCount(w, r)
+	case "customers/{id}.json":
+		id, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(route, "customers/"), ".json"), 10, 64)
+		s.handleGet(w, r, id)
+	default:
+		writeJSON(w, http.StatusNotFound, errNotFound)
+	}
 }
 
-func writeJSON(w http.ResponseWriter, status int, body string) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	w.Write([]byte(body))
+// routeKey names a route for Stats.ByPath, customer ids as {id}.
+func routeKey(route string) string {
+	if id, ok := strings.CutPrefix(route, "customers/"); ok {
+		if id, ok = strings.CutSuffix(id, ".json"); ok && id != "" && strings.Trim(id, "0123456789") == "" && len(id) <= 19 {
+			return "customers/{id}.json"
+		}
+	}
+	return route
 }
+
+// Shopify's error bodies.
+var (
+	errNotFound     = map[string]string{"errors": "Not Found"}
+	errInvalidToken = map[string]string{"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
+	errThrottled    = map[string]string{"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."}
+)
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	writeBody(w, status, b)
+}
+
+func writeBody(w http.ResponseWriter, status int, b []byte) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// statusWriter remembers the status, for the log line.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection, for drops.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,7 +1,7 @@
-// Command shopifysim serves a simulated Shopify shop on a loopback port,
-// for the demo and for trying shopsync without a Shopify account. It
-// prints one line, "shopifysim listening on http://127.0.0.1:PORT", and
-// serves until interrupted.
+// Command shopifysim serves a simulated Shopify shop (package shopifytest)
+// on a loopback address, for the demo and for trying shopsync without a
+// Shopify account. It prints one line, "shopifysim listening on URL", to
+// stdout, logs requests to stderr and stops on SIGINT or SIGTERM.
 package main
 
 import (
@@ -9,6 +9,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -21,53 +23,105 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:])
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "shopifysim:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string) error {
+// run parses args, serves until ctx is done, then shuts down gracefully.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("shopifysim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	var (
-		listen    = fs.String("listen", "127.0.0.1:0", "loopback address to listen on")
+		listen    = fs.String("listen", "127.0.0.1:0", "loopback `address` to listen on")
 		customers = fs.Int("customers", 5000, "number of generated customers")
 		seed      = fs.Int64("seed", 1, "generator seed")
-		token     = fs.String("token", "", "static Admin API access token to accept")
-		clientID  = fs.String("client-id", "", "client id for the client-credentials grant")
+		token     = fs.String("token", "", "static Admin API access token to accept (shpat_...)")
+		clientID  = fs.String("client-id", "", "client ID for the client-credentials grant")
 		secret    = fs.String("client-secret", "", "client secret for the client-credentials grant")
 		bucket    = fs.Int("bucket", 40, "leaky bucket size (0: no rate limit)")
 		leak      = fs.Float64("leak", 2, "requests leaked per second")
-		latency   = fs.Duration("latency", 0, "added to every answer")
+		latency   = fs.Duration("latency", 0, "latency added to every response")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	host, _, err := net.SplitHostPort(*listen)
-	if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
-		return fmt.Errorf("-listen %q: only loopback addresses are allowed", *listen)
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	sim := shopifytest.NewHandler(shopifytest.Options{Customers: *customers, Seed: *seed, Token: *token,
-		ClientID: *clientID, ClientSecret: *secret, BucketSize: *bucket, LeakRate: *leak, Latency: *latency})
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
+	if err := checkLoopback(*listen); err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 5 * time.Second}
-	fmt.Printf("shopifysim listening on http://%s\n", ln.Addr())
+	switch {
+	case *customers < 0:
+		return errors.New("-customers: must be >= 0")
+	case *bucket < 0:
+		return errors.New("-bucket: must be >= 0")
+	case *bucket > 0 && *leak <= 0:
+		return errors.New("-leak: must be > 0 when -bucket is set")
+	case (*clientID == "") != (*secret == ""):
+		return errors.New("-client-id and -client-secret go together")
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	if *token == "" && *clientID == "" {
+		logger.Warn("no -token and no -client-id: every API request will get 401")
+	}
+
+	sim := shopifytest.NewHandler(shopifytest.Options{
+		Customers: *customers, Seed: *seed, Token: *token, ClientID: *clientID, ClientSecret: *secret,
+		BucketSize: *bucket, LeakRate: *leak, Latency: *latency,
+		Logf: func(format string, args ...any) { logger.Info(fmt.Sprintf(format, args...)) },
+	})
+	defer sim.Close()
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           sim,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "shopifysim listening on http://%s\n", ln.Addr())
+	logger.Info("serving", slog.Int("customers", *customers), slog.Int("bucket", *bucket), slog.Float64("leak", *leak))
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		return err
+		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	logger.Info("shutting down")
+	sim.Close() // wake requests waiting out -latency
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// checkLoopback refuses any listen address but a loopback IP: the
+// simulator accepts a well-known token and must not be reachable from
+// the network.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("-listen %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("-listen %q: only loopback IP addresses are allowed, e.g. 127.0.0.1:0", addr)
 	}
 	return nil
 }
