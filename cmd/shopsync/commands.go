@@ -106,11 +106,7 @@ func (e *env) contactsCommand() *cobra.Command {
 			if format != "jsonl" && format != "csv" {
 				return usageError{fmt.Errorf("--format %q: want jsonl or csv", format)}
 			}
-			cfg, err := e.config(true)
-			if err != nil {
-				return err
-			}
-			db, err := openExisting(cmd.Context(), cfg.Store.Path)
+			cfg, db, err := e.openStore(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -141,11 +137,7 @@ func (e *env) contactsCommand() *cobra.Command {
 		Short: "Print the contact with a Shopify id, or the contacts with an email (any case), as JSON",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := e.config(true)
-			if err != nil {
-				return err
-			}
-			db, err := openExisting(cmd.Context(), cfg.Store.Path)
+			_, db, err := e.openStore(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -176,6 +168,17 @@ func (e *env) contactsCommand() *cobra.Command {
 	}
 	cmd.AddCommand(export, get)
 	return cmd
+}
+
+// openStore loads the local configuration and opens the existing store,
+// for commands that only read it.
+func (e *env) openStore(ctx context.Context) (Config, *store.DB, error) {
+	cfg, err := e.config(true)
+	if err != nil {
+		return cfg, nil, err
+	}
+	db, err := openExisting(ctx, cfg.Store.Path)
+	return cfg, db, err
 }
 
 // openExisting opens the store only if its file exists, so that a typo in
