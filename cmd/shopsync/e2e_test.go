@@ -313,3 +313,36 @@ func TestTwoProcessesOneRuns(t *testing.T) {
 		t.Errorf("first sync: %v %q", err, out1.String())
 	}
 }
+
+// TestSyncWithClientCredentials imports with a Dev Dashboard app's client
+// id and secret; Shopify revokes the token in the middle of the import,
+// and the page in flight is fetched again with a new token.
+func TestSyncWithClientCredentials(t *testing.T) {
+	sim := shopifytest.NewServer(shopifytest.Options{Customers: 1200, Seed: 25,
+		ClientID: "dev-dashboard-app", ClientSecret: "shpss_CLIENT_SECRET_value"})
+	t.Cleanup(sim.Close)
+	var pages atomic.Int32
+	sim.OnRequest(func(r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/customers.json") && pages.Add(1) == 3 {
+			sim.ExpireTokens()
+		}
+	})
+	env := map[string]string{
+		"SHOPSYNC_SHOPIFY_SHOP":          "https://e2e-shop.myshopify.com/",
+		"SHOPSYNC_SHOPIFY_CLIENT_ID":     "dev-dashboard-app",
+		"SHOPSYNC_SHOPIFY_CLIENT_SECRET": "shpss_CLIENT_SECRET_value",
+		"SHOPSYNC_SHOPIFY_API_BASE_URL":  sim.URL,
+		"SHOPSYNC_STORE_PATH":            filepath.Join(t.TempDir(), "shopsync.db"),
+		"SHOPSYNC_LOG_LEVEL":             "debug",
+	}
+	stdout, stderr, code := runCLI(t, env, "sync")
+	if code != exitOK || !strings.HasPrefix(stdout, "fetched 1200, created 1200") {
+		t.Fatalf("exit %d, stdout %q, stderr %s", code, stdout, stderr)
+	}
+	if got := sim.Stats().TokenGrants; got != 2 {
+		t.Errorf("%d tokens granted, want 2 (the first, and one after the revocation)", got)
+	}
+	if strings.Contains(stderr, "shpss_CLIENT_SECRET_value") || strings.Contains(stderr, "shpat_") {
+		t.Error("a secret or token appears in the logs")
+	}
+}
