@@ -3,7 +3,6 @@ package shopifytest_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -15,17 +14,11 @@ import (
 
 const tok = "shpat_sim"
 
-func get(t *testing.T, rawURL string) (*http.Response, []byte) {
+// get fetches rawURL with this file's token, through the package's fetch.
+func get(t *testing.T, rawURL string) (response, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, rawURL, nil)
-	req.Header.Set("X-Shopify-Access-Token", tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp, body
+	r := fetch(t, rawURL, tok)
+	return r, r.body
 }
 
 var linkRE = regexp.MustCompile(`<([^>]+)>; rel="(previous|next)"`)
@@ -45,8 +38,8 @@ func TestPaginationLikeShopify(t *testing.T) {
 	var ids []int64
 	for page := 1; next != ""; page++ {
 		resp, body := get(t, next)
-		if resp.StatusCode != 200 {
-			t.Fatalf("page %d: %d %s", page, resp.StatusCode, body)
+		if resp.status != 200 {
+			t.Fatalf("page %d: %d %s", page, resp.status, body)
 		}
 		var res struct {
 			Customers []struct {
@@ -69,7 +62,7 @@ func TestPaginationLikeShopify(t *testing.T) {
 			}
 			ids = append(ids, id)
 		}
-		h := resp.Header.Get("Link")
+		h := resp.header.Get("Link")
 		l := links(h)
 		if page > 1 && (!strings.HasPrefix(h, "<") || strings.Index(h, `rel="previous"`) > strings.Index(h, `rel="next"`) && l["next"] != "") {
 			t.Errorf("page %d: Link %q, want previous listed first", page, h)
@@ -101,7 +94,7 @@ func TestBadRequests(t *testing.T) {
 	defer sim.Close()
 	base := sim.URL + "/admin/api/2024-04/"
 	resp, _ := get(t, base+"customers.json?limit=2")
-	next := links(resp.Header.Get("Link"))["next"]
+	next := links(resp.header.Get("Link"))["next"]
 	for _, u := range []string{
 		base + "customers.json?limit=251",
 		base + "customers.json?limit=0",
@@ -109,12 +102,12 @@ func TestBadRequests(t *testing.T) {
 		base + "customers.json?page_info=not-a-cursor@@",
 		base + "customers.json?updated_at_min=yesterday",
 	} {
-		if resp, body := get(t, u); resp.StatusCode != 400 {
-			t.Errorf("%s: %d %.200s, want 400", u, resp.StatusCode, body)
+		if resp, body := get(t, u); resp.status != 400 {
+			t.Errorf("%s: %d %.200s, want 400", u, resp.status, body)
 		}
 	}
-	if resp, _ := get(t, sim.URL+"/admin/api/2024-4/customers.json"); resp.StatusCode != 404 {
-		t.Errorf("malformed version: %d, want 404", resp.StatusCode)
+	if resp, _ := get(t, sim.URL+"/admin/api/2024-4/customers.json"); resp.status != 404 {
+		t.Errorf("malformed version: %d, want 404", resp.status)
 	}
 	req, _ := http.NewRequest(http.MethodGet, base+"customers.json", nil)
 	r, err := http.DefaultClient.Do(req)
@@ -142,15 +135,15 @@ func TestFiltersCountGet(t *testing.T) {
 	if _, body = get(t, base+"customers/count.json"); string(body) != `{"count":100}` {
 		t.Errorf("count: %s", body)
 	}
-	if resp, body := get(t, fmt.Sprintf("%scustomers/%d.json", base, ids[0])); resp.StatusCode != 200 || !strings.Contains(string(body), fmt.Sprint(ids[0])) {
-		t.Errorf("get: %d %s", resp.StatusCode, body)
+	if resp, body := get(t, fmt.Sprintf("%scustomers/%d.json", base, ids[0])); resp.status != 200 || !strings.Contains(string(body), fmt.Sprint(ids[0])) {
+		t.Errorf("get: %d %s", resp.status, body)
 	}
-	if resp, _ := get(t, base+"customers/1.json"); resp.StatusCode != 404 {
-		t.Errorf("get unknown: %d", resp.StatusCode)
+	if resp, _ := get(t, base+"customers/1.json"); resp.status != 404 {
+		t.Errorf("get unknown: %d", resp.status)
 	}
 	// An unsupported version is served as the oldest supported one.
-	if resp, _ := get(t, sim.URL+"/admin/api/2023-01/customers/count.json"); resp.Header.Get("X-Shopify-API-Version") != "2024-04" {
-		t.Errorf("served version %q", resp.Header.Get("X-Shopify-API-Version"))
+	if resp, _ := get(t, sim.URL+"/admin/api/2023-01/customers/count.json"); resp.header.Get("X-Shopify-API-Version") != "2024-04" {
+		t.Errorf("served version %q", resp.header.Get("X-Shopify-API-Version"))
 	}
 }
 
@@ -162,14 +155,14 @@ func TestBucketAndTokens(t *testing.T) {
 	var throttled int
 	for i := range 15 {
 		resp, _ := get(t, u)
-		switch resp.StatusCode {
+		switch resp.status {
 		case 200:
-			if want := fmt.Sprintf("%d/10", i+1); resp.Header.Get("X-Shopify-Shop-Api-Call-Limit") != want && i < 10 {
-				t.Errorf("request %d: call limit %q, want %q", i, resp.Header.Get("X-Shopify-Shop-Api-Call-Limit"), want)
+			if want := fmt.Sprintf("%d/10", i+1); resp.header.Get("X-Shopify-Shop-Api-Call-Limit") != want && i < 10 {
+				t.Errorf("request %d: call limit %q, want %q", i, resp.header.Get("X-Shopify-Shop-Api-Call-Limit"), want)
 			}
 		case 429:
 			throttled++
-			if ra := resp.Header.Get("Retry-After"); !regexp.MustCompile(`^[0-9]+\.[0-9]$`).MatchString(ra) {
+			if ra := resp.header.Get("Retry-After"); !regexp.MustCompile(`^[0-9]+\.[0-9]$`).MatchString(ra) {
 				t.Errorf("Retry-After %q, want seconds like 1.0", ra)
 			}
 		}
@@ -200,10 +193,8 @@ func TestBucketAndTokens(t *testing.T) {
 		t.Fatalf("grant: %d %q", code, granted)
 	}
 	sim.ExpireTokens()
-	req, _ := http.NewRequest(http.MethodGet, u, nil)
-	req.Header.Set("X-Shopify-Access-Token", granted)
-	if resp, _ := http.DefaultClient.Do(req); resp.StatusCode != 401 {
-		t.Errorf("expired token: %d, want 401", resp.StatusCode)
+	if r := fetch(t, u, granted); r.status != 401 {
+		t.Errorf("expired token: %d, want 401", r.status)
 	}
 }
 
