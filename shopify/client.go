@@ -24,8 +24,7 @@ import (
 // for concurrent use.
 type Client struct {
 	gs         *goshopify.Client
-	tr         *transport
-	tokens     TokenSource
+	tr         *transport // holds the TokenSource too
 	maxRetries int
 
 	mu gosync.Mutex // one request at a time through gs
@@ -33,10 +32,7 @@ type Client struct {
 
 // NewClient returns a client for cfg. It validates cfg first.
 func NewClient(cfg Config, logger *slog.Logger) (*Client, error) {
-	return newClient(cfg, logger, http.DefaultTransport)
-}
-
-func newClient(cfg Config, logger *slog.Logger, base http.RoundTripper) (*Client, error) {
+	base := http.DefaultTransport
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -77,7 +73,7 @@ func newClient(cfg Config, logger *slog.Logger, base http.RoundTripper) (*Client
 	if err != nil {
 		return nil, fmt.Errorf("shopify client: %w", err)
 	}
-	return &Client{gs: gs, tr: tr, tokens: tokens, maxRetries: cfg.MaxRetries}, nil
+	return &Client{gs: gs, tr: tr, maxRetries: cfg.MaxRetries}, nil
 }
 
 // Page is one page of customers and the cursor to the next.
@@ -179,7 +175,7 @@ func (c *Client) do(ctx context.Context, call func() error) error {
 			}
 			continue
 		}
-		return explain(err, c.tokens)
+		return explain(err, c.tr.tokens)
 	}
 }
 
@@ -262,7 +258,7 @@ func (c *Client) Stats() Stats {
 		Retries:       s.retries.Load(),
 		TokenRenewals: s.tokenRenewals.Load(),
 		LastStatus:    int(s.lastStatus.Load()),
-		TokenKind:     c.tokens.Kind(),
+		TokenKind:     c.tr.tokens.Kind(),
 	}
 	if ns := s.lastAt.Load(); ns != 0 {
 		out.LastAt = time.Unix(0, ns)
