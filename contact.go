@@ -33,6 +33,13 @@ type Contact struct {
 	// Attributes follow the same rule by presence in Attributes.
 	Fields FieldSet `json:"-"`
 
+	// Parts lists the parts (see Part) the source payload carried, and
+	// Clocks holds each carried part's Shopify clock: zero when the payload
+	// had none, and the caller supplies one (a webhook's occurredAt or
+	// X-Shopify-Triggered-At).
+	Parts  PartSet             `json:"-"`
+	Clocks [NumParts]time.Time `json:"-"`
+
 	// DeletedAt is set once the customer is gone from Shopify; such
 	// contacts leave exports and lookups. Set only by the store.
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
@@ -88,6 +95,7 @@ type Attribute struct {
 	Name  string
 	Type  AttrType
 	Value any
+	Part  Part // the part of the contact it belongs to; set by mapping
 }
 
 // StringAttr, IntAttr, DecimalAttr, BoolAttr and TimeAttr build attributes;

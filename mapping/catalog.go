@@ -12,8 +12,9 @@ import (
 type Spec struct {
 	Name        string
 	Type        shopsync.AttrType
-	Default     bool   // mapped unless mapping.attributes says otherwise
-	Description string // for docs and `config check`
+	Part        shopsync.Part // the clock that versions it
+	Default     bool          // mapped unless mapping.attributes says otherwise
+	Description string        // for docs and `config check`
 
 	present func(*shopify.Customer) bool // the payload carried its source
 	value   func(*shopify.Customer) shopsync.Attribute
@@ -104,6 +105,7 @@ func subscribed(state shopify.Opt[string]) *bool {
 var catalog = []Spec{
 	{
 		Name: "accepts_email_marketing", Type: shopsync.TypeBoolean, Default: true,
+		Part:        shopsync.PartEmailConsent,
 		Description: "true only when the email consent state is subscribed",
 		present:     hasEmailConsent,
 		value: func(c *shopify.Customer) shopsync.Attribute {
@@ -116,6 +118,7 @@ var catalog = []Spec{
 	},
 	{
 		Name: "accepts_sms_marketing", Type: shopsync.TypeBoolean, Default: true,
+		Part:        shopsync.PartSMSConsent,
 		Description: "true only when the SMS consent state is subscribed",
 		present:     hasSMSConsent,
 		value: func(c *shopify.Customer) shopsync.Attribute {
@@ -146,6 +149,7 @@ var catalog = []Spec{
 		func(a *shopify.Address) shopify.Opt[string] { return a.Zip }),
 	{
 		Name: "email_marketing_consent", Type: shopsync.TypeString, Default: true,
+		Part:        shopsync.PartEmailConsent,
 		Description: "email consent state: subscribed, not_subscribed, pending, unsubscribed, redacted, invalid; null when none",
 		present:     hasEmailConsent,
 		value: func(c *shopify.Customer) shopsync.Attribute {
@@ -158,6 +162,7 @@ var catalog = []Spec{
 	},
 	{
 		Name: "email_marketing_consent_updated_at", Type: shopsync.TypeTimestamp, Default: true,
+		Part:        shopsync.PartEmailConsent,
 		Description: "when the email consent last changed",
 		present:     hasEmailConsent,
 		value: func(c *shopify.Customer) shopsync.Attribute {
@@ -170,6 +175,7 @@ var catalog = []Spec{
 	},
 	{
 		Name: "email_marketing_opt_in_level", Type: shopsync.TypeString, Default: true,
+		Part:        shopsync.PartEmailConsent,
 		Description: "single_opt_in, confirmed_opt_in, unknown, or null",
 		present:     hasEmailConsent,
 		value: func(c *shopify.Customer) shopsync.Attribute {
@@ -182,6 +188,7 @@ var catalog = []Spec{
 	},
 	{
 		Name: "last_order_id", Type: shopsync.TypeInteger, Default: true,
+		Part:        shopsync.PartPurchasing,
 		Description: "id of the customer's last order",
 		present:     func(c *shopify.Customer) bool { return c.LastOrderID.Set },
 		value: func(c *shopify.Customer) shopsync.Attribute {
@@ -190,6 +197,7 @@ var catalog = []Spec{
 	},
 	{
 		Name: "last_order_name", Type: shopsync.TypeString, Default: true,
+		Part:        shopsync.PartPurchasing,
 		Description: "name of the customer's last order, such as #1001",
 		present:     func(c *shopify.Customer) bool { return c.LastOrderName.Set },
 		value: func(c *shopify.Customer) shopsync.Attribute {
@@ -206,6 +214,7 @@ var catalog = []Spec{
 	},
 	{
 		Name: "orders_count", Type: shopsync.TypeInteger, Default: true,
+		Part:        shopsync.PartPurchasing,
 		Description: "number of orders",
 		present:     func(c *shopify.Customer) bool { return c.OrdersCount.Set },
 		value: func(c *shopify.Customer) shopsync.Attribute {
@@ -214,6 +223,7 @@ var catalog = []Spec{
 	},
 	{
 		Name: "sms_marketing_consent", Type: shopsync.TypeString, Default: true,
+		Part:        shopsync.PartSMSConsent,
 		Description: "SMS consent state: subscribed, not_subscribed, pending, unsubscribed, redacted; null when none",
 		present:     hasSMSConsent,
 		value: func(c *shopify.Customer) shopsync.Attribute {
@@ -226,6 +236,7 @@ var catalog = []Spec{
 	},
 	{
 		Name: "sms_marketing_consent_collected_from", Type: shopsync.TypeString,
+		Part:        shopsync.PartSMSConsent,
 		Description: "where SMS consent was collected, lower-case: other, shopify",
 		present:     hasSMSConsent,
 		value: func(c *shopify.Customer) shopsync.Attribute {
@@ -239,6 +250,7 @@ var catalog = []Spec{
 	},
 	{
 		Name: "sms_marketing_consent_updated_at", Type: shopsync.TypeTimestamp, Default: true,
+		Part:        shopsync.PartSMSConsent,
 		Description: "when the SMS consent last changed",
 		present:     hasSMSConsent,
 		value: func(c *shopify.Customer) shopsync.Attribute {
@@ -251,6 +263,7 @@ var catalog = []Spec{
 	},
 	{
 		Name: "sms_marketing_opt_in_level", Type: shopsync.TypeString, Default: true,
+		Part:        shopsync.PartSMSConsent,
 		Description: "single_opt_in, confirmed_opt_in, unknown, or null",
 		present:     hasSMSConsent,
 		value: func(c *shopify.Customer) shopsync.Attribute {
@@ -271,6 +284,7 @@ var catalog = []Spec{
 	},
 	{
 		Name: "total_spent", Type: shopsync.TypeDecimal, Default: true,
+		Part:        shopsync.PartPurchasing,
 		Description: "total spent, the exact decimal string Shopify gave",
 		present:     func(c *shopify.Customer) bool { return c.TotalSpent.Set },
 		value: func(c *shopify.Customer) shopsync.Attribute {

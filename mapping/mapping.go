@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/shopsync/shopsync"
 	"github.com/shopsync/shopsync/shopify"
@@ -103,10 +104,54 @@ func (m *Mapper) Contact(c *shopify.Customer) (shopsync.Contact, error) {
 	k.Attributes = make(shopsync.Attributes, 0, len(m.specs))
 	for _, s := range m.specs {
 		if s.present(c) {
-			k.Attributes = append(k.Attributes, s.value(c))
+			a := s.value(c)
+			a.Part = s.Part
+			k.Attributes = append(k.Attributes, a)
+			k.Parts |= shopsync.Set(s.Part)
+		}
+	}
+	if k.Fields&^shopsync.FieldTags != 0 {
+		k.Parts |= shopsync.Set(shopsync.PartProfile)
+	}
+	if c.Tags.Set {
+		k.Parts |= shopsync.Set(shopsync.PartTags)
+	}
+	// Every part is versioned by the record's updated_at, except consent,
+	// which Shopify stamps on its own (SHOPIFY.md §4).
+	if u := utc(c.UpdatedAt); u != nil {
+		for p := range shopsync.NumParts {
+			k.Clocks[p] = *u
+		}
+	}
+	if ec := emailConsent(c); ec != nil {
+		if t := utc(ec.ConsentUpdatedAt); t != nil {
+			k.Clocks[shopsync.PartEmailConsent] = *t
+		}
+	}
+	if sc := smsConsent(c); sc != nil {
+		if t := utc(sc.ConsentUpdatedAt); t != nil {
+			k.Clocks[shopsync.PartSMSConsent] = *t
+		}
+	}
+	for p := range shopsync.NumParts {
+		if !k.Parts.Has(p) {
+			k.Clocks[p] = time.Time{}
 		}
 	}
 	return k, nil
+}
+
+// Parts returns the parts a contact needs to be complete with this
+// mapper's attributes: the profile and tags always, and every part one of
+// its attributes belongs to. A contact stored without one of them (say,
+// created by a 2025-01 customers/create, which carries no consent, tags or
+// order stats) must be fetched in full.
+func (m *Mapper) Parts() shopsync.PartSet {
+	ps := shopsync.Set(shopsync.PartProfile, shopsync.PartTags)
+	for _, s := range m.specs {
+		ps |= shopsync.Set(s.Part)
+	}
+	return ps
 }
 
 // SplitTags splits Shopify's comma-separated tags ("Léon, Noël") into a

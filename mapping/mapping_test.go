@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/shopsync/shopsync"
 	"github.com/shopsync/shopsync/mapping"
 	"github.com/shopsync/shopsync/shopify"
@@ -18,8 +19,11 @@ import (
 
 // cmpOpts compares times strictly: cmp would otherwise use time.Time.Equal,
 // which ignores the location, and mapped times must be in UTC.
+// cmpOpts leaves out parts and clocks, which TestContactParts checks.
 var cmpOpts = cmp.Options{
 	cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) && a.Location() == b.Location() }),
+	cmpopts.IgnoreFields(shopsync.Contact{}, "Parts", "Clocks"),
+	cmpopts.IgnoreFields(shopsync.Attribute{}, "Part"),
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -773,7 +777,7 @@ func TestContactScalarAttributes(t *testing.T) {
 			if tt.want != nil {
 				want = shopsync.Attributes{*tt.want}
 			}
-			if diff := cmp.Diff(got.Attributes, want); diff != "" {
+			if diff := cmp.Diff(got.Attributes, want, cmpOpts); diff != "" {
 				t.Errorf("Attributes mismatch (-got +want):\n%s", diff)
 			}
 		})
@@ -1128,5 +1132,74 @@ func TestCatalog(t *testing.T) {
 	specs[0].Name = "mutated"
 	if mapping.Catalog()[0].Name == "mutated" {
 		t.Errorf("Catalog shares its result")
+	}
+}
+
+// TestContactParts checks which parts a payload carries and the clock each
+// part gets: updated_at, except consent, stamped by consent_updated_at.
+func TestContactParts(t *testing.T) {
+	upd := time.Date(2024, 4, 2, 14, 23, 53, 0, time.UTC)
+	consent := time.Date(2004, 6, 13, 15, 57, 11, 0, time.UTC)
+	all := shopsync.AllParts
+	tests := []struct {
+		name       string
+		json       string
+		wantParts  shopsync.PartSet
+		wantClocks [shopsync.NumParts]time.Time
+	}{
+		{
+			name: "full record",
+			json: `{"id":1,"email":"a@b.c","updated_at":"2024-04-02T09:23:53-05:00","tags":"","orders_count":1,
+				"email_marketing_consent":{"state":"subscribed","opt_in_level":null,"consent_updated_at":"2004-06-13T11:57:11-04:00"},
+				"sms_marketing_consent":{"state":"not_subscribed","opt_in_level":null,"consent_updated_at":null}}`,
+			wantParts:  all,
+			wantClocks: [shopsync.NumParts]time.Time{upd, consent, upd, upd, upd},
+		},
+		{
+			name:       "2025-01 slim update: profile only",
+			json:       `{"id":1,"email":"a@b.c","updated_at":"2024-04-02T09:23:53-05:00","note":null}`,
+			wantParts:  shopsync.Set(shopsync.PartProfile),
+			wantClocks: [shopsync.NumParts]time.Time{upd},
+		},
+		{
+			name:      "consent alone: clock from consent_updated_at",
+			json:      `{"id":1,"email_marketing_consent":{"state":"subscribed","consent_updated_at":"2004-06-13T11:57:11-04:00"}}`,
+			wantParts: shopsync.Set(shopsync.PartEmailConsent),
+			wantClocks: [shopsync.NumParts]time.Time{
+				shopsync.PartEmailConsent: consent,
+			},
+		},
+		{
+			name:      "order stats without a clock",
+			json:      `{"id":1,"orders_count":3,"total_spent":"1.00"}`,
+			wantParts: shopsync.Set(shopsync.PartPurchasing),
+		},
+	}
+	m := newMapper(t, mapping.Config{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := m.Contact(decode(t, []byte(tt.json)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Parts != tt.wantParts {
+				t.Errorf("Parts: got %05b, want %05b", got.Parts, tt.wantParts)
+			}
+			if diff := cmp.Diff(got.Clocks, tt.wantClocks); diff != "" {
+				t.Errorf("Clocks mismatch (-got +want):\n%s", diff)
+			}
+			for _, a := range got.Attributes {
+				if !got.Parts.Has(a.Part) {
+					t.Errorf("attribute %s in part %s, which is not in Parts", a.Name, a.Part)
+				}
+			}
+		})
+	}
+	if got, want := m.Parts(), shopsync.AllParts; got != want {
+		t.Errorf("default mapper Parts: got %05b, want %05b", got, want)
+	}
+	slim := newMapper(t, mapping.Config{Attributes: []string{"note"}})
+	if got, want := slim.Parts(), shopsync.Set(shopsync.PartProfile, shopsync.PartTags); got != want {
+		t.Errorf("note-only mapper Parts: got %05b, want %05b", got, want)
 	}
 }
