@@ -16,9 +16,12 @@ import (
 	"github.com/shopsync/shopsync"
 )
 
-// contentHash hashes everything a contact's row and attributes hold, so an
-// unchanged customer is recognised from one integer, without a write.
-func contentHash(c *shopsync.Contact) int64 {
+// contentHash hashes everything a contact's row and attributes hold, and
+// the clock of each part's version, so an unchanged customer is recognised
+// from one integer, without a write. (Clocks count: data equal to the
+// stored data but newer must move the stamps forward, or a late, older
+// event could pass the gate.)
+func contentHash(c *shopsync.Contact, st *stamps) int64 {
 	h := fnv.New64a()
 	var buf [8]byte
 	put := func(s *string) {
@@ -51,6 +54,10 @@ func contentHash(c *shopsync.Contact) int64 {
 	}
 	putTime(c.ShopifyCreatedAt)
 	putTime(c.ShopifyUpdatedAt)
+	for _, ps := range st.part {
+		binary.LittleEndian.PutUint64(buf[:], uint64(micros(ps.Clock)))
+		h.Write(buf[:])
+	}
 	for _, a := range c.Attributes {
 		name, typ := a.Name, string(a.Type)
 		put(&name)
@@ -102,8 +109,9 @@ func attrArg(a shopsync.Attribute) any {
 
 const upsertContactSQL = `
 	INSERT INTO contacts (shopify_id, email, email_norm, first_name, last_name, phone, state, tags,
-		shopify_created_at, shopify_updated_at, content_hash, created_at, updated_at, changed_by, deleted_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+		shopify_created_at, shopify_updated_at, content_hash, created_at, updated_at, changed_by, deleted_at,
+		stamps, tag_events)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (shopify_id) DO UPDATE SET
 		email = excluded.email, email_norm = excluded.email_norm,
 		first_name = excluded.first_name, last_name = excluded.last_name,
@@ -112,7 +120,7 @@ const upsertContactSQL = `
 		shopify_updated_at = excluded.shopify_updated_at,
 		content_hash = excluded.content_hash,
 		updated_at = excluded.updated_at, changed_by = excluded.changed_by,
-		deleted_at = NULL`
+		deleted_at = excluded.deleted_at, stamps = excluded.stamps, tag_events = excluded.tag_events`
 
 // upsertAttributesSQL writes all of a contact's attributes in one
 // statement, from a JSON array of [name, type, value] triples: one trip
@@ -183,10 +191,11 @@ func attributesJSON(buf []byte, as shopsync.Attributes) ([]byte, error) {
 	return append(buf, ']'), nil
 }
 
-// writeContact writes a whole contact: the row (restoring it when it was
-// deleted) and every attribute it carries. Attributes whose value did not
-// change keep their updated_at.
-func (tx *Tx) writeContact(ctx context.Context, c *shopsync.Contact, hash int64, changedBy string) error {
+// writeRecord writes a whole contact: the row, its versions, and every
+// attribute it carries. Attributes whose value did not change keep their
+// updated_at. r.hash must be contentHash of r.
+func (tx *Tx) writeRecord(ctx context.Context, r *record, changedBy string) error {
+	c := &r.c
 	tags, err := json.Marshal(c.Tags)
 	if err != nil {
 		return err
@@ -195,9 +204,14 @@ func (tx *Tx) writeContact(ctx context.Context, c *shopsync.Contact, hash int64,
 	if err != nil {
 		return fmt.Errorf("upsert contact %d: %w", c.ShopifyID, err)
 	}
+	var deletedAt any
+	if c.DeletedAt != nil {
+		deletedAt = formatTime(*c.DeletedAt)
+	}
 	if _, err := st.ExecContext(ctx,
 		c.ShopifyID, c.Email, normEmail(c.Email), c.FirstName, c.LastName, c.Phone, c.State, string(tags),
-		timeArg(c.ShopifyCreatedAt), timeArg(c.ShopifyUpdatedAt), hash, tx.now, tx.now, changedBy,
+		timeArg(c.ShopifyCreatedAt), timeArg(c.ShopifyUpdatedAt), r.hash, tx.now, tx.now, changedBy,
+		deletedAt, r.stamps.encode(), r.tags.encode(),
 	); err != nil {
 		return fmt.Errorf("upsert contact %d: %w", c.ShopifyID, err)
 	}
@@ -215,6 +229,42 @@ func (tx *Tx) writeContact(ctx context.Context, c *shopsync.Contact, hash int64,
 		return fmt.Errorf("upsert attributes of contact %d: %w", c.ShopifyID, err)
 	}
 	return nil
+}
+
+// loadRecord reads the stored contact with the given id, deleted or not,
+// inside the write transaction; nil when there is none.
+func (tx *Tx) loadRecord(ctx context.Context, id int64) (*record, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT shopify_id, email, first_name, last_name, phone, state, tags,
+		shopify_created_at, shopify_updated_at, deleted_at, content_hash, stamps, tag_events
+		FROM contacts WHERE shopify_id = ?`, id)
+	if err != nil {
+		return nil, fmt.Errorf("load contact %d: %w", id, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return nil, rows.Err()
+	}
+	var (
+		r      record
+		blob   []byte
+		events sql.NullString
+	)
+	c, err := scanContact(rows, &r.hash, &blob, &events)
+	if err != nil {
+		return nil, fmt.Errorf("load contact %d: %w", id, err)
+	}
+	rows.Close()
+	r.c = *c
+	if r.stamps, err = decodeStamps(blob, c.ShopifyUpdatedAt); err != nil {
+		return nil, fmt.Errorf("load contact %d: %w", id, err)
+	}
+	if r.tags, err = decodeTagEvents(strPtr(events)); err != nil {
+		return nil, fmt.Errorf("load contact %d tag events: %w", id, err)
+	}
+	if r.c.Attributes, err = loadAttributes(ctx, tx.Tx, id); err != nil {
+		return nil, fmt.Errorf("load contact %d: %w", id, err)
+	}
+	return &r, nil
 }
 
 // Contact returns the contact with the given Shopify id. A deleted contact
@@ -329,7 +379,8 @@ func (db *DB) queryContacts(ctx context.Context, where string, args ...any) ([]*
 	return cs, nil
 }
 
-func scanContact(rows *sql.Rows) (*shopsync.Contact, error) {
+// scanContact reads the columns of contactSelect, then into extra.
+func scanContact(rows *sql.Rows, extra ...any) (*shopsync.Contact, error) {
 	var (
 		c                  shopsync.Contact
 		email, first, last sql.NullString
@@ -338,8 +389,9 @@ func scanContact(rows *sql.Rows) (*shopsync.Contact, error) {
 		created, updated   sql.NullString
 		deleted            sql.NullString
 	)
-	if err := rows.Scan(&c.ShopifyID, &email, &first, &last, &phone, &state, &tags,
-		&created, &updated, &deleted); err != nil {
+	dst := append([]any{&c.ShopifyID, &email, &first, &last, &phone, &state, &tags,
+		&created, &updated, &deleted}, extra...)
+	if err := rows.Scan(dst...); err != nil {
 		return nil, err
 	}
 	c.Email, c.FirstName, c.LastName = strPtr(email), strPtr(first), strPtr(last)

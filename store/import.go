@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/shopsync/shopsync"
 )
@@ -10,11 +12,13 @@ import (
 // Source names what wrote a contact, kept in changed_by.
 const SourceImport = "import"
 
-// stored is what a page apply needs of a stored contact.
+// stored is what a page apply needs of a stored contact to take the fast
+// path: overwrite without reading the whole contact.
 type stored struct {
 	hash      int64
-	updatedAt string // shopify_updated_at, RFC 3339 UTC; "" when null
+	stamps    stamps
 	deleted   bool
+	tagEvents bool
 }
 
 // ApplyPage applies one page of a full import in one transaction: it
@@ -22,12 +26,12 @@ type stored struct {
 // (after, last] that Shopify's page no longer has, moves the import's
 // checkpoint to last, and adds the page's counts to the run.
 //
-// contacts must be full records (every field and configured attribute) in
-// strictly ascending id order within (after, last]. A contact already equal
-// to the stored one is not written; one whose Shopify updated_at is older
-// than the stored one is not written either (a webhook brought newer data):
-// both count as unchanged.
-func (db *DB) ApplyPage(ctx context.Context, run *shopsync.SyncRun, after, last int64, contacts []shopsync.Contact) (shopsync.PageCounts, error) {
+// contacts must be full records in strictly ascending id order within
+// (after, last], as read at fetched. The import obeys the same gates as
+// webhooks: a part whose stored version is newer (a webhook brought newer
+// data) keeps it. A contact already equal to the stored one is not
+// written; one with nothing newer counts as unchanged too.
+func (db *DB) ApplyPage(ctx context.Context, run *shopsync.SyncRun, after, last int64, fetched time.Time, contacts []shopsync.Contact) (shopsync.PageCounts, error) {
 	var counts shopsync.PageCounts
 	prev := after
 	for i := range contacts {
@@ -47,25 +51,52 @@ func (db *DB) ApplyPage(ctx context.Context, run *shopsync.SyncRun, after, last 
 	if err != nil {
 		return counts, fmt.Errorf("apply page: %w", err)
 	}
+	redacted, err := tx.redactedIn(ctx, after, last)
+	if err != nil {
+		return counts, fmt.Errorf("apply page: %w", err)
+	}
 	for i := range contacts {
 		c := &contacts[i]
-		hash := contentHash(c)
 		s, ok := have[c.ShopifyID]
 		delete(have, c.ShopifyID)
-		switch {
-		case !ok || s.deleted:
-			counts.Created++
-		case s.hash == hash:
+		if redacted[c.ShopifyID] {
 			counts.Unchanged++
 			continue
-		case olderThan(c, s.updatedAt):
-			counts.Unchanged++
-			continue
-		default:
-			counts.Updated++
 		}
-		if err := tx.writeContact(ctx, c, hash, SourceImport); err != nil {
-			return counts, fmt.Errorf("apply page: %w", err)
+		var e effect
+		if ok && fastPath(c, &s, fetched) {
+			r := record{c: *c, stamps: s.stamps}
+			for p := range shopsync.NumParts {
+				if c.Parts.Has(p) {
+					r.stamps.part[p] = stampOf(c, p, fetched)
+				}
+			}
+			r.hash = contentHash(&r.c, &r.stamps)
+			e = effectUnchanged
+			if r.hash != s.hash {
+				e = effectUpdated
+				if err := tx.writeRecord(ctx, &r, SourceImport); err != nil {
+					return counts, fmt.Errorf("apply page: %w", err)
+				}
+			}
+		} else {
+			var old *record
+			if ok {
+				if old, err = tx.loadRecord(ctx, c.ShopifyID); err != nil {
+					return counts, fmt.Errorf("apply page: %w", err)
+				}
+			}
+			if e, err = tx.upsert(ctx, old, c, fetched, SourceImport); err != nil {
+				return counts, fmt.Errorf("apply page: %w", err)
+			}
+		}
+		switch e {
+		case effectCreated:
+			counts.Created++
+		case effectUpdated:
+			counts.Updated++
+		default:
+			counts.Unchanged++
 		}
 	}
 	for id, s := range have {
@@ -94,21 +125,24 @@ func (db *DB) ApplyPage(ctx context.Context, run *shopsync.SyncRun, after, last 
 	return counts, nil
 }
 
-// olderThan reports whether c's Shopify updated_at is before the stored one.
-func olderThan(c *shopsync.Contact, storedUpdatedAt string) bool {
-	if c.ShopifyUpdatedAt == nil || storedUpdatedAt == "" {
+// fastPath reports whether a full record can overwrite the stored contact
+// without reading it: it carries the profile and tags, the contact is live
+// with no pending tag events, and no part stored is newer.
+func fastPath(c *shopsync.Contact, s *stored, fetched time.Time) bool {
+	if s.deleted || s.tagEvents || !c.Parts.Has(shopsync.PartProfile) || !c.Parts.Has(shopsync.PartTags) {
 		return false
 	}
-	t, err := parseTime(storedUpdatedAt)
-	if err != nil {
-		return false
+	for p := range shopsync.NumParts {
+		if c.Parts.Has(p) && stampOf(c, p, fetched).Compare(s.stamps.part[p]) < 0 {
+			return false
+		}
 	}
-	return c.ShopifyUpdatedAt.Before(t)
+	return true
 }
 
 func (tx *Tx) storedRange(ctx context.Context, after, last int64) (map[int64]stored, error) {
 	rows, err := tx.QueryContext(ctx, `
-		SELECT shopify_id, content_hash, coalesce(shopify_updated_at, ''), deleted_at IS NOT NULL
+		SELECT shopify_id, content_hash, shopify_updated_at, deleted_at IS NOT NULL, stamps, tag_events IS NOT NULL
 		FROM contacts WHERE shopify_id > ? AND shopify_id <= ?`, after, last)
 	if err != nil {
 		return nil, err
@@ -117,11 +151,20 @@ func (tx *Tx) storedRange(ctx context.Context, after, last int64) (map[int64]sto
 	have := make(map[int64]stored)
 	for rows.Next() {
 		var (
-			id int64
-			s  stored
+			id      int64
+			s       stored
+			updated sql.NullString
+			blob    []byte
 		)
-		if err := rows.Scan(&id, &s.hash, &s.updatedAt, &s.deleted); err != nil {
+		if err := rows.Scan(&id, &s.hash, &updated, &s.deleted, &blob, &s.tagEvents); err != nil {
 			return nil, err
+		}
+		u, err := nullTime(updated)
+		if err != nil {
+			return nil, err
+		}
+		if s.stamps, err = decodeStamps(blob, u); err != nil {
+			return nil, fmt.Errorf("contact %d: %w", id, err)
 		}
 		have[id] = s
 	}
@@ -152,18 +195,42 @@ func (db *DB) FinishImport(ctx context.Context, run *shopsync.SyncRun) (int64, e
 		run.ImportID, checkpoint); err != nil {
 		return 0, fmt.Errorf("finish import %d: %w", run.ImportID, err)
 	}
-	res, err := tx.ExecContext(ctx, `
-		UPDATE contacts SET deleted_at = ?, updated_at = ?, changed_by = ?
+	// A contact written after the import started (by a webhook) is kept:
+	// the import's pages are older than that write.
+	startedAt, err := parseTime(started)
+	if err != nil {
+		return 0, fmt.Errorf("finish import %d: %w", run.ImportID, err)
+	}
+	rows, err := tx.QueryContext(ctx, `
+		SELECT shopify_id FROM contacts
 		WHERE deleted_at IS NULL AND updated_at < ?
 			AND shopify_id IN (SELECT shopify_id FROM import_missing WHERE import_id = ?)`,
-		tx.now, tx.now, SourceImport, started, run.ImportID)
+		started, run.ImportID)
 	if err != nil {
 		return 0, fmt.Errorf("finish import %d: %w", run.ImportID, err)
 	}
-	deleted, err := res.RowsAffected()
-	if err != nil {
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("finish import %d: %w", run.ImportID, err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("finish import %d: %w", run.ImportID, err)
 	}
+	// The deletion is versioned by the import's start: Shopify had no
+	// such customer after it, so only newer data brings the contact back.
+	gone := shopsync.Stamp{Clock: startedAt, Tie: startedAt}
+	for _, id := range ids {
+		if _, err := tx.markDeleted(ctx, id, gone, SourceImport); err != nil {
+			return 0, fmt.Errorf("finish import %d: %w", run.ImportID, err)
+		}
+	}
+	deleted := int64(len(ids))
 	if _, err := tx.ExecContext(ctx, `DELETE FROM import_missing WHERE import_id = ?`, run.ImportID); err != nil {
 		return 0, fmt.Errorf("finish import %d: %w", run.ImportID, err)
 	}

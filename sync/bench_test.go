@@ -124,7 +124,7 @@ func BenchmarkMapUpsert(b *testing.B) {
 				}
 			}
 			last := contacts[len(contacts)-1].ShopifyID
-			if _, err := db.ApplyPage(ctx, run, after, last, contacts); err != nil {
+			if _, err := db.ApplyPage(ctx, run, after, last, time.Now(), contacts); err != nil {
 				b.Fatal(err)
 			}
 			after = last

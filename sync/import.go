@@ -28,7 +28,7 @@ type Store interface {
 	LockSync() (release func(), err error)
 	BeginRun(ctx context.Context, trigger shopsync.Trigger) (*shopsync.SyncRun, int64, error)
 	SetRunTotal(ctx context.Context, runID, total int64) error
-	ApplyPage(ctx context.Context, run *shopsync.SyncRun, after, last int64, contacts []shopsync.Contact) (shopsync.PageCounts, error)
+	ApplyPage(ctx context.Context, run *shopsync.SyncRun, after, last int64, fetched time.Time, contacts []shopsync.Contact) (shopsync.PageCounts, error)
 	FinishImport(ctx context.Context, run *shopsync.SyncRun) (int64, error)
 	FailRun(ctx context.Context, runID int64, reason string) error
 	RunningRun(ctx context.Context) (*shopsync.SyncRun, error)
@@ -150,6 +150,9 @@ func (im *Importer) importAll(ctx context.Context, run *shopsync.SyncRun, checkp
 	im.report(run)
 
 	after := checkpoint
+	// fetched is when the page was asked for: the tie-break of its data
+	// against webhooks with the same Shopify clocks.
+	fetched := time.Now()
 	page, err := im.source.ListCustomers(ctx, after, PageSize)
 	for {
 		if err != nil {
@@ -160,7 +163,7 @@ func (im *Importer) importAll(ctx context.Context, run *shopsync.SyncRun, checkp
 			if err != nil {
 				return err
 			}
-			counts, err := im.store.ApplyPage(ctx, run, after, last, contacts)
+			counts, err := im.store.ApplyPage(ctx, run, after, last, fetched, contacts)
 			if err != nil {
 				return err
 			}
@@ -175,6 +178,7 @@ func (im *Importer) importAll(ctx context.Context, run *shopsync.SyncRun, checkp
 		if !page.HasNext() {
 			break
 		}
+		fetched = time.Now()
 		page, err = im.source.NextPage(ctx, page)
 	}
 	deleted, err := im.store.FinishImport(ctx, run)

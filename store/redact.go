@@ -1,0 +1,106 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// redactCustomer erases a customer's personal data (customers/redact):
+// the contact row, its attributes and queue entries go, and only the
+// record of the erasure stays (the id, when, and which delivery asked).
+// secure_delete zeroes the freed bytes; ApplyChanges then checkpoints the
+// WAL so that no older copy survives there either.
+func (tx *Tx) redactCustomer(ctx context.Context, ch *Change) (Result, error) {
+	if ch.ShopifyID <= 0 {
+		return Result{}, fmt.Errorf("customers/redact without a customer id")
+	}
+	if red, err := tx.redacted(ctx, ch.ShopifyID); err != nil || red {
+		return Result{Outcome: OutcomeUnchanged}, err
+	}
+	var erased int64
+	for _, q := range []string{
+		`DELETE FROM contact_attributes WHERE shopify_id = ?`,
+		`DELETE FROM contacts WHERE shopify_id = ?`,
+		`DELETE FROM refetch_queue WHERE shopify_id = ?`,
+		`DELETE FROM import_missing WHERE shopify_id = ?`,
+	} {
+		res, err := tx.ExecContext(ctx, q, ch.ShopifyID)
+		if err != nil {
+			return Result{}, fmt.Errorf("redact customer %d: %w", ch.ShopifyID, err)
+		}
+		if q == `DELETE FROM contacts WHERE shopify_id = ?` {
+			erased, _ = res.RowsAffected()
+		}
+	}
+	if err := tx.recordRedaction(ctx, "customer", ch, erased); err != nil {
+		return Result{}, err
+	}
+	return Result{Outcome: OutcomeApplied}, nil
+}
+
+// redactShop erases every contact (shop/redact), keeping the run history
+// and delivery records, which hold no personal data.
+func (tx *Tx) redactShop(ctx context.Context, ch *Change) (Result, error) {
+	var erased int64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM contacts`).Scan(&erased); err != nil {
+		return Result{}, fmt.Errorf("redact shop: %w", err)
+	}
+	for _, q := range []string{
+		`DELETE FROM contact_attributes`,
+		`DELETE FROM contacts`,
+		`DELETE FROM refetch_queue`,
+		`DELETE FROM import_missing`,
+		`DELETE FROM data_requests`,
+		`UPDATE webhook_deliveries SET shopify_id = NULL`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return Result{}, fmt.Errorf("redact shop: %w", err)
+		}
+	}
+	if err := tx.recordRedaction(ctx, "shop", ch, erased); err != nil {
+		return Result{}, err
+	}
+	return Result{Outcome: OutcomeApplied}, nil
+}
+
+func (tx *Tx) recordRedaction(ctx context.Context, scope string, ch *Change, erased int64) error {
+	var id, webhookID any
+	if scope == "customer" {
+		id = ch.ShopifyID
+	}
+	if ch.Delivery != nil {
+		webhookID = ch.Delivery.WebhookID
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO redactions (scope, shopify_id, webhook_id, requested_at, erased) VALUES (?, ?, ?, ?, ?)`,
+		scope, id, webhookID, tx.now, erased); err != nil {
+		return fmt.Errorf("record %s redaction: %w", scope, err)
+	}
+	return nil
+}
+
+// checkpoint copies the WAL into the database file and truncates it to
+// zero bytes, retrying while readers hold older snapshots (a TRUNCATE
+// checkpoint cannot finish past them).
+func (db *DB) checkpoint(ctx context.Context) error {
+	delay := 5 * time.Millisecond
+	for {
+		var busy, logFrames, done int
+		if err := db.write.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		if busy == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("checkpoint: readers kept the WAL busy: %w", ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 200*time.Millisecond)
+	}
+}
+
+// Checkpoint checkpoints and truncates the WAL (see checkpoint).
+func (db *DB) Checkpoint(ctx context.Context) error { return db.checkpoint(ctx) }
