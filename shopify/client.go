@@ -247,6 +247,7 @@ type Stats struct {
 	LastAt        time.Time // when it came; zero if never
 	ServedVersion string    // X-Shopify-API-Version of the last answer
 	TokenKind     string    // the kind of credentials
+	ByClass       [6]int64  // answers by status class: ByClass[2] counts 2xx
 }
 
 // Stats returns a snapshot of the client's counters.
@@ -264,5 +265,8 @@ func (c *Client) Stats() Stats {
 		out.LastAt = time.Unix(0, ns)
 	}
 	out.ServedVersion, _ = s.servedVersion.Load().(string)
+	for i := range s.byClass {
+		out.ByClass[i] = s.byClass[i].Load()
+	}
 	return out
 }

@@ -64,8 +64,9 @@ type transport struct {
 type stats struct {
 	requests, throttled, retries, tokenRenewals atomic.Int64
 	lastStatus                                  atomic.Int64
-	lastAt                                      atomic.Int64 // unix nanoseconds
-	servedVersion                               atomic.Value // string
+	lastAt                                      atomic.Int64    // unix nanoseconds
+	servedVersion                               atomic.Value    // string
+	byClass                                     [6]atomic.Int64 // answers by status class: [2] is 2xx
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -122,6 +123,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		t.stats.requests.Add(1)
 		t.stats.lastStatus.Store(int64(resp.StatusCode))
+		if c := resp.StatusCode / 100; c >= 1 && c <= 5 {
+			t.stats.byClass[c].Add(1)
+		}
 		t.stats.lastAt.Store(now.UnixNano())
 		if t.pacer != nil {
 			t.pacer.observe(resp.Header.Get(headerCallLimit), now)

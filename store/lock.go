@@ -32,3 +32,19 @@ func (db *DB) LockSync() (release func(), err error) {
 		f.Close()
 	}, nil
 }
+
+// SyncLocked reports whether some process holds the sync lock: whether a
+// run marked running in the store is really going (a killed process
+// leaves its run marked running until the next run starts).
+func (db *DB) SyncLocked() bool {
+	f, err := os.OpenFile(db.path+".sync-lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		return errors.Is(err, syscall.EWOULDBLOCK)
+	}
+	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return false
+}

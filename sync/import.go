@@ -101,21 +101,42 @@ func (im *Importer) report(run *shopsync.SyncRun) {
 // on failure the error says why, the run is recorded failed, and every page
 // already applied stays stored. A *RunningError means nothing was started.
 func (im *Importer) Run(ctx context.Context, trigger shopsync.Trigger) (*shopsync.SyncRun, error) {
+	_, wait, err := im.Start(ctx, trigger)
+	if err != nil {
+		return nil, err
+	}
+	return wait()
+}
+
+// Start begins a full import and returns its record at once, with a wait
+// func that performs the import and returns as Run does. It takes the
+// sync lock first: a *RunningError means another run holds it, in this
+// process or another, and nothing was started. The caller must call wait,
+// which releases the lock.
+func (im *Importer) Start(ctx context.Context, trigger shopsync.Trigger) (*shopsync.SyncRun, func() (*shopsync.SyncRun, error), error) {
 	release, err := im.store.LockSync()
 	if errors.Is(err, store.ErrSyncRunning) {
 		running, _ := im.store.RunningRun(ctx)
-		return nil, &RunningError{Run: running}
+		return nil, nil, &RunningError{Run: running}
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer release()
-
 	run, checkpoint, err := im.store.BeginRun(ctx, trigger)
 	if err != nil {
-		return nil, err
+		release()
+		return nil, nil, err
 	}
-	log := im.logger.With("run_id", run.ID, "import_id", run.ImportID, "trigger", string(trigger))
+	first := *run
+	wait := func() (*shopsync.SyncRun, error) {
+		defer release()
+		return im.run(ctx, run, checkpoint)
+	}
+	return &first, wait, nil
+}
+
+func (im *Importer) run(ctx context.Context, run *shopsync.SyncRun, checkpoint int64) (*shopsync.SyncRun, error) {
+	log := im.logger.With("run_id", run.ID, "import_id", run.ImportID, "trigger", string(run.Trigger))
 	log.Info("sync run started", "resumed", run.Resumed, "checkpoint", checkpoint)
 	start := time.Now()
 

@@ -22,12 +22,13 @@ import (
 // YAML file given with --config or from an environment variable
 // SHOPSYNC_<SECTION>_<KEY>; see config.example.yaml.
 type Config struct {
-	Shopify ShopifyConfig  `mapstructure:"shopify"`
-	Store   StoreConfig    `mapstructure:"store"`
-	HTTP    HTTPConfig     `mapstructure:"http"`
-	Sync    SyncConfig     `mapstructure:"sync"`
-	Log     LogConfig      `mapstructure:"log"`
-	Mapping mapping.Config `mapstructure:"mapping"`
+	Shopify  ShopifyConfig  `mapstructure:"shopify"`
+	Store    StoreConfig    `mapstructure:"store"`
+	HTTP     HTTPConfig     `mapstructure:"http"`
+	Sync     SyncConfig     `mapstructure:"sync"`
+	Webhooks WebhooksConfig `mapstructure:"webhooks"`
+	Log      LogConfig      `mapstructure:"log"`
+	Mapping  mapping.Config `mapstructure:"mapping"`
 }
 
 // ShopifyConfig says which shop to read and how to authenticate.
@@ -61,10 +62,21 @@ type HTTPConfig struct {
 	SyncTokenFile string `mapstructure:"sync_token_file"`
 }
 
-// SyncConfig configures scheduled runs.
+// SyncConfig configures scheduled runs, sweeps and re-fetches.
 type SyncConfig struct {
-	Schedule string `mapstructure:"schedule"`
-	Timezone string `mapstructure:"timezone"`
+	Schedule         string        `mapstructure:"schedule"`
+	Timezone         string        `mapstructure:"timezone"`
+	ReconcileEvery   time.Duration `mapstructure:"reconcile_every"`   // 0: no sweeps
+	ReconcileOverlap time.Duration `mapstructure:"reconcile_overlap"` // looked back before the mark
+	RefetchDelay     time.Duration `mapstructure:"refetch_delay"`     // lets a burst of webhooks coalesce
+}
+
+// WebhooksConfig configures webhook subscriptions.
+type WebhooksConfig struct {
+	// Address is the public HTTPS URL of POST /webhooks/shopify; when set,
+	// serve subscribes the customer topics at start and after every
+	// scheduled run.
+	Address string `mapstructure:"address"`
 }
 
 // LogConfig configures logging.
@@ -79,7 +91,8 @@ func DefaultConfig() Config {
 		Shopify: ShopifyConfig{APIVersion: "2024-04", RequestTimeout: 30 * time.Second, MaxRetries: 6, WebhookSecrets: []string{}},
 		Store:   StoreConfig{Path: "shopsync.db"},
 		HTTP:    HTTPConfig{Listen: "127.0.0.1:8080"},
-		Sync:    SyncConfig{Schedule: "0 3 * * *"},
+		Sync: SyncConfig{Schedule: "0 3 * * *", ReconcileEvery: 15 * time.Minute,
+			ReconcileOverlap: 10 * time.Minute, RefetchDelay: 2 * time.Second},
 		Log:     LogConfig{Level: "info", Format: "text"},
 		Mapping: mapping.Config{Attributes: []string{}},
 	}
@@ -241,6 +254,18 @@ func (c *Config) validateLocal() error {
 	}
 	if _, err := time.LoadLocation(c.Sync.Timezone); err != nil {
 		bad("sync.timezone: unknown time zone %q: use an IANA name such as Europe/Paris, or leave empty for local time", c.Sync.Timezone)
+	}
+	if c.Sync.ReconcileEvery < 0 {
+		bad("sync.reconcile_every: %s: want a duration such as 15m, or 0 to turn sweeps off", c.Sync.ReconcileEvery)
+	}
+	if c.Sync.ReconcileOverlap < 0 {
+		bad("sync.reconcile_overlap: %s: want a positive duration such as 10m", c.Sync.ReconcileOverlap)
+	}
+	if c.Sync.RefetchDelay < 0 || c.Sync.RefetchDelay > time.Minute {
+		bad("sync.refetch_delay: %s: want a duration from 0 to 1m, such as 2s", c.Sync.RefetchDelay)
+	}
+	if err := shopify.ValidateWebhookAddress(c.Webhooks.Address); c.Webhooks.Address != "" && err != nil {
+		bad("webhooks.address: %v", err)
 	}
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		bad("log.level: %w", err)

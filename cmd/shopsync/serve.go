@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	gosync "sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/robfig/cron/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/shopsync/shopsync"
+	"github.com/shopsync/shopsync/mapping"
+	"github.com/shopsync/shopsync/server"
+	"github.com/shopsync/shopsync/shopify"
+	"github.com/shopsync/shopsync/store"
+	ssync "github.com/shopsync/shopsync/sync"
+	"github.com/shopsync/shopsync/webhook"
+)
+
+func (e *env) serveCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the daemon: webhooks, Sync now, the nightly import and sweeps",
+		Long: `serve runs shopsync as a daemon beside the shop. It receives Shopify's
+customer webhooks (HMAC-verified) at POST /webhooks/shopify, starts a full
+import on POST /sync ("Sync now") and on sync.schedule, sweeps recent changes
+every sync.reconcile_every to catch webhooks that never arrived, and serves
+status, run history, contacts, /healthz, /readyz and /metrics.
+SIGTERM or SIGINT shut it down gracefully: in-flight webhooks are committed
+and answered, the running import stops at a checkpoint, the store closes last.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := e.config(false)
+			if err != nil {
+				return err
+			}
+			if err := checkListen(cfg.HTTP); err != nil {
+				return usageError{fmt.Errorf("invalid configuration:\n%w", err)}
+			}
+			return e.serve(cmd.Context(), cfg, e.logger(cfg.Log, slog.LevelDebug))
+		},
+	}
+}
+
+// checkListen refuses a listener reachable from other machines without a
+// sync token: the API would be open to the network.
+func checkListen(h HTTPConfig) error {
+	if h.SyncToken != "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(h.Listen)
+	if err != nil {
+		return fmt.Errorf("http.listen: want host:port such as 127.0.0.1:8080")
+	}
+	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return nil
+	}
+	return fmt.Errorf("http.sync_token: required when http.listen (%s) is not a loopback address; set a long random token, e.g. `openssl rand -hex 32`", h.Listen)
+}
+
+// The daemon's timeouts. Shopify waits 5 s for a webhook answer.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	shutdownTimeout   = 10 * time.Second
+	deliveryRetention = 8 * 24 * time.Hour // dedupe keys kept beyond Shopify's 7 days
+)
+
+func (e *env) serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	mapper, err := mapping.New(cfg.Mapping)
+	if err != nil {
+		return usageError{err}
+	}
+	client, err := shopify.NewClient(cfg.shopifyConfig(), logger)
+	if err != nil {
+		return usageError{err}
+	}
+	loc, err := time.LoadLocation(cfg.Sync.Timezone)
+	if err != nil {
+		return usageError{fmt.Errorf("sync.timezone: %w", err)}
+	}
+	db, err := store.Open(ctx, cfg.Store.Path)
+	if err != nil {
+		return err
+	}
+	defer db.Close() // last: after every user of the store has stopped
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	runMetrics := server.NewRunMetrics(reg)
+	server.RegisterClient(reg, client.Stats)
+	hookMetrics := webhook.NewMetrics(reg)
+	if t, ok, err := lastSuccess(ctx, db); err != nil {
+		return err
+	} else if ok {
+		runMetrics.SetLastSuccess(t)
+	}
+
+	// Background work lives until shutdown has stopped the HTTP server;
+	// it is cancelled then, not at the signal, so that in-flight requests
+	// finish against a working daemon.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+
+	im := ssync.New(db, client, mapper, logger)
+	syncer := ssync.NewSyncer(bg, im, logger)
+	ensure := func() {}
+	if addr := cfg.Webhooks.Address; addr != "" {
+		ensure = func() { ensureSubscriptions(bg, client, addr, logger) }
+	}
+	syncer.OnFinish = func(run *shopsync.SyncRun, err error) { runMetrics.Observe(run) }
+
+	committer := webhook.NewCommitter(db)
+	refetcher := ssync.NewRefetcher(db, client, mapper, cfg.Sync.RefetchDelay, logger)
+	secrets := append([]string{cfg.Shopify.ClientSecret}, cfg.Shopify.WebhookSecrets...)
+	hooks := webhook.NewHandler(webhook.Config{
+		Shop: cfg.Shopify.Shop, Secrets: secrets, Mapper: mapper, Committer: committer,
+		Metrics: hookMetrics, Logger: logger, OnQueued: refetcher.Poke,
+	})
+	if cfg.Shopify.ClientSecret == "" && len(cfg.Shopify.WebhookSecrets) == 0 {
+		logger.Warn("no webhook secret configured: every webhook will be refused with 401; set shopify.webhook_secrets or shopify.client_secret")
+	}
+
+	sched := cron.New(cron.WithLocation(loc))
+	entry, err := sched.AddFunc(cfg.Sync.Schedule, func() {
+		run, started, err := syncer.RunAndWait(shopsync.TriggerSchedule)
+		switch {
+		case err != nil:
+			logger.Error("scheduled sync not run", "error", err)
+		case !started:
+			logger.Info("scheduled sync skipped: a run is going", "run_id", run.ID)
+		}
+		ensure() // Shopify deletes a subscription after 8 failed deliveries
+	})
+	if err != nil {
+		return usageError{fmt.Errorf("sync.schedule: %w", err)}
+	}
+
+	api := server.New(server.Config{
+		Store: db, Syncer: syncer, Webhooks: hooks, Gatherer: reg, SyncToken: cfg.HTTP.SyncToken,
+		NextRun: func() time.Time { return sched.Entry(entry).Next }, Logger: logger,
+	})
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http.listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler: api, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
+		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(e.stdout, "shopsync serving on http://%s\n", ln.Addr())
+	logger.Info("serving", "addr", ln.Addr().String(), "shop", cfg.Shopify.Shop,
+		"schedule", cfg.Sync.Schedule, "timezone", loc.String(), "reconcile_every", cfg.Sync.ReconcileEvery)
+
+	var workers gosync.WaitGroup
+	sched.Start()
+	workers.Go(func() { refetcher.Run(bg, time.Minute) })
+	workers.Go(func() { maintain(bg, db, ssync.NewSweeper(db, client, mapper, cfg.Sync.ReconcileOverlap, logger), cfg.Sync.ReconcileEvery, runMetrics, logger) })
+	workers.Go(ensure)
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("http shutdown", "error", err)
+	}
+	<-sched.Stop().Done()
+	stopBG() // the import stops at its next request; its checkpoint stays
+	syncer.Wait()
+	workers.Wait()
+	committer.Close()
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return fmt.Errorf("http server: %w", serveErr)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// maintain runs the reconciliation sweeps and prunes old delivery records
+// until ctx ends. A failing sweep is logged and the next one runs anyway.
+func maintain(ctx context.Context, db *store.DB, sw *ssync.Sweeper, every time.Duration, m *server.RunMetrics, logger *slog.Logger) {
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
+	var sweep <-chan time.Time
+	if every > 0 {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		sweep = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-prune.C:
+			if n, err := db.PruneDeliveries(ctx, time.Now().Add(-deliveryRetention)); err != nil {
+				logger.Error("prune webhook deliveries", "error", err)
+			} else if n > 0 {
+				logger.Debug("pruned webhook deliveries", "count", n)
+			}
+		case <-sweep:
+			run, err := sw.Sweep(ctx)
+			var busy *ssync.RunningError
+			switch {
+			case errors.As(err, &busy):
+				logger.Debug("sweep skipped: a full import is running")
+			case errors.Is(err, ssync.ErrNoMark):
+				logger.Debug("sweep skipped: " + err.Error())
+			case err != nil && ctx.Err() == nil:
+				logger.Error("sweep failed", "error", err)
+			}
+			m.Observe(run)
+		}
+	}
+}
+
+func ensureSubscriptions(ctx context.Context, client *shopify.Client, address string, logger *slog.Logger) {
+	res, err := client.EnsureSubscriptions(ctx, address, shopify.SubscriptionTopics())
+	for _, t := range res.Topics {
+		if t.Err != nil {
+			logger.Error("webhook subscription failed", "topic", t.Topic, "error", t.Err)
+		}
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			logger.Error("webhook subscriptions not all in place", "error", err)
+		}
+		return
+	}
+	logger.Info("webhook subscriptions checked", "created", res.Count(shopify.TopicCreated), "existing", res.Count(shopify.TopicExisting))
+}
+
+// lastSuccess finds when the last full import succeeded.
+func lastSuccess(ctx context.Context, db *store.DB) (time.Time, bool, error) {
+	runs, err := db.Runs(ctx, 200)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	for _, r := range runs {
+		if r.State == shopsync.RunSucceeded && r.Trigger != shopsync.TriggerReconcile && r.FinishedAt != nil {
+			return *r.FinishedAt, true, nil
+		}
+	}
+	return time.Time{}, false, nil
+}

@@ -1,0 +1,90 @@
+package sync
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/shopsync/shopsync/mapping"
+	"github.com/shopsync/shopsync/store"
+)
+
+// Refetcher fetches in full the contacts queued because a payload lacked
+// parts of them (a 2025-01 customers/create has no tags, consent or order
+// stats). It waits a little after being poked so that a burst coalesces,
+// then fetches up to 250 customers a request (customers.json?ids=) through
+// the same paced client: 1,000 webhooks cost a handful of calls. The queue
+// is in the store, so nothing queued is lost to a restart.
+type Refetcher struct {
+	store  ChangeStore
+	source Fetcher
+	mapper *mapping.Mapper
+	delay  time.Duration
+	logger *slog.Logger
+	poke   chan struct{}
+}
+
+// NewRefetcher returns a Refetcher that waits delay after a poke.
+func NewRefetcher(st ChangeStore, src Fetcher, m *mapping.Mapper, delay time.Duration, logger *slog.Logger) *Refetcher {
+	return &Refetcher{store: st, source: src, mapper: m, delay: delay,
+		logger: logger.With("component", "refetcher"), poke: make(chan struct{}, 1)}
+}
+
+// Poke tells the refetcher that the queue has work. It never blocks.
+func (rf *Refetcher) Poke() {
+	select {
+	case rf.poke <- struct{}{}:
+	default:
+	}
+}
+
+// Run works the queue until ctx ends: at start (entries left by a previous
+// process), after each poke, and every interval as a safety net.
+func (rf *Refetcher) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	rf.Poke()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-rf.poke:
+		case <-t.C:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(rf.delay):
+		}
+		if n, err := rf.Drain(ctx); err != nil && ctx.Err() == nil {
+			rf.logger.Error("re-fetch failed; will retry", "error", err, "fetched", n)
+		}
+	}
+}
+
+// Drain fetches and applies queued contacts until the queue is empty and
+// returns how many it fetched.
+func (rf *Refetcher) Drain(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		ids, taken, err := rf.store.RefetchBatch(ctx, PageSize)
+		if err != nil || len(ids) == 0 {
+			return total, err
+		}
+		fetched := time.Now()
+		customers, err := rf.source.CustomersByID(ctx, ids)
+		if err != nil {
+			return total, err
+		}
+		if _, err := applyCustomers(ctx, rf.store, rf.mapper, customers, fetched, store.SourceRefetch); err != nil {
+			return total, err
+		}
+		// Ids Shopify did not return are deleted customers: their
+		// customers/delete webhook (or the next import) says so.
+		if err := rf.store.DequeueRefetch(ctx, ids, taken); err != nil {
+			return total, err
+		}
+		total += len(customers)
+		rf.logger.Debug("re-fetched contacts", "asked", len(ids), "got", len(customers))
+	}
+}
