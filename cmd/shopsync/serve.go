@@ -167,7 +167,9 @@ func (e *env) serve(ctx context.Context, cfg Config, logger *slog.Logger) error 
 	var workers gosync.WaitGroup
 	sched.Start()
 	workers.Go(func() { refetcher.Run(bg, time.Minute) })
-	workers.Go(func() { maintain(bg, db, ssync.NewSweeper(db, client, mapper, cfg.Sync.ReconcileOverlap, logger), cfg.Sync.ReconcileEvery, runMetrics, logger) })
+	workers.Go(func() {
+		maintain(bg, db, ssync.NewSweeper(db, client, mapper, cfg.Sync.ReconcileOverlap, logger), cfg.Sync.ReconcileEvery, runMetrics, logger)
+	})
 	workers.Go(ensure)
 
 	var serveErr error
