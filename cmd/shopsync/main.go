@@ -88,7 +88,7 @@ or SHOPSYNC_* environment variables; see config.example.yaml.`,
 	root.SetContext(ctx)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVar(&e.configFile, "config", "", "YAML configuration file (default: environment variables only)")
-	root.AddCommand(e.syncCommand(), e.serveCommand(), e.contactsCommand(), e.configCommand(), versionCommand())
+	root.AddCommand(e.syncCommand(), e.serveCommand(), e.contactsCommand(), e.configCommand(), e.webhooksCommand(), versionCommand())
 	err := root.ExecuteContext(ctx)
 	if err != nil && isCobraUsage(err) {
 		return usageError{err}
