@@ -27,8 +27,8 @@ demo: build ## import a simulated shop with no Shopify account, then show contac
 run: build ## one real import with your configuration ($(CONFIG), or SHOPSYNC_* variables)
 	@if [ -f "$(CONFIG)" ]; then ./$(BIN)/shopsync --config $(CONFIG) sync; else ./$(BIN)/shopsync sync; fi
 
-bench: ## the benchmarks: import vs the rate-limit floor, map+upsert vs raw SQLite
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 30m ./sync/
+bench: ## the benchmarks: import vs the rate-limit floor, map+upsert vs raw SQLite, webhooks
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 30m ./sync/ ./webhook/
 	$(GO) test -run '^$$' -bench . -benchmem ./mapping/ ./store/
 
 clean:
