@@ -2,7 +2,6 @@ package shopify
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	goshopify "github.com/bold-commerce/go-shopify/v4"
 )
@@ -126,37 +124,6 @@ var ErrSubscriptionExists = errors.New("webhook subscription already exists")
 // errRESTRefusedTopic is a REST 422 about the topic itself: the topic may
 // exist over GraphQL only.
 var errRESTRefusedTopic = errors.New("the REST API refused the topic")
-
-// UserError is one of a GraphQL mutation's userErrors.
-type UserError struct {
-	Field   []string `json:"field"`
-	Message string   `json:"message"`
-}
-
-// UserErrors are a mutation's userErrors, which Shopify sends with HTTP 200.
-type UserErrors []UserError
-
-func (u UserErrors) Error() string {
-	msgs := make([]string, len(u))
-	for i, e := range u {
-		msgs[i] = e.Message
-		if len(e.Field) > 0 {
-			msgs[i] = strings.Join(e.Field, ".") + ": " + e.Message
-		}
-	}
-	return "shopify refused the mutation: " + strings.Join(msgs, "; ")
-}
-
-// GraphQLError is a GraphQL answer with top-level errors (HTTP 200): a
-// malformed query, a missing scope, or throttling that outlasted retries.
-type GraphQLError struct {
-	Messages []string
-	Codes    []string // extensions.code of each error, e.g. THROTTLED, ACCESS_DENIED
-}
-
-func (e *GraphQLError) Error() string {
-	return "shopify graphql: " + strings.Join(e.Messages, "; ")
-}
 
 // ValidateWebhookAddress checks a subscription address: an absolute https
 // URL (Shopify delivers only over HTTPS), or http on a loopback host for
@@ -472,185 +439,4 @@ func (c *Client) createGraphQL(ctx context.Context, topic, address string) (Subs
 		return Subscription{}, fmt.Errorf("subscribe %s: graphql answered no subscription and no error", topic)
 	}
 	return res.WebhookSubscription.subscription(), nil
-}
-
-type gqlResponse struct {
-	Data   json.RawMessage `json:"data"`
-	Errors []struct {
-		Message    string `json:"message"`
-		Extensions struct {
-			Code string `json:"code"`
-		} `json:"extensions"`
-	} `json:"errors"`
-	Extensions struct {
-		Cost struct {
-			RequestedQueryCost float64 `json:"requestedQueryCost"`
-			ThrottleStatus     struct {
-				CurrentlyAvailable float64 `json:"currentlyAvailable"`
-				RestoreRate        float64 `json:"restoreRate"`
-			} `json:"throttleStatus"`
-		} `json:"cost"`
-	} `json:"extensions"`
-}
-
-// retryAfter is how long the cost bucket needs to hold the query again.
-func (r *gqlResponse) retryAfter() time.Duration {
-	c := r.Extensions.Cost
-	d := 2 * time.Second
-	if rate := c.ThrottleStatus.RestoreRate; rate > 0 {
-		d = time.Duration((c.RequestedQueryCost - c.ThrottleStatus.CurrentlyAvailable) / rate * float64(time.Second))
-	}
-	return min(max(d, 100*time.Millisecond), time.Minute)
-}
-
-// graphql posts a query to graphql.json through go-shopify and the
-// client's transport (base URL, token on every attempt, pacing, retries),
-// under c.mu like every request, and decodes its data into out. GraphQL
-// answers have no call-limit header; the pacer keeps its estimate then.
-// A THROTTLED answer (HTTP 200) is retried once the cost bucket refills:
-// Shopify did not run the query.
-func (c *Client) graphql(ctx context.Context, query string, vars any, out any) error {
-	body := struct {
-		Query     string `json:"query"`
-		Variables any    `json:"variables,omitempty"`
-	}{query, vars}
-	return c.do(ctx, func() error {
-		for throttled := 0; ; throttled++ {
-			var resp gqlResponse
-			if err := c.gs.Post(ctx, "graphql.json", body, &resp); err != nil {
-				return err
-			}
-			if len(resp.Errors) == 0 {
-				if len(resp.Data) == 0 || string(resp.Data) == "null" {
-					return errors.New("shopify graphql: answer without data")
-				}
-				return json.Unmarshal(resp.Data, out)
-			}
-			ge := &GraphQLError{}
-			retry := false
-			for _, e := range resp.Errors {
-				ge.Messages = append(ge.Messages, e.Message)
-				ge.Codes = append(ge.Codes, e.Extensions.Code)
-				retry = retry || e.Extensions.Code == "THROTTLED"
-			}
-			if !retry || throttled >= maxThrottled {
-				return ge
-			}
-			c.tr.stats.throttled.Add(1)
-			if err := sleep(ctx, resp.retryAfter()); err != nil {
-				return err
-			}
-		}
-	})
-}
-
-// TopicStatus is what EnsureSubscriptions did about a topic.
-type TopicStatus string
-
-// The outcomes of EnsureSubscriptions for a topic.
-const (
-	TopicCreated  TopicStatus = "created"
-	TopicExisting TopicStatus = "existing"
-	TopicSkipped  TopicStatus = "skipped"
-	TopicFailed   TopicStatus = "failed"
-)
-
-// TopicResult is the outcome for one topic.
-type TopicResult struct {
-	Topic        string
-	Status       TopicStatus
-	Subscription Subscription // created, or existing when listed; zero otherwise
-	Note         string       // skipped: what to do instead
-	Err          error        // failed: why
-}
-
-// EnsureResult is the outcome of EnsureSubscriptions, one entry a topic
-// in the order asked.
-type EnsureResult struct {
-	Address string
-	Topics  []TopicResult
-}
-
-// Count returns how many topics ended with status s.
-func (r EnsureResult) Count(s TopicStatus) int {
-	n := 0
-	for _, t := range r.Topics {
-		if t.Status == s {
-			n++
-		}
-	}
-	return n
-}
-
-// Err joins the failures, or returns nil when no topic failed.
-func (r EnsureResult) Err() error {
-	var errs []error
-	for _, t := range r.Topics {
-		if t.Status == TopicFailed {
-			errs = append(errs, fmt.Errorf("%s: %w", t.Topic, t.Err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// EnsureSubscriptions subscribes address to every topic not yet
-// subscribed, and leaves existing subscriptions alone, so that it is safe
-// to run at every start and after every run. A duplicate met while
-// creating (another process got there first) counts as existing.
-// Compliance topics are skipped with a note: only the app's configuration
-// sets them. Subscriptions of the same topics to other addresses are left
-// as they are. The error is the address's, the list's (every topic to
-// subscribe then fails with it), the context's, or result.Err().
-func (c *Client) EnsureSubscriptions(ctx context.Context, address string, topics []string) (EnsureResult, error) {
-	res := EnsureResult{Address: address}
-	if err := ValidateWebhookAddress(address); err != nil {
-		return res, fmt.Errorf("webhook address: %w", err)
-	}
-	var todo []int // indexes in res.Topics of the topics to subscribe
-	seen := map[string]bool{}
-	for _, t := range topics {
-		if seen[t] {
-			continue
-		}
-		seen[t] = true
-		if compliance(t) {
-			res.Topics = append(res.Topics, TopicResult{Topic: t, Status: TopicSkipped, Note: fmt.Sprintf(
-				"compliance topic: Shopify takes it only from the app's configuration (Dev Dashboard or Partner Dashboard, compliance webhooks), not the API; set it there to %s", address)})
-			continue
-		}
-		todo = append(todo, len(res.Topics))
-		res.Topics = append(res.Topics, TopicResult{Topic: t})
-	}
-	if len(todo) == 0 {
-		return res, nil
-	}
-	existing, err := c.ListSubscriptions(ctx)
-	if err != nil {
-		for _, i := range todo {
-			res.Topics[i].Status, res.Topics[i].Err = TopicFailed, err
-		}
-		return res, err
-	}
-	have := map[string]Subscription{}
-	for _, s := range existing {
-		have[subscriptionKey(s.Topic, s.Address)] = s
-	}
-	for _, i := range todo {
-		r := &res.Topics[i]
-		if ctx.Err() != nil {
-			r.Status, r.Err = TopicFailed, ctx.Err()
-		} else if s, ok := have[subscriptionKey(r.Topic, address)]; ok {
-			r.Status, r.Subscription = TopicExisting, s
-		} else if s, err := c.CreateSubscription(ctx, r.Topic, address); errors.Is(err, ErrSubscriptionExists) {
-			r.Status = TopicExisting
-		} else if err != nil {
-			r.Status, r.Err = TopicFailed, err
-		} else {
-			r.Status, r.Subscription = TopicCreated, s
-		}
-	}
-	if ctx.Err() != nil {
-		return res, ctx.Err()
-	}
-	return res, res.Err()
 }
