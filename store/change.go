@@ -100,7 +100,10 @@ const (
 // concurrent deliveries share one commit this way (group commit).
 //
 // After a redaction it checkpoints the WAL into the database file and
-// truncates it, so the erased bytes are gone from both.
+// truncates it, so the erased bytes are gone from both. A repeated
+// redaction (a redelivery, or a new request for a customer already erased)
+// checkpoints too: when the first checkpoint failed, or the process died
+// before it, the old bytes still in the WAL are then erased at last.
 func (db *DB) ApplyChanges(ctx context.Context, changes []Change) ([]Result, error) {
 	results := make([]Result, len(changes))
 	tx, err := db.begin(ctx)
@@ -125,14 +128,16 @@ func (db *DB) ApplyChanges(ctx context.Context, changes []Change) ([]Result, err
 		}
 		results[i] = res
 		k := changes[i].Kind
-		erased = erased || (res.Err == nil && res.Outcome == OutcomeApplied && (k == ChangeRedactCustomer || k == ChangeRedactShop))
+		erased = erased || (res.Err == nil && (k == ChangeRedactCustomer || k == ChangeRedactShop))
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("apply changes: %w", err)
 	}
 	if erased {
-		if err := db.checkpoint(ctx); err != nil {
-			return results, err
+		cctx, cancel := context.WithTimeout(ctx, checkpointWait)
+		defer cancel()
+		if err := db.checkpoint(cctx); err != nil {
+			return results, fmt.Errorf("apply changes: erase: %w", err)
 		}
 	}
 	return results, nil
@@ -243,8 +248,11 @@ func (tx *Tx) queueIfIncomplete(ctx context.Context, id int64, need shopsync.Par
 	if need&^r.known() == 0 {
 		return false, nil
 	}
+	// Queued again: the newer time keeps the entry when a batch taken
+	// before it is dequeued (see RefetchBatch).
 	if _, err := tx.ExecContext(ctx, `INSERT INTO refetch_queue (shopify_id, queued_at, reason) VALUES (?, ?, ?)
-		ON CONFLICT (shopify_id) DO NOTHING`, id, tx.now, reason); err != nil {
+		ON CONFLICT (shopify_id) DO UPDATE SET queued_at = excluded.queued_at, reason = excluded.reason`,
+		id, tx.now, reason); err != nil {
 		return false, fmt.Errorf("queue re-fetch of %d: %w", id, err)
 	}
 	return true, nil

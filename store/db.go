@@ -39,6 +39,10 @@ type DB struct {
 	Now func() time.Time
 }
 
+// busyTimeout is how long, in milliseconds, a connection waits for a lock
+// another process holds.
+const busyTimeout = "5000"
+
 // dsn builds the go-sqlite3 connection string. synchronous=FULL makes each
 // commit durable (fsync of the WAL) before it returns: a webhook is
 // acknowledged only after its effect survives a power cut. secure_delete
@@ -47,7 +51,7 @@ func dsn(path string, readOnly bool) string {
 	u := url.URL{Scheme: "file", Opaque: (&url.URL{Path: path}).EscapedPath()}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
-	q.Set("_busy_timeout", "5000")
+	q.Set("_busy_timeout", busyTimeout)
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "FULL")
 	q.Set("_secure_delete", "on")

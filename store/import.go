@@ -126,10 +126,13 @@ func (db *DB) ApplyPage(ctx context.Context, run *shopsync.SyncRun, after, last 
 }
 
 // fastPath reports whether a full record can overwrite the stored contact
-// without reading it: it carries the profile and tags, the contact is live
-// with no pending tag events, and no part stored is newer.
+// without reading it: it carries the profile and tags with every field (a
+// key missing from the payload must keep the stored value, which only the
+// merge does), the contact is live with no pending tag events, and no part
+// stored is newer.
 func fastPath(c *shopsync.Contact, s *stored, fetched time.Time) bool {
-	if s.deleted || s.tagEvents || !c.Parts.Has(shopsync.PartProfile) || !c.Parts.Has(shopsync.PartTags) {
+	if s.deleted || s.tagEvents || !c.Fields.Has(shopsync.AllFields) ||
+		!c.Parts.Has(shopsync.PartProfile) || !c.Parts.Has(shopsync.PartTags) {
 		return false
 	}
 	for p := range shopsync.NumParts {

@@ -80,14 +80,31 @@ func (tx *Tx) recordRedaction(ctx context.Context, scope string, ch *Change, era
 	return nil
 }
 
+// checkpointWait bounds how long a write that erased data waits for
+// readers to leave the WAL. Past it the write reports an error (Shopify
+// then delivers the redaction again, and the repeat checkpoints again)
+// rather than hold every other webhook behind a long reader.
+const checkpointWait = 2 * time.Second
+
 // checkpoint copies the WAL into the database file and truncates it to
 // zero bytes, retrying while readers hold older snapshots (a TRUNCATE
-// checkpoint cannot finish past them).
+// checkpoint cannot finish past them) until ctx ends. It waits here, where
+// ctx is watched, and not in SQLite's busy handler, which ignores ctx and
+// would hold the writer for the whole busy timeout.
 func (db *DB) checkpoint(ctx context.Context) error {
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA busy_timeout = 0`); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	defer conn.ExecContext(context.Background(), `PRAGMA busy_timeout = `+busyTimeout)
 	delay := 5 * time.Millisecond
 	for {
 		var busy, logFrames, done int
-		if err := db.write.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
+		if err := conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
 		if busy == 0 {

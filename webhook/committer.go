@@ -51,8 +51,11 @@ func NewCommitter(a Applier) *Committer {
 }
 
 // Submit applies ch and returns its result once committed. A change that
-// failed alone comes back with Result.Err set; err is a failure of the
-// whole commit (nothing of it was stored).
+// failed alone comes back with Result.Err set. err means the batch's
+// commit failed (nothing of it was stored) or, after a redaction, that
+// the WAL could not be truncated yet (the batch was stored): either way
+// the delivery must not be acknowledged, and Shopify's redelivery is
+// harmless (a duplicate, or the redaction's checkpoint retried).
 func (c *Committer) Submit(ctx context.Context, ch store.Change) (store.Result, error) {
 	j := job{change: ch, done: make(chan result, 1)}
 	c.mu.RLock()

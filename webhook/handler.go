@@ -27,7 +27,7 @@ type Config struct {
 	Mapper    *mapping.Mapper
 	Committer *Committer
 	Metrics   *Metrics // nil: none
-	Logger    *slog.Logger
+	Logger    *slog.Logger // nil: discard
 	Now       func() time.Time // nil: time.Now
 
 	// OnQueued is called after a delivery queued a contact for a re-fetch.
@@ -48,6 +48,9 @@ func NewHandler(cfg Config) *Handler {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{cfg: cfg, logger: cfg.Logger.With("component", "webhook")}
 	seen := map[string]bool{}
