@@ -26,8 +26,8 @@ type Config struct {
 	MaxBody   int64    // 0: DefaultMaxBody
 	Mapper    *mapping.Mapper
 	Committer *Committer
-	Metrics   *Metrics // nil: none
-	Logger    *slog.Logger // nil: discard
+	Metrics   *Metrics         // nil: none
+	Logger    *slog.Logger     // nil: discard
 	Now       func() time.Time // nil: time.Now
 
 	// OnQueued is called after a delivery queued a contact for a re-fetch.
