@@ -48,6 +48,32 @@ type Options struct {
 	// Logf, when set, receives one line per request. Tokens are never
 	// logged.
 	Logf func(format string, args ...any)
+
+	// ShopDomain is the shop's permanent domain, sent in webhooks'
+	// X-Shopify-Shop-Domain; "" means DefaultShopDomain.
+	ShopDomain string
+	// WebhookSecret, when set, turns on automatic webhook delivery:
+	// Upsert, Update and Delete send deliveries signed with this key (the
+	// app's client secret) to the subscriptions made through
+	// webhooks.json or graphql.json. See customerChanged for the topics.
+	WebhookSecret string
+	// WebhookGeneration is the customer payload's generation; the zero
+	// value is Gen2025_01, what Shopify sends today.
+	WebhookGeneration Generation
+	// WebhookAPIVersion is the webhook payload version, in
+	// X-Shopify-API-Version and every subscription's api_version; ""
+	// means the newest of APIVersions.
+	WebhookAPIVersion string
+	// WebhookRetries is how many times a failed delivery is retried; 0
+	// means 8, as Shopify does, and a negative value none.
+	WebhookRetries int
+	// WebhookBackoff is the wait before the first retry, doubling for
+	// each next one up to 1 s; 0 means 10 ms. (Shopify spreads its
+	// retries over 4 hours.)
+	WebhookBackoff time.Duration
+	// WebhookClient sends the deliveries; nil means Shopify's limits: 1 s
+	// to connect and 5 s for the whole answer.
+	WebhookClient *http.Client
 }
 
 // Server is a simulated shop: an http.Handler and, from NewServer, a
@@ -76,6 +102,8 @@ type Server struct {
 	truncN     int
 	dropN      int
 	stats      Stats
+
+	hooks webhookState // subscriptions and webhook delivery
 }
 
 // Stats count what the simulator served.
@@ -131,12 +159,14 @@ func NewHandler(opts Options) *Server {
 	return s
 }
 
-// Close stops the server and wakes requests waiting out Latency.
+// Close stops the server, wakes requests waiting out Latency and stops
+// webhook delivery, discarding what is still queued.
 func (s *Server) Close() {
 	s.stop.Do(func() { close(s.done) })
 	if s.ts != nil {
 		s.ts.Close()
 	}
+	s.closeDelivery()
 }
 
 // Stats returns a snapshot of the counters.
@@ -186,30 +216,38 @@ func (s *Server) CustomerIDs() []int64 {
 
 // Upsert adds c, or replaces the customer with its id. The simulator keeps
 // a copy, with admin_graphql_api_id and the addresses' customer_id set
-// from c.ID and nil arrays made empty. Times are taken as given.
+// from c.ID and nil arrays made empty. Times are taken as given. With
+// Options.WebhookSecret set it queues customers/create or, when
+// something changed, customers/update and related topics.
 func (s *Server) Upsert(c Customer) {
 	c = c.clone()
 	c.normalize()
 	s.cmu.Lock()
-	defer s.cmu.Unlock()
 	i, ok := s.find(c.ID)
+	var old *Customer
 	if ok {
+		old = s.customers[i]
 		s.customers[i] = &c
-		return
+	} else {
+		s.customers = slices.Insert(s.customers, i, &c)
 	}
-	s.customers = slices.Insert(s.customers, i, &c)
+	s.cmu.Unlock()
+	s.customerChanged(old, &c)
 }
 
 // Update edits the customer with id through fn, then sets updated_at to
 // the simulator clock (now, in the customer's offset, to the second).
 // fn receives a copy; changing its ID is ignored. No-op if id is unknown.
+// With Options.WebhookSecret set it queues customers/update and related
+// topics.
 func (s *Server) Update(id int64, fn func(*Customer)) {
 	s.cmu.Lock()
-	defer s.cmu.Unlock()
 	i, ok := s.find(id)
 	if !ok {
+		s.cmu.Unlock()
 		return
 	}
+	old := s.customers[i]
 	c := s.customers[i].clone()
 	fn(&c)
 	c.ID = id
@@ -224,15 +262,23 @@ func (s *Server) Update(id int64, fn func(*Customer)) {
 	c.UpdatedAt = shopifyTime(now.In(loc))
 	c.normalize()
 	s.customers[i] = &c
+	s.cmu.Unlock()
+	s.customerChanged(old, &c)
 }
 
 // Delete removes the customer with id and reports whether it existed.
+// With Options.WebhookSecret set it queues customers/delete.
 func (s *Server) Delete(id int64) bool {
 	s.cmu.Lock()
-	defer s.cmu.Unlock()
 	i, ok := s.find(id)
+	var old *Customer
 	if ok {
+		old = s.customers[i]
 		s.customers = slices.Delete(s.customers, i, i+1)
+	}
+	s.cmu.Unlock()
+	if ok {
+		s.customerChanged(old, nil)
 	}
 	return ok
 }
@@ -256,8 +302,9 @@ func (s *Server) servedVersion(v string) (string, bool) {
 	return s.versions[0], true
 }
 
-// ServeHTTP serves the Admin API: /admin/oauth/access_token and
-// /admin/api/{version}/customers*.json. Anything else is a JSON 404.
+// ServeHTTP serves the Admin API: /admin/oauth/access_token,
+// /admin/api/{version}/customers*.json, webhooks*.json and graphql.json
+// (webhook subscriptions only). Anything else is a JSON 404.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Latency > 0 {
 		t := time.NewTimer(s.opts.Latency)
@@ -300,9 +347,10 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, errInvalidToken)
 		return
 	}
+	key := routeKey(route)
 	s.mu.Lock()
 	s.stats.Requests++
-	s.stats.ByPath[routeKey(route)]++
+	s.stats.ByPath[key]++
 	s.mu.Unlock()
 	if s.take(&s.dropN) {
 		drop(w)
@@ -312,7 +360,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	if ok {
 		w.Header().Set("X-Shopify-API-Version", served)
 	}
-	if s.bucket != nil {
+	if s.bucket != nil && key != "graphql.json" { // GraphQL has its own cost-based limit
 		u, admitted, retry := s.bucket.take()
 		w.Header().Set("X-Shopify-Shop-Api-Call-Limit", s.bucket.header(u))
 		if !admitted {
@@ -324,7 +372,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !ok || r.Method != http.MethodGet {
+	if !ok || !methodAllowed(key, r.Method) {
 		writeJSON(w, http.StatusNotFound, errNotFound)
 		return
 	}
@@ -332,7 +380,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, status, map[string]string{"errors": http.StatusText(status)})
 		return
 	}
-	switch key := routeKey(route); key {
+	switch key {
 	case "customers.json":
 		s.handleList(w, r, version)
 	case "customers/count.json":
@@ -340,16 +388,23 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	case "customers/{id}.json":
 		id, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(route, "customers/"), ".json"), 10, 64)
 		s.handleGet(w, r, id)
+	case "webhooks.json", "webhooks/count.json", "webhooks/{id}.json":
+		s.handleWebhooks(w, r, key, route)
+	case "graphql.json":
+		s.handleGraphQL(w, r)
 	default:
 		writeJSON(w, http.StatusNotFound, errNotFound)
 	}
 }
 
-// routeKey names a route for Stats.ByPath, customer ids as {id}.
+// routeKey names a route for Stats.ByPath, customer and webhook ids as
+// {id}.
 func routeKey(route string) string {
-	if id, ok := strings.CutPrefix(route, "customers/"); ok {
-		if id, ok = strings.CutSuffix(id, ".json"); ok && id != "" && strings.Trim(id, "0123456789") == "" && len(id) <= 19 {
-			return "customers/{id}.json"
+	for _, res := range []string{"customers/", "webhooks/"} {
+		if id, ok := strings.CutPrefix(route, res); ok {
+			if id, ok = strings.CutSuffix(id, ".json"); ok && id != "" && strings.Trim(id, "0123456789") == "" && len(id) <= 19 {
+				return res + "{id}.json"
+			}
 		}
 	}
 	return route
