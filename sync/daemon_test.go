@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -177,4 +179,30 @@ func TestSyncerSurvivesPanicAndFailure(t *testing.T) {
 		t.Fatalf("runs ended with %v, want a panic then success", finished)
 	}
 	f.assertMirror(t)
+}
+
+// TestSweepFailsLoudlyOnAPIError: a sweep whose second page fails is
+// recorded failed with the reason, keeping what the first page stored.
+func TestSweepFailsLoudlyOnAPIError(t *testing.T) {
+	f := newFixture(t, shopifytest.Options{Customers: 600, Seed: 45}, func(c *shopify.Config) { c.MaxRetries = 0 })
+	f.run(t)
+	ids := f.sim.CustomerIDs()
+	for _, id := range ids[:300] {
+		f.sim.Update(id, func(c *shopifytest.Customer) { c.Note = ptr("swept") })
+	}
+	var n atomic.Int64
+	f.sim.OnRequest(func(r *http.Request) {
+		if r.URL.Query().Get("page_info") != "" && n.Add(1) == 1 {
+			f.sim.FailNext(1, http.StatusInternalServerError)
+		}
+	})
+	sw := ssync.NewSweeper(f.db, f.client, defaultMapper(t), time.Minute, slog.New(slog.DiscardHandler))
+	run, err := sw.Sweep(context.Background())
+	if err == nil || run == nil || run.State != shopsync.RunFailed || run.Fetched != 250 {
+		t.Fatalf("sweep: %+v %v, want failed after one page", run, err)
+	}
+	stored, _ := f.db.Run(context.Background(), run.ID)
+	if stored.State != shopsync.RunFailed || stored.Error == "" {
+		t.Errorf("stored run %+v", stored)
+	}
 }

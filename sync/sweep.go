@@ -108,9 +108,9 @@ func (sw *Sweeper) sweep(ctx context.Context, run *shopsync.SyncRun, since time.
 		if err != nil {
 			return fmt.Errorf("list customers updated since %s: %w", shopsync.FormatTime(since), err)
 		}
-		counts, err := applyCustomers(ctx, sw.store, sw.mapper, page.Customers, fetched, store.SourceReconcile)
-		if err != nil {
-			return err
+		counts, aerr := applyCustomers(ctx, sw.store, sw.mapper, page.Customers, fetched, store.SourceReconcile)
+		if aerr != nil {
+			return aerr
 		}
 		if err := sw.store.AddRunCounts(ctx, run.ID, int64(len(page.Customers)), counts); err != nil {
 			return err
