@@ -67,7 +67,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.SyncToken != "" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			// The scheme is case-insensitive (RFC 9110 §11.1).
+			scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+			ok := strings.EqualFold(scheme, "Bearer")
 			sum := sha256.Sum256([]byte(got))
 			if subtle.ConstantTimeCompare(sum[:], s.token[:]) != 1 || !ok {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="shopsync"`)
