@@ -70,9 +70,6 @@ func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 			WebhookID: meta.WebhookID, Topic: meta.Topic, TriggeredAt: meta.TriggeredAt,
 		},
 	}
-	if !json.Valid(body) {
-		return ch, payloadErr("not JSON")
-	}
 	switch meta.Topic {
 	case TopicCustomersCreate, TopicCustomersUpdate, TopicCustomersEnable, TopicCustomersDisable:
 		var c shopify.Customer
@@ -162,11 +159,14 @@ func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 		return ch, nil
 	case TopicShopRedact:
 		ch.Kind = store.ChangeRedactShop
-		return ch, nil
 	default:
 		ch.Kind = store.ChangeIgnore
-		return ch, nil
 	}
+	// The topics above decode their body; these only need it to be JSON.
+	if !json.Valid(body) {
+		return ch, payloadErr("not JSON")
+	}
+	return ch, nil
 }
 
 // unmarshal decodes a JSON object; numbers stay exact (ids are int64,

@@ -159,6 +159,22 @@ func (d *daemon) waitRun(id int64) *shopsync.SyncRun {
 	return nil
 }
 
+// importAll presses Sync now and waits for the run to succeed.
+func (d *daemon) importAll() *shopsync.SyncRun {
+	d.t.Helper()
+	var started struct {
+		RunID int64 `json:"run_id"`
+	}
+	if code := d.call("POST", "/sync", &started); code != http.StatusAccepted {
+		d.t.Fatalf("POST /sync: %d", code)
+	}
+	run := d.waitRun(started.RunID)
+	if run.State != shopsync.RunSucceeded {
+		d.t.Fatalf("run %+v", run)
+	}
+	return run
+}
+
 // TestServeSyncNowSingleFlight presses Sync now twice during a run, and
 // runs `shopsync sync` in another process meanwhile: one run, whose id
 // both presses get; the other process says a run is going.

@@ -30,11 +30,7 @@ func webhookShop(t *testing.T, customers int, gen shopifytest.Generation) (*shop
 		WebhookSecret: e2eWebhookSecret, WebhookGeneration: gen})
 	env = serveEnv(env)
 	d := startDaemon(t, env)
-	var started struct {
-		RunID int64 `json:"run_id"`
-	}
-	d.call("POST", "/sync", &started)
-	d.waitRun(started.RunID)
+	d.importAll()
 	stdout, stderr, code := runCLI(t, env, "webhooks", "register", "--address", d.url+"/webhooks/shopify")
 	if code != exitOK {
 		t.Fatalf("webhooks register: exit %d\n%s%s", code, stdout, stderr)
@@ -329,11 +325,7 @@ func TestServeShutdownMidBurst(t *testing.T) {
 	sim, env := shopEnv(t, shopifytest.Options{Customers: 2000, Seed: 52})
 	env = serveEnv(env)
 	d := startDaemon(t, env)
-	var started struct {
-		RunID int64 `json:"run_id"`
-	}
-	d.call("POST", "/sync", &started)
-	d.waitRun(started.RunID)
+	d.importAll()
 
 	sender := shopifytest.NewWebhookSender(shopifytest.WebhookOptions{Secret: e2eWebhookSecret, ShopDomain: e2eShopDomain})
 	defer sender.Close()
