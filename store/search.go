@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shopsync/shopsync"
+)
+
+// likePattern makes q a LIKE pattern matching it anywhere, its own % and _
+// taken literally.
+func likePattern(q string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(q) + "%"
+}
+
+// SearchContacts returns up to limit active contacts whose email, name
+// (first, last, or both) or phone contains q, ignoring ASCII case, most
+// recently updated in Shopify first. Phones match ignoring spaces and
+// dashes. The search scans the contacts table, without attributes: it
+// serves the status page's search box, not bulk reads.
+func (db *DB) SearchContacts(ctx context.Context, q string, limit int) ([]*shopsync.Contact, error) {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return nil, nil
+	}
+	pat := likePattern(strings.ToLower(q))
+	phone := likePattern(strings.NewReplacer(" ", "", "-", "", "(", "", ")", "").Replace(q))
+	rows, err := db.read.QueryContext(ctx, contactSelect+` WHERE deleted_at IS NULL AND (
+			email_norm LIKE ?1 ESCAPE '\'
+			OR lower(first_name) LIKE ?1 ESCAPE '\'
+			OR lower(last_name) LIKE ?1 ESCAPE '\'
+			OR lower(coalesce(first_name, '') || ' ' || coalesce(last_name, '')) LIKE ?1 ESCAPE '\'
+			OR lower(coalesce(last_name, '') || coalesce(first_name, '')) LIKE ?1 ESCAPE '\'
+			OR replace(replace(phone, ' ', ''), '-', '') LIKE ?2 ESCAPE '\')
+		ORDER BY shopify_updated_at DESC, shopify_id LIMIT ?3`, pat, phone, limit)
+	if err != nil {
+		return nil, fmt.Errorf("search contacts: %w", err)
+	}
+	defer rows.Close()
+	var out []*shopsync.Contact
+	for rows.Next() {
+		c, err := scanContact(rows)
+		if err != nil {
+			return nil, fmt.Errorf("search contacts: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// LastChange says when something was last changed, and by what: "import",
+// "refetch", "reconcile" or a webhook topic.
+type LastChange struct {
+	At time.Time `json:"updated_at"`
+	By string    `json:"changed_by"`
+}
+
+// ContactChanges tells when an active contact's row and each of its
+// attributes last changed, and by what. ErrNotFound for unknown or
+// deleted contacts.
+func (db *DB) ContactChanges(ctx context.Context, id int64) (row LastChange, attrs map[string]LastChange, err error) {
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return row, nil, fmt.Errorf("contact %d changes: %w", id, err)
+	}
+	defer tx.Rollback()
+	var at string
+	err = tx.QueryRowContext(ctx, `SELECT updated_at, changed_by FROM contacts WHERE shopify_id = ? AND deleted_at IS NULL`, id).
+		Scan(&at, &row.By)
+	if err == sql.ErrNoRows {
+		return row, nil, ErrNotFound
+	}
+	if err != nil {
+		return row, nil, fmt.Errorf("contact %d changes: %w", id, err)
+	}
+	if row.At, err = parseTime(at); err != nil {
+		return row, nil, fmt.Errorf("contact %d changes: %w", id, err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT name, updated_at, changed_by FROM contact_attributes WHERE shopify_id = ?`, id)
+	if err != nil {
+		return row, nil, fmt.Errorf("contact %d changes: %w", id, err)
+	}
+	defer rows.Close()
+	attrs = map[string]LastChange{}
+	for rows.Next() {
+		var (
+			name string
+			c    LastChange
+		)
+		if err := rows.Scan(&name, &at, &c.By); err != nil {
+			return row, nil, fmt.Errorf("contact %d changes: %w", id, err)
+		}
+		if c.At, err = parseTime(at); err != nil {
+			return row, nil, fmt.Errorf("contact %d changes: %w", id, err)
+		}
+		attrs[name] = c
+	}
+	return row, attrs, rows.Err()
+}
