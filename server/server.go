@@ -5,7 +5,6 @@ package server
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/shopsync/shopsync"
+	"github.com/shopsync/shopsync/shopify"
 	"github.com/shopsync/shopsync/store"
 	ssync "github.com/shopsync/shopsync/sync"
 )
@@ -31,19 +31,29 @@ type Config struct {
 	SyncToken string              // bearer token for the API; empty: open (loopback only)
 	NextRun   func() time.Time    // when the schedule fires next; nil: unknown
 	Logger    *slog.Logger
+
+	// For the status page's overview; each may be nil.
+	Shop          string                   // the shop's myshopify.com domain
+	APIVersion    string                   // the configured Admin API version
+	ClientStats   func() shopify.Stats     // the Shopify client's counters
+	Rejected      func() int64             // webhook deliveries rejected since start
+	Subscriptions func() SubscriptionState // what the last check of subscriptions found
 }
 
-// Server serves the API.
+// Server serves the API and the status page.
 type Server struct {
-	cfg    Config
-	token  [sha256.Size]byte
-	mux    *http.ServeMux
-	logger *slog.Logger
+	cfg      Config
+	token    [sha256.Size]byte
+	openCSRF string // the CSRF token handed out when there is no sync token
+	sessions *sessions
+	mux      *http.ServeMux
+	logger   *slog.Logger
 }
 
 // New returns the API handler.
 func New(cfg Config) *Server {
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), logger: cfg.Logger.With("component", "http")}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), logger: cfg.Logger.With("component", "http"),
+		sessions: newSessions(), openCSRF: randomHex()}
 	s.token = sha256.Sum256([]byte(cfg.SyncToken))
 	s.mux.Handle("POST /webhooks/shopify", cfg.Webhooks)
 	s.mux.HandleFunc("POST /sync", s.auth(s.handleSync))
@@ -56,29 +66,64 @@ func New(cfg Config) *Server {
 	})
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
+
+	// The status page and the calls it makes.
+	s.mux.HandleFunc("GET /{$}", s.handleIndex)
+	s.mux.Handle("GET /assets/", s.assets())
+	s.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	s.mux.HandleFunc("POST /login", s.handleLogin)
+	s.mux.HandleFunc("POST /logout", s.auth(s.handleLogout))
+	s.mux.HandleFunc("GET /api/session", s.handleSession)
+	s.mux.HandleFunc("GET /api/overview", s.auth(s.handleOverview))
+	s.mux.HandleFunc("GET /api/contacts", s.auth(s.handleSearch))
+	s.mux.HandleFunc("GET /api/contacts/{id}", s.auth(s.handleContactDetail))
 	return s
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// auth requires "Authorization: Bearer <sync token>" when a token is
-// configured. The comparison is of SHA-256 digests in constant time, so
-// neither the token's content nor its length leaks through timing.
+// auth lets a request through with "Authorization: Bearer <sync token>"
+// (API clients), or with the page's session cookie, whose unsafe requests
+// must also pass the CSRF checks. Without a configured token (loopback
+// only) everyone is let through, browsers' cross-site POSTs excepted.
 func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.SyncToken != "" {
-			// The scheme is case-insensitive (RFC 9110 §11.1).
-			scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-			ok := strings.EqualFold(scheme, "Bearer")
-			sum := sha256.Sum256([]byte(got))
-			if subtle.ConstantTimeCompare(sum[:], s.token[:]) != 1 || !ok {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="shopsync"`)
-				writeError(w, http.StatusUnauthorized, "a valid sync token is required: Authorization: Bearer <http.sync_token>")
+		unsafe := r.Method != http.MethodGet && r.Method != http.MethodHead
+		authz := r.Header.Get("Authorization")
+		switch {
+		case s.cfg.SyncToken == "":
+			if unsafe && authz == "" && !csrfOK(r, nil) {
+				writeError(w, http.StatusForbidden, "cross-site request refused")
 				return
 			}
+			h(w, r)
+			return
+		case authz != "":
+			// The scheme is case-insensitive (RFC 9110 §11.1).
+			scheme, got, _ := strings.Cut(authz, " ")
+			if !strings.EqualFold(scheme, "Bearer") || !s.tokenOK(got) {
+				s.unauthorized(w)
+				return
+			}
+			h(w, r)
+			return
+		}
+		sess := s.sessions.get(r)
+		if sess == nil {
+			s.unauthorized(w)
+			return
+		}
+		if unsafe && !csrfOK(r, sess) {
+			writeError(w, http.StatusForbidden, "missing or wrong "+csrfHeader+": reload the page")
+			return
 		}
 		h(w, r)
 	}
+}
+
+func (s *Server) unauthorized(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="shopsync"`)
+	writeError(w, http.StatusUnauthorized, "a valid sync token is required: Authorization: Bearer <http.sync_token>")
 }
 
 // handleSync is "Sync now": it starts a full import, or answers with the
@@ -112,12 +157,20 @@ type status struct {
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
+	st, err := s.status(r)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) status(r *http.Request) (status, error) {
 	ctx := r.Context()
 	var st status
 	runs, err := s.cfg.Store.Runs(ctx, 1)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return st, err
 	}
 	if len(runs) > 0 {
 		st.LastRun = runs[0]
@@ -134,14 +187,12 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if st.RefetchPending, err = s.cfg.Store.RefetchPending(ctx); err != nil {
-		s.serverError(w, r, err)
-		return
+		return st, err
 	}
 	if st.Contacts.Active, st.Contacts.Deleted, err = s.cfg.Store.ContactCounts(ctx); err != nil {
-		s.serverError(w, r, err)
-		return
+		return st, err
 	}
-	writeJSON(w, http.StatusOK, st)
+	return st, nil
 }
 
 func (s *Server) handleRuns(w http.ResponseWriter, r *http.Request) {

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -143,3 +145,114 @@ func TestEndpoints(t *testing.T) {
 }
 
 func jsonInt(id int64) string { b, _ := json.Marshal(id); return string(b) }
+
+// TestPageSession: the page signs in with the sync token through a form,
+// gets an HttpOnly SameSite=Strict cookie, and its POSTs need the CSRF
+// token and a same-site Origin.
+func TestPageSession(t *testing.T) {
+	srv, sim := newServer(t, token)
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	if code, _ := do(t, "GET", srv.URL+"/api/session", ""); code != http.StatusUnauthorized {
+		t.Errorf("session before sign-in: %d", code)
+	}
+	resp, err := browser.PostForm(srv.URL+"/login", url.Values{"token": {"wrong"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/?login=failed" || len(resp.Cookies()) != 0 {
+		t.Errorf("wrong token: %d %q %v", resp.StatusCode, resp.Header.Get("Location"), resp.Cookies())
+	}
+	resp, err = browser.PostForm(srv.URL+"/login", url.Values{"token": {token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cookies := resp.Cookies()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" || len(cookies) != 1 ||
+		!cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteStrictMode {
+		t.Fatalf("sign-in: %d %q %+v", resp.StatusCode, resp.Header.Get("Location"), cookies)
+	}
+	get := func(path string) (int, map[string]any) {
+		resp, err := browser.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body
+	}
+	code, sess := get("/api/session")
+	csrf, _ := sess["csrf"].(string)
+	if code != http.StatusOK || len(csrf) < 32 {
+		t.Fatalf("session: %d %v", code, sess)
+	}
+	post := func(path, csrfValue, origin string) int {
+		req, _ := http.NewRequest("POST", srv.URL+path, nil)
+		if csrfValue != "" {
+			req.Header.Set("X-CSRF-Token", csrfValue)
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("/sync", "", ""); code != http.StatusForbidden {
+		t.Errorf("POST /sync without CSRF token: %d, want 403", code)
+	}
+	if code := post("/sync", csrf+"x", ""); code != http.StatusForbidden {
+		t.Errorf("POST /sync with a wrong CSRF token: %d, want 403", code)
+	}
+	if code := post("/sync", csrf, "https://evil.example"); code != http.StatusForbidden {
+		t.Errorf("POST /sync from another origin: %d, want 403", code)
+	}
+	if code := post("/sync", csrf, srv.URL); code != http.StatusAccepted {
+		t.Errorf("POST /sync from the page: %d, want 202", code)
+	}
+	// The page's calls work with the cookie alone.
+	for _, p := range []string{"/api/overview", "/sync/status", "/sync/runs", "/api/contacts?q=a"} {
+		if code, _ := get(p); code != http.StatusOK {
+			t.Errorf("%s with the session: %d", p, code)
+		}
+	}
+	// Ids above 2^53 travel as strings for JavaScript.
+	id := sim.CustomerIDs()[0]
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := get("/api/contacts/" + jsonInt(id))
+		if code == http.StatusOK {
+			c := body["contact"].(map[string]any)
+			if c["id"] != jsonInt(id) || body["changed"] == nil {
+				t.Errorf("contact detail %v", body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("contact detail: %d", code)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code := post("/logout", csrf, ""); code != http.StatusNoContent {
+		t.Errorf("logout: %d", code)
+	}
+	if code, _ := get("/api/overview"); code != http.StatusUnauthorized {
+		t.Errorf("after logout: %d, want 401", code)
+	}
+	// The page itself: served with a strict CSP.
+	resp, err = http.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "script-src 'self'") {
+		t.Errorf("page: %d %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopsync/shopsync/mapping"
@@ -36,10 +37,14 @@ type Config struct {
 
 // Handler is the webhook receiver, POST /webhooks/shopify.
 type Handler struct {
-	cfg     Config
-	secrets [][]byte
-	logger  *slog.Logger
+	cfg      Config
+	secrets  [][]byte
+	logger   *slog.Logger
+	rejected atomic.Int64
 }
+
+// Rejected returns how many deliveries were refused (4xx) since start.
+func (h *Handler) Rejected() int64 { return h.rejected.Load() }
 
 // NewHandler returns a receiver for cfg.
 func NewHandler(cfg Config) *Handler {
@@ -151,6 +156,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) reject(w http.ResponseWriter, start time.Time, topic string, status int, reason string) {
+	h.rejected.Add(1)
 	if m := h.cfg.Metrics; m != nil {
 		m.Rejected.WithLabelValues(reason).Inc()
 	}

@@ -113,9 +113,11 @@ func (e *env) serve(ctx context.Context, cfg Config, logger *slog.Logger) error 
 
 	im := ssync.New(db, client, mapper, logger)
 	syncer := ssync.NewSyncer(bg, im, logger)
+	subs := &subscriptionState{s: server.SubscriptionState{State: "not_configured"}}
 	ensure := func() {}
 	if addr := cfg.Webhooks.Address; addr != "" {
-		ensure = func() { ensureSubscriptions(bg, client, addr, logger) }
+		subs.set(server.SubscriptionState{State: "unknown", Address: addr})
+		ensure = func() { subs.set(ensureSubscriptions(bg, client, addr, logger)) }
 	}
 	syncer.OnFinish = func(run *shopsync.SyncRun, err error) { runMetrics.Observe(run) }
 
@@ -148,6 +150,8 @@ func (e *env) serve(ctx context.Context, cfg Config, logger *slog.Logger) error 
 	api := server.New(server.Config{
 		Store: db, Syncer: syncer, Webhooks: hooks, Gatherer: reg, SyncToken: cfg.HTTP.SyncToken,
 		NextRun: func() time.Time { return sched.Entry(entry).Next }, Logger: logger,
+		Shop: cfg.Shopify.Shop, APIVersion: cfg.Shopify.APIVersion, ClientStats: client.Stats,
+		Rejected: hooks.Rejected, Subscriptions: subs.get,
 	})
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
@@ -232,20 +236,48 @@ func maintain(ctx context.Context, db *store.DB, sw *ssync.Sweeper, every time.D
 	}
 }
 
-func ensureSubscriptions(ctx context.Context, client *shopify.Client, address string, logger *slog.Logger) {
+// subscriptionState holds what the last check of the subscriptions found,
+// for the status page.
+type subscriptionState struct {
+	mu gosync.Mutex
+	s  server.SubscriptionState
+}
+
+func (st *subscriptionState) set(s server.SubscriptionState) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.s = s
+}
+
+func (st *subscriptionState) get() server.SubscriptionState {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.s
+}
+
+// ensureSubscriptions puts the subscriptions in place and says what it
+// found.
+func ensureSubscriptions(ctx context.Context, client *shopify.Client, address string, logger *slog.Logger) server.SubscriptionState {
+	state := server.SubscriptionState{State: "ok", Address: address, CheckedAt: time.Now().UTC()}
 	res, err := client.EnsureSubscriptions(ctx, address, shopify.SubscriptionTopics())
 	for _, t := range res.Topics {
 		if t.Err != nil {
+			state.State, state.Missing = "missing", append(state.Missing, t.Topic)
 			logger.Error("webhook subscription failed", "topic", t.Topic, "error", t.Err)
 		}
 	}
 	if err != nil {
-		if ctx.Err() == nil {
-			logger.Error("webhook subscriptions not all in place", "error", err)
+		if state.State == "ok" {
+			state.State = "unknown"
 		}
-		return
+		state.Error = err.Error()
+		if ctx.Err() == nil && len(state.Missing) == 0 {
+			logger.Error("webhook subscriptions not checked", "error", err)
+		}
+		return state
 	}
 	logger.Info("webhook subscriptions checked", "created", res.Count(shopify.TopicCreated), "existing", res.Count(shopify.TopicExisting))
+	return state
 }
 
 // lastSuccess finds when the last full import succeeded.
