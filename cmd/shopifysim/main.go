@@ -2,6 +2,12 @@
 // on a loopback address, for the demo and for trying shopsync without a
 // Shopify account. It prints one line, "shopifysim listening on URL", to
 // stdout, logs requests to stderr and stops on SIGINT or SIGTERM.
+//
+// With -webhook-secret it delivers signed webhooks, as Shopify does, to
+// the subscriptions made through its API; with -trickle it changes a
+// random customer at every interval (new customer, edit, consent, tags,
+// order, deletion) so that those webhooks keep coming. -v prints one line
+// per change to stdout.
 package main
 
 import (
@@ -15,6 +21,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -48,6 +56,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		bucket    = fs.Int("bucket", 40, "leaky bucket size (0: no rate limit)")
 		leak      = fs.Float64("leak", 2, "requests leaked per second")
 		latency   = fs.Duration("latency", 0, "latency added to every response")
+		domain    = fs.String("shop-domain", "demo.myshopify.com", "the shop's permanent `domain`, sent in webhooks' X-Shopify-Shop-Domain")
+		whSecret  = fs.String("webhook-secret", "", "sign webhooks with this `key` and deliver them to the subscriptions (off when empty)")
+		trickle   = fs.Duration("trickle", 0, "make one random customer change every `interval`, e.g. 2s (0: off)")
+		verbose   = fs.Bool("v", false, "print one line per -trickle change to stdout")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -67,6 +79,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("-leak: must be > 0 when -bucket is set")
 	case (*clientID == "") != (*secret == ""):
 		return errors.New("-client-id and -client-secret go together")
+	case *trickle < 0:
+		return errors.New("-trickle: must be >= 0")
+	case *domain == "" || strings.ContainsAny(*domain, "/: \t"):
+		return fmt.Errorf("-shop-domain %q: want a host name like demo.myshopify.com", *domain)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	if *token == "" && *clientID == "" {
@@ -76,6 +92,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sim := shopifytest.NewHandler(shopifytest.Options{
 		Customers: *customers, Seed: *seed, Token: *token, ClientID: *clientID, ClientSecret: *secret,
 		BucketSize: *bucket, LeakRate: *leak, Latency: *latency,
+		ShopDomain: *domain, WebhookSecret: *whSecret,
 		Logf: func(format string, args ...any) { logger.Info(fmt.Sprintf(format, args...)) },
 	})
 	defer sim.Close()
@@ -93,16 +110,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	fmt.Fprintf(stdout, "shopifysim listening on http://%s\n", ln.Addr())
-	logger.Info("serving", slog.Int("customers", *customers), slog.Int("bucket", *bucket), slog.Float64("leak", *leak))
+	logger.Info("serving", slog.Int("customers", *customers), slog.Int("bucket", *bucket), slog.Float64("leak", *leak),
+		slog.String("shop_domain", *domain), slog.Bool("webhooks", *whSecret != ""), slog.Duration("trickle", *trickle))
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	var trickling sync.WaitGroup
+	tctx, stopTrickle := context.WithCancel(ctx)
+	defer func() { stopTrickle(); trickling.Wait() }()
+	if *trickle > 0 {
+		var out io.Writer
+		if *verbose {
+			out = stdout
+		}
+		tr := newTrickler(sim, *seed, out)
+		trickling.Go(func() { tr.run(tctx, *trickle) })
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
+	stopTrickle()
+	trickling.Wait()
 	sim.Close() // wake requests waiting out -latency
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
