@@ -21,7 +21,7 @@ lint: ## gofmt and staticcheck
 	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
 	$(GO) tool staticcheck ./...
 
-demo: build ## import a simulated shop with no Shopify account, then show contacts
+demo: build ## the daemon and its web page against a simulated shop that sends webhooks (no Shopify account); Ctrl-C stops
 	./scripts/demo.sh
 
 run: build ## one real import with your configuration ($(CONFIG), or SHOPSYNC_* variables)
