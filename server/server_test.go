@@ -76,6 +76,7 @@ func TestAuth(t *testing.T) {
 	protected := []struct{ method, path string }{
 		{"POST", "/sync"}, {"GET", "/sync/status"}, {"GET", "/sync/runs"},
 		{"GET", "/contacts/1"}, {"GET", "/contacts?email=a@b.c"},
+		{"GET", "/api/overview"}, {"GET", "/api/contacts?q=a"}, {"GET", "/api/contacts/1"}, {"POST", "/logout"},
 	}
 	for _, p := range protected {
 		for _, auth := range []string{"", "Bearer", "Bearer ", "Bearer wrong", "Bearer " + token + "x", "Bearer  " + token,
@@ -85,7 +86,10 @@ func TestAuth(t *testing.T) {
 			}
 		}
 	}
-	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
+	if code, _ := do(t, "GET", srv.URL+"/api/session", "Bearer wrong"); code != http.StatusUnauthorized {
+		t.Errorf("/api/session without a session: %d, want 401", code)
+	}
+	for _, p := range []string{"/healthz", "/readyz", "/metrics", "/", "/assets/app.js", "/assets/style.css"} {
 		if code, _ := do(t, "GET", srv.URL+p, ""); code != http.StatusOK {
 			t.Errorf("%s without a token: %d", p, code)
 		}
