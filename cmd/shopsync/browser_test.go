@@ -43,6 +43,8 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-gpu", true),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("no-first-run", true),
+		// Containers often give /dev/shm 64 MB, too little for Chromium.
+		chromedp.Flag("disable-dev-shm-usage", true),
 	)
 	ctx, cancelTab := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelTab(); cancelAlloc() })
