@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
@@ -145,6 +146,23 @@ func TestEndpoints(t *testing.T) {
 	}
 	if code, _ := do(t, "GET", srv.URL+"/sync", auth); code != http.StatusMethodNotAllowed {
 		t.Errorf("GET /sync: %d, want 405", code)
+	}
+}
+
+// TestAssetsStayInside: the page's files are the only files served.
+func TestAssetsStayInside(t *testing.T) {
+	srv, _ := newServer(t, token)
+	for _, p := range []string{"/assets/../server.go", "/assets/%2e%2e/server.go", "/assets/..%2fserver.go",
+		"/assets/%2e%2e%2f%2e%2e%2fgo.mod", "/assets//etc/passwd", "/assets/ui.go"} {
+		resp, err := http.Get(srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && (strings.Contains(string(body), "package ") || strings.Contains(string(body), "root:")) {
+			t.Errorf("%s served a file outside the page: %.60q", p, body)
+		}
 	}
 }
 
