@@ -88,6 +88,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, start, topic, http.StatusMethodNotAllowed, "method")
 		return
 	}
+	// A declared length over the cap is refused before reading anything:
+	// a flood of oversized deliveries must not buffer the cap each.
+	if r.ContentLength > h.cfg.MaxBody {
+		h.reject(w, start, topic, http.StatusRequestEntityTooLarge, "too_large")
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
