@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 CONFIG  ?= config.yaml
 
-.PHONY: all build test lint demo run bench clean
+.PHONY: all build test lint demo run bench soak clean
 
 all: lint test build
 
@@ -30,6 +30,9 @@ run: build ## one real import with your configuration ($(CONFIG), or SHOPSYNC_* 
 bench: ## the benchmarks: import vs the rate-limit floor, map+upsert vs raw SQLite, webhooks
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 30m ./sync/ ./webhook/
 	$(GO) test -run '^$$' -bench . -benchmem ./mapping/ ./store/
+
+soak: build ## the daemon for SOAK (default 30m) against a faulty simulated shop under load; the store must end exact
+	SHOPSYNC_SOAK=$${SOAK:-30m} $(GO) test -run 'TestSoak|TestSyncKilledAtRandom' -count=1 -timeout 0 -v ./cmd/shopsync/
 
 clean:
 	rm -rf $(BIN)
