@@ -264,8 +264,11 @@ func TestSyncKilledAtRandom(t *testing.T) {
 			t.Errorf("run %d: import %d after run %d of import %d", r.ID, r.ImportID, runs[i-1].ID, runs[i-1].ImportID)
 		}
 	}
-	if nSucceeded != succeeded+1 {
-		t.Errorf("%d runs succeeded, want %d", nSucceeded, succeeded+1)
+	// A kill can land after a run's last commit and before its process
+	// exits: that run succeeded though its process was killed. So at
+	// least the runs whose process finished, plus the final one, succeeded.
+	if nSucceeded < succeeded+1 {
+		t.Errorf("%d runs succeeded, want at least %d", nSucceeded, succeeded+1)
 	}
 	t.Logf("%d runs recorded for %d processes; %d page requests for %d pages applied: %d pages re-fetched or lost in flight; final run: %s",
 		len(runs), kills+1, requested, applied, requested-applied, strings.TrimSpace(stdout))
