@@ -55,11 +55,13 @@ func dsn(path string, readOnly bool) string {
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "FULL")
 	q.Set("_secure_delete", "on")
-	q.Set("_cache_size", "-65536") // KiB: 64 MB, so an import's index pages stay cached
 	if readOnly {
 		q.Set("_query_only", "1")
+		// Reads are lookups and streamed exports: SQLite's default 2 MB
+		// cache each, so four readers cannot hold 256 MB between them.
 	} else {
 		q.Set("_txlock", "immediate")
+		q.Set("_cache_size", "-65536") // KiB: 64 MB, so an import's index pages stay cached
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
