@@ -328,19 +328,7 @@ func TestServeKilledMidBurst(t *testing.T) {
 	sender := shopifytest.NewWebhookSender(shopifytest.WebhookOptions{Secret: e2eWebhookSecret, ShopDomain: e2eShopDomain})
 	defer sender.Close()
 	ids := sim.CustomerIDs()
-	at := time.Now().Add(time.Minute).UTC()
-	deliveries := make([]shopifytest.Delivery, len(ids))
-	for i, id := range ids {
-		c, _ := sim.Customer(id)
-		c.Note = ptrTo(fmt.Sprintf("burst %d", i))
-		c.UpdatedAt = at.Format(time.RFC3339)
-		dl, err := shopifytest.CustomerDelivery("customers/update", c, shopifytest.Gen2025_01)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dl.TriggeredAt = at
-		deliveries[i] = sender.Prepare(dl)
-	}
+	deliveries := burstDeliveries(t, sim, sender)
 	burst := func(url string, onOK func(i int)) (statuses []int) {
 		statuses = make([]int, len(deliveries))
 		var (

@@ -330,19 +330,7 @@ func TestServeShutdownMidBurst(t *testing.T) {
 	sender := shopifytest.NewWebhookSender(shopifytest.WebhookOptions{Secret: e2eWebhookSecret, ShopDomain: e2eShopDomain})
 	defer sender.Close()
 	ids := sim.CustomerIDs()
-	at := time.Now().Add(time.Minute).UTC()
-	deliveries := make([]shopifytest.Delivery, len(ids))
-	for i, id := range ids {
-		c, _ := sim.Customer(id)
-		c.Note = ptrTo(fmt.Sprintf("burst %d", i))
-		c.UpdatedAt = at.Format(time.RFC3339)
-		dl, err := shopifytest.CustomerDelivery("customers/update", c, shopifytest.Gen2025_01)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dl.TriggeredAt = at
-		deliveries[i] = sender.Prepare(dl)
-	}
+	deliveries := burstDeliveries(t, sim, sender)
 	var (
 		acked   = make([]bool, len(deliveries))
 		nAcked  atomic.Int64
@@ -397,6 +385,28 @@ func TestServeShutdownMidBurst(t *testing.T) {
 	if lost > 0 {
 		t.Errorf("%d of %d acknowledged deliveries lost", lost, n)
 	}
+}
+
+// burstDeliveries prepares one 2025-01 customers/update per simulator
+// customer, in id order, setting its note to "burst <index>" one minute
+// ahead: newer than anything stored, so each acknowledged one must show.
+func burstDeliveries(t *testing.T, sim *shopifytest.Server, sender *shopifytest.WebhookSender) []shopifytest.Delivery {
+	t.Helper()
+	ids := sim.CustomerIDs()
+	at := time.Now().Add(time.Minute).UTC()
+	deliveries := make([]shopifytest.Delivery, len(ids))
+	for i, id := range ids {
+		c, _ := sim.Customer(id)
+		c.Note = ptrTo(fmt.Sprintf("burst %d", i))
+		c.UpdatedAt = at.Format(time.RFC3339)
+		dl, err := shopifytest.CustomerDelivery("customers/update", c, shopifytest.Gen2025_01)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dl.TriggeredAt = at
+		deliveries[i] = sender.Prepare(dl)
+	}
+	return deliveries
 }
 
 func ptrTo[T any](v T) *T { return &v }
