@@ -95,7 +95,10 @@ func (e *env) serve(ctx context.Context, cfg Config, logger *slog.Logger) error 
 	defer db.Close() // last: after every user of the store has stopped
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shopsync_sqlite_memory_bytes",
+			Help: "Bytes SQLite has allocated in this process (page caches, statements)."},
+			func() float64 { used, _ := store.SQLiteMemory(); return float64(used) }))
 	runMetrics := server.NewRunMetrics(reg)
 	server.RegisterClient(reg, client.Stats)
 	hookMetrics := webhook.NewMetrics(reg)

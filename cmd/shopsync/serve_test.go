@@ -281,6 +281,7 @@ func TestServeSyncNowSingleFlight(t *testing.T) {
 		`shopsync_customers_fetched_total 1200`,
 		`shopsync_shopify_requests_total{code="2xx"}`,
 		`shopsync_last_successful_sync_timestamp_seconds`,
+		`shopsync_sqlite_memory_bytes`,
 	} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("metrics lack %s", want)

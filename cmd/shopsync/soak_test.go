@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -56,8 +57,10 @@ func TestSoak(t *testing.T) {
 	rng := rand.New(rand.NewPCG(71, 72))
 	var mutations, faults, presses int
 	type sample struct {
-		at  time.Duration
-		rss int64 // kB
+		at     time.Duration
+		rss    int64 // kB
+		heap   int64 // bytes: Go heap in use
+		sqlite int64 // bytes: SQLite's own allocations
 	}
 	var series []sample
 	rss := func() int64 {
@@ -73,7 +76,11 @@ func TestSoak(t *testing.T) {
 		}
 		return 0
 	}
-	series = append(series, sample{0, rss()})
+	measure1 := func() sample {
+		m := metricValues(t, d.url, "go_memstats_heap_inuse_bytes", "shopsync_sqlite_memory_bytes")
+		return sample{time.Since(start).Round(time.Second), rss(), m[0], m[1]}
+	}
+	series = append(series, measure1())
 	mutate := time.NewTicker(50 * time.Millisecond) // ~20/s
 	defer mutate.Stop()
 	fault := time.NewTicker(3 * time.Second)
@@ -134,7 +141,7 @@ loop:
 			presses++
 			d.call("POST", "/sync", nil)
 		case <-measure.C:
-			series = append(series, sample{time.Since(start).Round(time.Second), rss()})
+			series = append(series, measure1())
 		}
 	}
 
@@ -149,7 +156,7 @@ loop:
 	}
 	d.waitIdle()
 	final := d.importAll()
-	series = append(series, sample{time.Since(start).Round(time.Second), rss()})
+	series = append(series, measure1())
 	var runsBody any
 	d.call("GET", "/sync/runs", &runsBody)
 	runs, _ := runsBody.([]any)
@@ -234,13 +241,13 @@ loop:
 	end := series[len(series)-1].rss
 	var b strings.Builder
 	for _, s := range series {
-		fmt.Fprintf(&b, " %s:%dMB", s.at, s.rss/1024)
+		fmt.Fprintf(&b, " %s:%d/%d/%dMB", s.at, s.rss/1024, s.heap>>20, s.sqlite>>20)
 	}
 	t.Logf("soak %s: %d mutations (%.1f/s), %d faults injected, %d Sync now presses, %d runs (final: %s fetched %d), "+
 		"webhooks sent %d failed %d retried %d dropped %d, subscriptions removed %d; store %d contacts, shop %d customers, %d mismatches",
 		time.Since(start).Round(time.Second), mutations, float64(mutations)/duration.Seconds(), faults, presses, len(runs),
 		final.State, final.Fetched, ws.Sent, ws.Failed, ws.Retried, ws.Dropped, ws.SubscriptionsRemoved, len(got), len(ids), mismatches)
-	t.Logf("RSS series:%s", b.String())
+	t.Logf("memory series (RSS/Go heap in use/SQLite, MB):%s", b.String())
 	if at5 > 0 && float64(end) > 1.5*float64(at5) {
 		t.Errorf("RSS grew from %d kB at 5 min to %d kB at the end: over 1.5x", at5, end)
 	}
@@ -248,6 +255,28 @@ loop:
 		t.Error("no webhook was delivered: the soak did not soak the receiver")
 	}
 	d.stop()
+}
+
+// metricValues reads the daemon's /metrics and returns the value of each
+// named (unlabelled) metric, 0 when absent.
+func metricValues(t *testing.T, url string, names ...string) []int64 {
+	t.Helper()
+	out := make([]int64, len(names))
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Logf("metrics: %v", err)
+		return out
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if i := slices.Index(names, name); ok && i >= 0 {
+			f, _ := strconv.ParseFloat(value, 64)
+			out[i] = int64(f)
+		}
+	}
+	return out
 }
 
 // soakTags sorts a comma-separated tag list without blanks or spaces.
