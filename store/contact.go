@@ -5,11 +5,9 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
@@ -86,32 +84,11 @@ func timeArg(t *time.Time) any {
 	return formatTime(*t)
 }
 
-// attrArg is the SQLite value of an attribute: INTEGER for integers and
-// booleans, TEXT otherwise, NULL for null.
-func attrArg(a shopsync.Attribute) any {
-	switch v := a.Value.(type) {
-	case nil:
-		return nil
-	case int64:
-		return v
-	case bool:
-		if v {
-			return int64(1)
-		}
-		return int64(0)
-	case time.Time:
-		return formatTime(v)
-	default:
-		s, _ := a.Text()
-		return s
-	}
-}
-
 const upsertContactSQL = `
 	INSERT INTO contacts (shopify_id, email, email_norm, first_name, last_name, phone, state, tags,
 		shopify_created_at, shopify_updated_at, content_hash, created_at, updated_at, changed_by, deleted_at,
-		stamps, tag_events)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		stamps, tag_events, attributes, attribute_meta)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (shopify_id) DO UPDATE SET
 		email = excluded.email, email_norm = excluded.email_norm,
 		first_name = excluded.first_name, last_name = excluded.last_name,
@@ -120,25 +97,8 @@ const upsertContactSQL = `
 		shopify_updated_at = excluded.shopify_updated_at,
 		content_hash = excluded.content_hash,
 		updated_at = excluded.updated_at, changed_by = excluded.changed_by,
-		deleted_at = excluded.deleted_at, stamps = excluded.stamps, tag_events = excluded.tag_events`
-
-// upsertAttributesSQL writes all of a contact's attributes in one
-// statement, from a JSON array of [name, type, value] triples: one trip
-// through database/sql and cgo instead of one per attribute (measured:
-// that per-statement cost dominated an import). json_extract gives back
-// INTEGER for JSON integers and TEXT for strings, the storage classes the
-// schema documents. An attribute whose value and type did not change is
-// not written, so it keeps its updated_at. (WHERE true disambiguates
-// INSERT ... SELECT ... ON CONFLICT for SQLite's parser.)
-const upsertAttributesSQL = `
-	INSERT INTO contact_attributes (shopify_id, name, type, value, updated_at, changed_by)
-	SELECT ?, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'), ?, ?
-	FROM json_each(?) AS j WHERE true
-	ON CONFLICT (shopify_id, name) DO UPDATE SET
-		type = excluded.type, value = excluded.value,
-		updated_at = excluded.updated_at, changed_by = excluded.changed_by
-	WHERE contact_attributes.value IS NOT excluded.value
-		OR contact_attributes.type IS NOT excluded.type`
+		deleted_at = excluded.deleted_at, stamps = excluded.stamps, tag_events = excluded.tag_events,
+		attributes = excluded.attributes, attribute_meta = excluded.attribute_meta`
 
 // stmt returns the transaction's prepared statement for query, preparing
 // it on first use: a page writes hundreds of contacts with the same two.
@@ -157,43 +117,9 @@ func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// attributesJSON encodes attributes as [[name, type, value], ...], with
-// booleans as 0/1 and times in the stored format.
-func attributesJSON(buf []byte, as shopsync.Attributes) ([]byte, error) {
-	buf = append(buf, '[')
-	for i, a := range as {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = append(buf, '[')
-		name, err := json.Marshal(a.Name)
-		if err != nil {
-			return nil, err
-		}
-		buf = append(buf, name...)
-		buf = append(buf, ',', '"')
-		buf = append(buf, a.Type...)
-		buf = append(buf, '"', ',')
-		switch v := attrArg(a).(type) {
-		case nil:
-			buf = append(buf, "null"...)
-		case int64:
-			buf = strconv.AppendInt(buf, v, 10)
-		case string:
-			s, err := json.Marshal(v)
-			if err != nil {
-				return nil, err
-			}
-			buf = append(buf, s...)
-		}
-		buf = append(buf, ']')
-	}
-	return append(buf, ']'), nil
-}
-
-// writeRecord writes a whole contact: the row, its versions, and every
-// attribute it carries. Attributes whose value did not change keep their
-// updated_at. r.hash must be contentHash of r.
+// writeRecord writes a whole contact in one statement: the row, its
+// versions and its attributes. Attributes whose value did not change keep
+// their time of change. r.hash must be contentHash of r.
 func (tx *Tx) writeRecord(ctx context.Context, r *record, changedBy string) error {
 	c := &r.c
 	tags, err := json.Marshal(c.Tags)
@@ -208,25 +134,13 @@ func (tx *Tx) writeRecord(ctx context.Context, r *record, changedBy string) erro
 	if c.DeletedAt != nil {
 		deletedAt = formatTime(*c.DeletedAt)
 	}
+	attrs, meta := encodeAttributes(c.Attributes, r.attrs, tx.now, changedBy)
 	if _, err := st.ExecContext(ctx,
 		c.ShopifyID, c.Email, normEmail(c.Email), c.FirstName, c.LastName, c.Phone, c.State, string(tags),
 		timeArg(c.ShopifyCreatedAt), timeArg(c.ShopifyUpdatedAt), r.hash, tx.now, tx.now, changedBy,
-		deletedAt, r.stamps.encode(), r.tags.encode(),
+		deletedAt, r.stamps.encode(), r.tags.encode(), attrs, meta,
 	); err != nil {
 		return fmt.Errorf("upsert contact %d: %w", c.ShopifyID, err)
-	}
-	if len(c.Attributes) == 0 {
-		return nil
-	}
-	attrs, err := attributesJSON(nil, c.Attributes)
-	if err != nil {
-		return fmt.Errorf("upsert attributes of contact %d: %w", c.ShopifyID, err)
-	}
-	if st, err = tx.stmt(ctx, upsertAttributesSQL); err != nil {
-		return fmt.Errorf("upsert attributes of contact %d: %w", c.ShopifyID, err)
-	}
-	if _, err := st.ExecContext(ctx, c.ShopifyID, tx.now, changedBy, string(attrs)); err != nil {
-		return fmt.Errorf("upsert attributes of contact %d: %w", c.ShopifyID, err)
 	}
 	return nil
 }
@@ -234,8 +148,7 @@ func (tx *Tx) writeRecord(ctx context.Context, r *record, changedBy string) erro
 // loadRecord reads the stored contact with the given id, deleted or not,
 // inside the write transaction; nil when there is none.
 func (tx *Tx) loadRecord(ctx context.Context, id int64) (*record, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT shopify_id, email, first_name, last_name, phone, state, tags,
-		shopify_created_at, shopify_updated_at, deleted_at, content_hash, stamps, tag_events
+	rows, err := tx.QueryContext(ctx, `SELECT `+contactColumns+`, content_hash, stamps, tag_events
 		FROM contacts WHERE shopify_id = ?`, id)
 	if err != nil {
 		return nil, fmt.Errorf("load contact %d: %w", id, err)
@@ -249,20 +162,17 @@ func (tx *Tx) loadRecord(ctx context.Context, id int64) (*record, error) {
 		blob   []byte
 		events sql.NullString
 	)
-	c, err := scanContact(rows, &r.hash, &blob, &events)
+	c, state, err := scanContact(rows, &r.hash, &blob, &events)
 	if err != nil {
 		return nil, fmt.Errorf("load contact %d: %w", id, err)
 	}
 	rows.Close()
-	r.c = *c
+	r.c, r.attrs = *c, state
 	if r.stamps, err = decodeStamps(blob, c.ShopifyUpdatedAt); err != nil {
 		return nil, fmt.Errorf("load contact %d: %w", id, err)
 	}
 	if r.tags, err = decodeTagEvents(strPtr(events)); err != nil {
 		return nil, fmt.Errorf("load contact %d tag events: %w", id, err)
-	}
-	if r.c.Attributes, err = loadAttributes(ctx, tx.Tx, id); err != nil {
-		return nil, fmt.Errorf("load contact %d: %w", id, err)
 	}
 	return &r, nil
 }
@@ -308,21 +218,9 @@ func (db *DB) ExportContacts(ctx context.Context, fn func(*shopsync.Contact) err
 		return fmt.Errorf("export contacts: %w", err)
 	}
 	defer rows.Close()
-	attrs, err := tx.QueryContext(ctx, `
-		SELECT a.shopify_id, a.name, a.type, a.value FROM contact_attributes a
-		JOIN contacts c USING (shopify_id) WHERE c.deleted_at IS NULL
-		ORDER BY a.shopify_id, a.name`)
-	if err != nil {
-		return fmt.Errorf("export contacts: %w", err)
-	}
-	defer attrs.Close()
-	ar := attrReader{rows: attrs}
 	for rows.Next() {
-		c, err := scanContact(rows)
+		c, _, err := scanContact(rows)
 		if err != nil {
-			return fmt.Errorf("export contacts: %w", err)
-		}
-		if c.Attributes, err = ar.until(c.ShopifyID); err != nil {
 			return fmt.Errorf("export contacts: %w", err)
 		}
 		if err := fn(c); err != nil {
@@ -346,8 +244,11 @@ func (db *DB) ContactCounts(ctx context.Context) (active, deleted int64, err err
 	return active, deleted, nil
 }
 
-const contactSelect = `SELECT shopify_id, email, first_name, last_name, phone, state, tags,
-	shopify_created_at, shopify_updated_at, deleted_at FROM contacts`
+// contactColumns are the columns scanContact reads.
+const contactColumns = `shopify_id, email, first_name, last_name, phone, state, tags,
+	shopify_created_at, shopify_updated_at, deleted_at, attributes, attribute_meta, updated_at, changed_by`
+
+const contactSelect = `SELECT ` + contactColumns + ` FROM contacts`
 
 func (db *DB) queryContacts(ctx context.Context, where string, args ...any) ([]*shopsync.Contact, error) {
 	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -362,7 +263,7 @@ func (db *DB) queryContacts(ctx context.Context, where string, args ...any) ([]*
 	defer rows.Close()
 	var cs []*shopsync.Contact
 	for rows.Next() {
-		c, err := scanContact(rows)
+		c, _, err := scanContact(rows)
 		if err != nil {
 			return nil, fmt.Errorf("query contacts: %w", err)
 		}
@@ -371,16 +272,12 @@ func (db *DB) queryContacts(ctx context.Context, where string, args ...any) ([]*
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("query contacts: %w", err)
 	}
-	for _, c := range cs {
-		if c.Attributes, err = loadAttributes(ctx, tx, c.ShopifyID); err != nil {
-			return nil, fmt.Errorf("query contacts: %w", err)
-		}
-	}
 	return cs, nil
 }
 
-// scanContact reads the columns of contactSelect, then into extra.
-func scanContact(rows *sql.Rows, extra ...any) (*shopsync.Contact, error) {
+// scanContact reads the columns of contactSelect, then into extra. It
+// returns the contact and the stored state of its attributes.
+func scanContact(rows *sql.Rows, extra ...any) (*shopsync.Contact, attrState, error) {
 	var (
 		c                  shopsync.Contact
 		email, first, last sql.NullString
@@ -388,30 +285,36 @@ func scanContact(rows *sql.Rows, extra ...any) (*shopsync.Contact, error) {
 		tags               string
 		created, updated   sql.NullString
 		deleted            sql.NullString
+		attrs, meta        string
+		rowAt, rowBy       string
 	)
 	dst := append([]any{&c.ShopifyID, &email, &first, &last, &phone, &state, &tags,
-		&created, &updated, &deleted}, extra...)
+		&created, &updated, &deleted, &attrs, &meta, &rowAt, &rowBy}, extra...)
 	if err := rows.Scan(dst...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c.Email, c.FirstName, c.LastName = strPtr(email), strPtr(first), strPtr(last)
 	c.Phone, c.State = strPtr(phone), strPtr(state)
 	if err := json.Unmarshal([]byte(tags), &c.Tags); err != nil {
-		return nil, fmt.Errorf("contact %d tags: %w", c.ShopifyID, err)
+		return nil, nil, fmt.Errorf("contact %d tags: %w", c.ShopifyID, err)
 	}
 	var err error
 	if c.ShopifyCreatedAt, err = nullTime(created); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if c.ShopifyUpdatedAt, err = nullTime(updated); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if c.DeletedAt, err = nullTime(deleted); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c.Fields = shopsync.AllFields
-	c.Attributes = shopsync.Attributes{}
-	return &c, nil
+	as, st, err := decodeAttributes(attrs, meta, rowAt, rowBy)
+	if err != nil {
+		return nil, nil, fmt.Errorf("contact %d %w", c.ShopifyID, err)
+	}
+	c.Attributes = as
+	return &c, st, nil
 }
 
 func strPtr(s sql.NullString) *string {
@@ -419,118 +322,4 @@ func strPtr(s sql.NullString) *string {
 		return nil
 	}
 	return &s.String
-}
-
-func loadAttributes(ctx context.Context, tx *sql.Tx, id int64) (shopsync.Attributes, error) {
-	rows, err := tx.QueryContext(ctx,
-		`SELECT shopify_id, name, type, value FROM contact_attributes WHERE shopify_id = ? ORDER BY name`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	ar := attrReader{rows: rows}
-	return ar.until(id)
-}
-
-// attrReader walks attribute rows ordered by shopify_id, handing each
-// contact its own: a merge join with the contact rows.
-type attrReader struct {
-	rows    *sql.Rows
-	pending *struct {
-		id int64
-		a  shopsync.Attribute
-	}
-	done bool
-}
-
-func (r *attrReader) until(id int64) (shopsync.Attributes, error) {
-	out := shopsync.Attributes{}
-	for {
-		if r.pending == nil {
-			if r.done || !r.rows.Next() {
-				r.done = true
-				return out, r.rows.Err()
-			}
-			var (
-				aid   int64
-				name  string
-				typ   string
-				value any
-			)
-			if err := r.rows.Scan(&aid, &name, &typ, &value); err != nil {
-				return nil, err
-			}
-			a, err := decodeAttr(name, shopsync.AttrType(typ), value)
-			if err != nil {
-				return nil, fmt.Errorf("contact %d: %w", aid, err)
-			}
-			r.pending = &struct {
-				id int64
-				a  shopsync.Attribute
-			}{aid, a}
-		}
-		switch {
-		case r.pending.id < id: // attributes of a contact not asked for
-			r.pending = nil
-		case r.pending.id == id:
-			out = append(out, r.pending.a)
-			r.pending = nil
-		default:
-			return out, nil
-		}
-	}
-}
-
-// decodeAttr turns a stored value back into the Go type of its type.
-func decodeAttr(name string, typ shopsync.AttrType, v any) (shopsync.Attribute, error) {
-	a := shopsync.Attribute{Name: name, Type: typ}
-	if v == nil {
-		return a, nil
-	}
-	bad := func() (shopsync.Attribute, error) {
-		return a, fmt.Errorf("attribute %s: stored %T does not fit type %s", name, v, typ)
-	}
-	switch typ {
-	case shopsync.TypeInteger:
-		i, ok := v.(int64)
-		if !ok {
-			return bad()
-		}
-		a.Value = i
-	case shopsync.TypeBoolean:
-		i, ok := v.(int64)
-		if !ok {
-			return bad()
-		}
-		a.Value = i != 0
-	case shopsync.TypeTimestamp:
-		s, ok := text(v)
-		if !ok {
-			return bad()
-		}
-		t, err := parseTime(s)
-		if err != nil {
-			return a, fmt.Errorf("attribute %s: %w", name, err)
-		}
-		a.Value = t
-	case shopsync.TypeString, shopsync.TypeDecimal:
-		s, ok := text(v)
-		if !ok {
-			return bad()
-		}
-		a.Value = s
-	default:
-		return a, errors.New("attribute " + name + ": unknown type " + string(typ))
-	}
-	return a, nil
-}
-
-func text(v any) (string, bool) {
-	switch s := v.(type) {
-	case string:
-		return s, true
-	case []byte:
-		return string(s), true
-	}
-	return "", false
 }

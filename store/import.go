@@ -75,6 +75,9 @@ func (db *DB) ApplyPage(ctx context.Context, run *shopsync.SyncRun, after, last 
 			e = effectUnchanged
 			if r.hash != s.hash {
 				e = effectUpdated
+				if r.attrs, err = tx.storedAttrs(ctx, c.ShopifyID); err != nil {
+					return counts, fmt.Errorf("apply page: %w", err)
+				}
 				if err := tx.writeRecord(ctx, &r, SourceImport); err != nil {
 					return counts, fmt.Errorf("apply page: %w", err)
 				}
@@ -141,6 +144,23 @@ func fastPath(c *shopsync.Contact, s *stored, fetched time.Time) bool {
 		}
 	}
 	return true
+}
+
+// storedAttrs reads the stored state of a contact's attributes: a changed
+// contact on the fast path needs it to keep the time of change of the
+// attributes that did not change.
+func (tx *Tx) storedAttrs(ctx context.Context, id int64) (attrState, error) {
+	var attrs, meta, at, by string
+	if err := tx.QueryRowContext(ctx,
+		`SELECT attributes, attribute_meta, updated_at, changed_by FROM contacts WHERE shopify_id = ?`, id,
+	).Scan(&attrs, &meta, &at, &by); err != nil {
+		return nil, fmt.Errorf("contact %d attributes: %w", id, err)
+	}
+	_, state, err := decodeAttributes(attrs, meta, at, by)
+	if err != nil {
+		return nil, fmt.Errorf("contact %d: %w", id, err)
+	}
+	return state, nil
 }
 
 func (tx *Tx) storedRange(ctx context.Context, after, last int64) (map[int64]stored, error) {

@@ -15,6 +15,7 @@ type record struct {
 	stamps stamps
 	tags   tagEvents
 	hash   int64
+	attrs  attrState // the attributes as stored, shared by clones: never changed
 }
 
 // deleted reports whether the contact is marked deleted.

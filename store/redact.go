@@ -7,7 +7,7 @@ import (
 )
 
 // redactCustomer erases a customer's personal data (customers/redact):
-// the contact row, its attributes and queue entries go, and only the
+// the contact row (attributes included) and its queue entries go, and only the
 // record of the erasure stays (the id, when, and which delivery asked).
 // secure_delete zeroes the freed bytes; ApplyChanges then checkpoints the
 // WAL so that no older copy survives there either.
@@ -20,7 +20,6 @@ func (tx *Tx) redactCustomer(ctx context.Context, ch *Change) (Result, error) {
 	}
 	var erased int64
 	for _, q := range []string{
-		`DELETE FROM contact_attributes WHERE shopify_id = ?`,
 		`DELETE FROM contacts WHERE shopify_id = ?`,
 		`DELETE FROM refetch_queue WHERE shopify_id = ?`,
 		`DELETE FROM import_missing WHERE shopify_id = ?`,
@@ -47,7 +46,6 @@ func (tx *Tx) redactShop(ctx context.Context, ch *Change) (Result, error) {
 		return Result{}, fmt.Errorf("redact shop: %w", err)
 	}
 	for _, q := range []string{
-		`DELETE FROM contact_attributes`,
 		`DELETE FROM contacts`,
 		`DELETE FROM refetch_queue`,
 		`DELETE FROM import_missing`,

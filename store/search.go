@@ -43,7 +43,7 @@ func (db *DB) SearchContacts(ctx context.Context, q string, limit int) ([]*shops
 	defer rows.Close()
 	var out []*shopsync.Contact
 	for rows.Next() {
-		c, err := scanContact(rows)
+		c, _, err := scanContact(rows)
 		if err != nil {
 			return nil, fmt.Errorf("search contacts: %w", err)
 		}
@@ -68,9 +68,10 @@ func (db *DB) ContactChanges(ctx context.Context, id int64) (row LastChange, att
 		return row, nil, fmt.Errorf("contact %d changes: %w", id, err)
 	}
 	defer tx.Rollback()
-	var at string
-	err = tx.QueryRowContext(ctx, `SELECT updated_at, changed_by FROM contacts WHERE shopify_id = ? AND deleted_at IS NULL`, id).
-		Scan(&at, &row.By)
+	var at, attrJSON, meta string
+	err = tx.QueryRowContext(ctx, `SELECT updated_at, changed_by, attributes, attribute_meta
+		FROM contacts WHERE shopify_id = ? AND deleted_at IS NULL`, id).
+		Scan(&at, &row.By, &attrJSON, &meta)
 	if err == sql.ErrNoRows {
 		return row, nil, ErrNotFound
 	}
@@ -80,24 +81,17 @@ func (db *DB) ContactChanges(ctx context.Context, id int64) (row LastChange, att
 	if row.At, err = parseTime(at); err != nil {
 		return row, nil, fmt.Errorf("contact %d changes: %w", id, err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT name, updated_at, changed_by FROM contact_attributes WHERE shopify_id = ?`, id)
+	_, state, err := decodeAttributes(attrJSON, meta, at, row.By)
 	if err != nil {
 		return row, nil, fmt.Errorf("contact %d changes: %w", id, err)
 	}
-	defer rows.Close()
-	attrs = map[string]LastChange{}
-	for rows.Next() {
-		var (
-			name string
-			c    LastChange
-		)
-		if err := rows.Scan(&name, &at, &c.By); err != nil {
-			return row, nil, fmt.Errorf("contact %d changes: %w", id, err)
+	changes := make(map[string]LastChange, len(state))
+	for name, s := range state {
+		t, err := parseTime(s.at)
+		if err != nil {
+			return row, nil, fmt.Errorf("contact %d changes: attribute %s: %w", id, name, err)
 		}
-		if c.At, err = parseTime(at); err != nil {
-			return row, nil, fmt.Errorf("contact %d changes: %w", id, err)
-		}
-		attrs[name] = c
+		changes[name] = LastChange{At: t, By: s.by}
 	}
-	return row, attrs, rows.Err()
+	return row, changes, nil
 }

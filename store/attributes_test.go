@@ -1,0 +1,188 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/shopsync/shopsync"
+	"github.com/shopsync/shopsync/store"
+)
+
+// TestAttributeChangeTimes checks that each attribute keeps when and by
+// what it last changed while the row around it changes: through an
+// import, a webhook, and a re-import on the fast path.
+func TestAttributeChangeTimes(t *testing.T) {
+	ctx := context.Background()
+	db, _ := newDB(t)
+	c := contact(1, "ada@example.com", at(0), 3)
+	c.Attributes[1] = shopsync.StringAttr("note", ptr("first"))
+	seed(t, db, c, at(0)) // written at clock 1 by the import
+
+	changes := func() map[string]store.LastChange {
+		t.Helper()
+		_, attrs, err := db.ContactChanges(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return attrs
+	}
+	first := changes()
+	imported := first["orders_count"]
+	if imported.By != store.SourceImport || first["note"] != imported || len(first) != 4 {
+		t.Fatalf("after the import: %+v", first)
+	}
+
+	// A webhook changes the note only: the other attributes keep the import.
+	p := profileOnly(1, "ada@example.com", "Ada", at(10))
+	p.Attributes = shopsync.Attributes{shopsync.StringAttr("note", ptr("second"))}
+	apply(t, db, upsert(p, at(10), "w1"))
+	second := changes()
+	if second["note"].By != "customers/update" || !second["note"].At.After(imported.At) {
+		t.Errorf("note after the webhook: %+v", second["note"])
+	}
+	for _, name := range []string{"orders_count", "total_spent", "accepts_email_marketing"} {
+		if second[name] != imported {
+			t.Errorf("%s after the webhook: %+v, want the import's %+v", name, second[name], imported)
+		}
+	}
+
+	// A re-import changes orders_count and carries the same note: the
+	// note keeps the webhook, orders_count takes the re-import.
+	c2 := contact(1, "ada@example.com", at(20), 4)
+	c2.FirstName = ptr("Ada")
+	c2.Attributes[1] = shopsync.StringAttr("note", ptr("second"))
+	run, _ := beginRun(t, db) // resumes the first, unfinished import
+	if _, err := db.ApplyPage(ctx, run, 0, 1, at(20), []shopsync.Contact{c2}); err != nil {
+		t.Fatal(err)
+	}
+	third := changes()
+	if third["note"] != second["note"] {
+		t.Errorf("note after the re-import: %+v, want the webhook's %+v", third["note"], second["note"])
+	}
+	if third["orders_count"].By != store.SourceImport || !third["orders_count"].At.After(second["note"].At) {
+		t.Errorf("orders_count after the re-import: %+v", third["orders_count"])
+	}
+	if third["total_spent"] != imported {
+		t.Errorf("total_spent after the re-import: %+v, want %+v", third["total_spent"], imported)
+	}
+	if got := attrValue(mustContact(t, db, 1), "orders_count"); got != int64(4) {
+		t.Errorf("orders_count %v, want 4", got)
+	}
+
+	// The contact_attributes view keeps the old table's shape and storage
+	// classes for readers written against it.
+	rows, err := rawDB(t, db).Query(`SELECT name, type, typeof(value), value, changed_by
+		FROM contact_attributes WHERE shopify_id = 1 ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var name, typ, class, by string
+		var value any
+		if err := rows.Scan(&name, &typ, &class, &value, &by); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s %s %s %v %s", name, typ, class, value, by))
+	}
+	want := []string{
+		"accepts_email_marketing boolean integer 1 import",
+		"note string text second customers/update",
+		"orders_count integer integer 4 import",
+		"total_spent decimal text 123456789.10 import",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("contact_attributes view (-want +got):\n%s", diff)
+	}
+}
+
+// TestMigrationMovesAttributes opens a store written by the schema before
+// migration 0003, one row per attribute, and checks every attribute comes
+// back with its exact value, type and time of change.
+func TestMigrationMovesAttributes(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"0001_init.sql", "0002_webhooks.sql"} {
+		buf, err := os.ReadFile(filepath.Join("migrations", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec(string(buf)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := raw.Exec(`INSERT INTO migrations VALUES (?, '2026-01-01T00:00:00Z')`, "migrations/"+name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const rowAt, attrAt = "2026-02-02T00:00:00.000000000Z", "2026-01-15T10:00:00.000000000Z"
+	const id = int64(9007199254740993) // 2^53 + 1: not a float64
+	if _, err := raw.Exec(`INSERT INTO contacts (shopify_id, email, content_hash, created_at, updated_at, changed_by)
+		VALUES (?, 'old@example.com', 0, ?, ?, 'import')`, id, rowAt, rowAt); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range [][]any{
+		{"accepts_email_marketing", "boolean", int64(0)},
+		{"accepts_sms_marketing", "boolean", int64(1)},
+		{"last_order_id", "integer", int64(1<<62 + 7)},
+		{"note", "string", `quote " and 改行` + "\n"},
+		{"total_spent", "decimal", "0.10"},
+		{"last_order_name", "string", nil},
+		{"consent_updated_at", "timestamp", "2025-01-02T03:04:05.000000000Z"},
+	} {
+		if _, err := raw.Exec(`INSERT INTO contact_attributes VALUES (?, ?, ?, ?, ?, 'customers/update')`,
+			id, a[0], a[1], a[2], attrAt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	defer db.Close()
+	c, err := db.Contact(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	want := shopsync.Attributes{
+		shopsync.BoolAttr("accepts_email_marketing", ptr(false)),
+		shopsync.BoolAttr("accepts_sms_marketing", ptr(true)),
+		shopsync.TimeAttr("consent_updated_at", &ts),
+		shopsync.IntAttr("last_order_id", ptr(int64(1<<62+7))),
+		shopsync.StringAttr("last_order_name", nil),
+		shopsync.StringAttr("note", ptr(`quote " and 改行`+"\n")),
+		shopsync.DecimalAttr("total_spent", ptr("0.10")),
+	}
+	if diff := cmp.Diff(want, c.Attributes, ignoreVersions); diff != "" {
+		t.Errorf("attributes after migration (-want +got):\n%s", diff)
+	}
+	_, changes, err := db.ContactChanges(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, ch := range changes {
+		if ch.By != "customers/update" || ch.At.Format(time.RFC3339) != "2026-01-15T10:00:00Z" {
+			t.Errorf("%s: changed %+v, want the old row's time and source", name, ch)
+		}
+	}
+	if len(changes) != len(want) {
+		t.Errorf("%d attribute changes, want %d", len(changes), len(want))
+	}
+}
