@@ -50,7 +50,9 @@ func isDecimal(s string) bool {
 func (d *Decimal) UnmarshalJSON(b []byte) error {
 	s := string(b)
 	if len(b) > 0 && b[0] == '"' {
-		if err := json.Unmarshal(b, &s); err != nil {
+		if plain, ok := plainString(b); ok {
+			s = plain
+		} else if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
 	}

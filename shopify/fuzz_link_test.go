@@ -20,7 +20,8 @@ import (
 // it only ever asks the API base it was given: an absolute next URL on
 // another host (seeded with a second live server) is reduced to its
 // cursor, never followed there; and the next request carries only the
-// cursor and the limit, as Shopify requires of page_info requests.
+// cursor, the limit and the client's own fields, as Shopify requires of
+// page_info requests.
 func FuzzLinkHeader(f *testing.F) {
 	var (
 		mu          gosync.Mutex
@@ -113,13 +114,18 @@ func FuzzLinkHeader(f *testing.F) {
 			if i == 0 {
 				continue
 			}
-			// A page_info request: the cursor, and limit at most.
+			// A page_info request: the cursor, limit at most, and the
+			// first request's own fields, never the Link's.
 			q := u.Query()
+			if q.Get("fields") != requests[0].Query().Get("fields") || !q.Has("fields") {
+				t.Fatalf("Link %q: next request %q asks for fields %q, the first %q",
+					l, u.RawQuery, q.Get("fields"), requests[0].Query().Get("fields"))
+			}
 			if q.Get("page_info") == "" {
 				t.Fatalf("Link %q: next request %q without page_info", l, u.RawQuery)
 			}
 			for k := range q {
-				if k != "page_info" && k != "limit" {
+				if k != "page_info" && k != "limit" && k != "fields" {
 					t.Fatalf("Link %q: next request %q carries %q", l, u.RawQuery, k)
 				}
 			}

@@ -3,6 +3,9 @@ package shopify
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
+	"time"
+	"unicode/utf8"
 )
 
 // Opt is a JSON field that remembers whether its key was present and
@@ -45,7 +48,60 @@ func (o *Opt[T]) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	o.Null = false
-	return json.Unmarshal(b, &o.V)
+	return decodeValue(b, &o.V)
+}
+
+// decodeValue decodes b into v. The scalar types of customer payloads
+// skip a second pass of encoding/json over bytes it has just validated:
+// an import decodes some twenty of them per customer, and that pass was
+// the larger part of its JSON time. Plain strings (no escapes, valid
+// UTF-8) are copied; everything else takes the general path, so the
+// result is always the one json.Unmarshal gives.
+func decodeValue(b []byte, v any) error {
+	switch p := v.(type) {
+	case *string:
+		if s, ok := plainString(b); ok {
+			*p = s
+			return nil
+		}
+	case *int64:
+		if n, err := strconv.ParseInt(string(b), 10, 64); err == nil {
+			*p = n
+			return nil
+		}
+	case *bool:
+		switch string(b) {
+		case "true":
+			*p = true
+			return nil
+		case "false":
+			*p = false
+			return nil
+		}
+	case *time.Time:
+		return p.UnmarshalJSON(b)
+	case *Decimal:
+		return p.UnmarshalJSON(b)
+	}
+	return json.Unmarshal(b, v)
+}
+
+// plainString returns the content of the JSON string b when it needs no
+// unescaping: no backslash, no control character, valid UTF-8.
+func plainString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	in := b[1 : len(b)-1]
+	for _, c := range in {
+		if c < 0x20 || c == '\\' || c == '"' {
+			return "", false
+		}
+	}
+	if !utf8.Valid(in) {
+		return "", false
+	}
+	return string(in), true
 }
 
 // MarshalJSON implements json.Marshaler; an absent or null Opt encodes as
