@@ -166,10 +166,12 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, version stri
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		if err := appendCustomer(&buf, c, fset); err != nil {
+		e, err := s.encoded(c)
+		if err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"errors": "Internal Server Error"})
 			return
 		}
+		e.appendTo(&buf, fset)
 	}
 	buf.WriteString("]}")
 

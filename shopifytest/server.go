@@ -104,6 +104,8 @@ type Server struct {
 	stats      Stats
 
 	hooks webhookState // subscriptions and webhook delivery
+
+	encCache sync.Map // *Customer -> *encodedCustomer; see encoded
 }
 
 // Stats count what the simulator served.
@@ -232,6 +234,7 @@ func (s *Server) Upsert(c Customer) {
 		s.customers = slices.Insert(s.customers, i, &c)
 	}
 	s.cmu.Unlock()
+	s.forget(old)
 	s.customerChanged(old, &c)
 }
 
@@ -263,6 +266,7 @@ func (s *Server) Update(id int64, fn func(*Customer)) {
 	c.normalize()
 	s.customers[i] = &c
 	s.cmu.Unlock()
+	s.forget(old)
 	s.customerChanged(old, &c)
 }
 
@@ -278,6 +282,7 @@ func (s *Server) Delete(id int64) bool {
 	}
 	s.cmu.Unlock()
 	if ok {
+		s.forget(old)
 		s.customerChanged(old, nil)
 	}
 	return ok

@@ -170,37 +170,37 @@ func (im *Importer) importAll(ctx context.Context, run *shopsync.SyncRun, checkp
 	}
 	im.report(run)
 
+	// One goroutine fetches and maps the next page while this one
+	// stores the current: the network and JSON on one core, SQLite on
+	// the other. At most three pages are in memory. Returning stops the
+	// fetcher and waits for it, so nothing uses the client after the run.
+	fctx, cancel := context.WithCancel(ctx)
+	pages := make(chan fetchedPage, 1)
+	go im.fetch(fctx, checkpoint, pages)
+	defer func() {
+		cancel()
+		for range pages {
+		}
+	}()
 	after := checkpoint
-	// fetched is when the page was asked for: the tie-break of its data
-	// against webhooks with the same Shopify clocks.
-	fetched := time.Now()
-	page, err := im.source.ListCustomers(ctx, after, PageSize)
-	for {
+	for p := range pages {
+		if p.err != nil {
+			return p.err
+		}
+		counts, err := im.store.ApplyPage(ctx, run, after, p.last, p.fetched, p.contacts)
 		if err != nil {
-			return fmt.Errorf("list customers after id %d: %w", after, err)
+			return err
 		}
-		if len(page.Customers) > 0 {
-			contacts, last, err := im.mapPage(page.Customers, after)
-			if err != nil {
-				return err
-			}
-			counts, err := im.store.ApplyPage(ctx, run, after, last, fetched, contacts)
-			if err != nil {
-				return err
-			}
-			after = last
-			run.Pages++
-			run.Fetched += int64(len(contacts))
-			run.Created += counts.Created
-			run.Updated += counts.Updated
-			run.Unchanged += counts.Unchanged
-			im.report(run)
-		}
-		if !page.HasNext() {
-			break
-		}
-		fetched = time.Now()
-		page, err = im.source.NextPage(ctx, page)
+		after = p.last
+		run.Pages++
+		run.Fetched += int64(len(p.contacts))
+		run.Created += counts.Created
+		run.Updated += counts.Updated
+		run.Unchanged += counts.Unchanged
+		im.report(run)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	deleted, err := im.store.FinishImport(ctx, run)
 	if err != nil {
@@ -211,6 +211,54 @@ func (im *Importer) importAll(ctx context.Context, run *shopsync.SyncRun, checkp
 	now := time.Now()
 	run.FinishedAt = &now
 	return nil
+}
+
+// fetchedPage is a mapped page of customers, or the error that ended the
+// listing.
+type fetchedPage struct {
+	contacts []shopsync.Contact
+	last     int64     // the page's last id
+	fetched  time.Time // when the page was asked for: the tie-break of its data
+	err      error
+}
+
+// fetch lists every customer with an id above after, page by page, maps
+// each page and sends it to out, then closes out. An error is sent as the
+// last page. It stops when ctx ends.
+func (im *Importer) fetch(ctx context.Context, after int64, out chan<- fetchedPage) {
+	defer close(out)
+	send := func(p fetchedPage) bool {
+		select {
+		case out <- p:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	fetched := time.Now()
+	page, err := im.source.ListCustomers(ctx, after, PageSize)
+	for {
+		if err != nil {
+			send(fetchedPage{err: fmt.Errorf("list customers after id %d: %w", after, err)})
+			return
+		}
+		if len(page.Customers) > 0 {
+			contacts, last, err := im.mapPage(page.Customers, after)
+			if err != nil {
+				send(fetchedPage{err: err})
+				return
+			}
+			if !send(fetchedPage{contacts: contacts, last: last, fetched: fetched}) {
+				return
+			}
+			after = last
+		}
+		if !page.HasNext() {
+			return
+		}
+		fetched = time.Now()
+		page, err = im.source.NextPage(ctx, page)
+	}
 }
 
 // mapPage maps a page and checks it continues the id order the checkpoint

@@ -1,0 +1,93 @@
+package shopifytest
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+)
+
+// encodedCustomer is a stored customer's JSON with the span of each
+// top-level key, so that a listing copies bytes, with or without fields,
+// instead of encoding the customer again. Stored customers are never
+// changed (a change stores a new *Customer), so the encoding stays right
+// until the customer is replaced; the server then forgets it.
+type encodedCustomer struct {
+	json  []byte
+	spans []keySpan // `"key":value` spans, in jsonKeys order
+}
+
+type keySpan struct {
+	key        uint8 // index into jsonKeys
+	start, end int32
+}
+
+func encodeCustomer(c *Customer) (*encodedCustomer, error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(b, &all); err != nil {
+		return nil, err
+	}
+	e := &encodedCustomer{json: make([]byte, 0, len(b)), spans: make([]keySpan, 0, len(all))}
+	e.json = append(e.json, '{')
+	for i, k := range jsonKeys {
+		v, ok := all[k]
+		if !ok {
+			continue
+		}
+		if len(e.spans) > 0 {
+			e.json = append(e.json, ',')
+		}
+		start := len(e.json)
+		e.json = strconv.AppendQuote(e.json, k)
+		e.json = append(e.json, ':')
+		e.json = append(e.json, v...)
+		e.spans = append(e.spans, keySpan{uint8(i), int32(start), int32(len(e.json))})
+	}
+	e.json = append(e.json, '}')
+	return e, nil
+}
+
+// appendTo appends the customer's JSON to buf; fields, when not nil, keeps
+// only those keys.
+func (e *encodedCustomer) appendTo(buf *bytes.Buffer, fields map[string]bool) {
+	if fields == nil {
+		buf.Write(e.json)
+		return
+	}
+	buf.WriteByte('{')
+	first := true
+	for _, s := range e.spans {
+		if !fields[jsonKeys[s.key]] {
+			continue
+		}
+		if !first {
+			buf.WriteByte(',')
+		}
+		first = false
+		buf.Write(e.json[s.start:s.end])
+	}
+	buf.WriteByte('}')
+}
+
+// encoded returns c's encoding, from the cache when it is there.
+func (s *Server) encoded(c *Customer) (*encodedCustomer, error) {
+	if e, ok := s.encCache.Load(c); ok {
+		return e.(*encodedCustomer), nil
+	}
+	e, err := encodeCustomer(c)
+	if err != nil {
+		return nil, err
+	}
+	s.encCache.Store(c, e)
+	return e, nil
+}
+
+// forget drops a replaced or deleted customer's encoding.
+func (s *Server) forget(c *Customer) {
+	if c != nil {
+		s.encCache.Delete(c)
+	}
+}
