@@ -55,13 +55,15 @@ func (b *bucket) take() (usedNow int, ok bool, retryAfter string) {
 }
 
 // drain adds n to the level, capped at the size, as another client of the
-// same app would.
-func (b *bucket) drain(n int) {
+// same app would, and returns what it added.
+func (b *bucket) drain(n int) float64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.leak()
+	before := b.level
 	b.level = min(b.size, b.level+float64(n))
 	b.maxUsed = max(b.maxUsed, used(b.level))
+	return b.level - before
 }
 
 func (b *bucket) maxLevel() int {

@@ -3,6 +3,7 @@ package shopifytest
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
 )
 
@@ -90,4 +91,19 @@ func (s *Server) forget(c *Customer) {
 	if c != nil {
 		s.encCache.Delete(c)
 	}
+}
+
+// EncodeAll encodes every stored customer now, so that listings copy
+// bytes from the first request on: benchmarks call it to measure the
+// client, not the simulator's first json.Marshal of each customer.
+func (s *Server) EncodeAll() error {
+	s.cmu.RLock()
+	cs := slices.Clone(s.customers)
+	s.cmu.RUnlock()
+	for _, c := range cs {
+		if _, err := s.encoded(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -187,12 +187,14 @@ func (s *Server) Stats() Stats {
 }
 
 // DrainBucket adds n to the bucket level, capped at its size, as if
-// another client of the same app had made n requests. No-op without a
-// rate limit.
-func (s *Server) DrainBucket(n int) {
-	if s.bucket != nil {
-		s.bucket.drain(n)
+// another client of the same app had made n requests, and returns how
+// much it added (less than n when the bucket filled; a real client would
+// have been throttled). No-op without a rate limit.
+func (s *Server) DrainBucket(n int) float64 {
+	if s.bucket == nil {
+		return 0
 	}
+	return s.bucket.drain(n)
 }
 
 // Customer returns a copy of the customer with id.
