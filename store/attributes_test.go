@@ -186,3 +186,18 @@ func TestMigrationMovesAttributes(t *testing.T) {
 		t.Errorf("%d attribute changes, want %d", len(changes), len(want))
 	}
 }
+
+// TestJSONColumnsAreText checks the JSON columns are stored as TEXT: a
+// BLOB would look like binary to SQL readers and compare unequal to text.
+func TestJSONColumnsAreText(t *testing.T) {
+	db, _ := newDB(t)
+	seed(t, db, contact(1, "a@example.com", at(0), 3), at(0))
+	var tags, attrs, meta string
+	if err := rawDB(t, db).QueryRow(`SELECT typeof(tags), typeof(attributes), typeof(attribute_meta) FROM contacts`).
+		Scan(&tags, &attrs, &meta); err != nil {
+		t.Fatal(err)
+	}
+	if tags != "text" || attrs != "text" || meta != "text" {
+		t.Errorf("tags %s, attributes %s, attribute_meta %s: want text", tags, attrs, meta)
+	}
+}

@@ -3,11 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
-	"io"
 	"strings"
 	"time"
 
@@ -20,17 +17,15 @@ import (
 // stored data but newer must move the stamps forward, or a late, older
 // event could pass the gate.)
 func contentHash(c *shopsync.Contact, st *stamps) int64 {
-	h := fnv.New64a()
-	var buf [8]byte
+	h := fnv64a(fnvOffset)
 	put := func(s *string) {
 		if s == nil {
-			h.Write([]byte{0})
+			h.byte(0)
 			return
 		}
-		h.Write([]byte{1})
-		binary.LittleEndian.PutUint64(buf[:], uint64(len(*s)))
-		h.Write(buf[:])
-		io.WriteString(h, *s)
+		h.byte(1)
+		h.u64(uint64(len(*s)))
+		h.str(*s)
 	}
 	putTime := func(t *time.Time) {
 		if t == nil {
@@ -45,16 +40,14 @@ func contentHash(c *shopsync.Contact, st *stamps) int64 {
 	put(c.LastName)
 	put(c.Phone)
 	put(c.State)
-	binary.LittleEndian.PutUint64(buf[:], uint64(len(c.Tags)))
-	h.Write(buf[:])
+	h.u64(uint64(len(c.Tags)))
 	for i := range c.Tags {
 		put(&c.Tags[i])
 	}
 	putTime(c.ShopifyCreatedAt)
 	putTime(c.ShopifyUpdatedAt)
 	for _, ps := range st.part {
-		binary.LittleEndian.PutUint64(buf[:], uint64(micros(ps.Clock)))
-		h.Write(buf[:])
+		h.u64(uint64(micros(ps.Clock)))
 	}
 	for _, a := range c.Attributes {
 		name, typ := a.Name, string(a.Type)
@@ -66,7 +59,33 @@ func contentHash(c *shopsync.Contact, st *stamps) int64 {
 			put(nil)
 		}
 	}
-	return int64(h.Sum64())
+	return int64(h)
+}
+
+// fnv64a is FNV-1a, 64-bit, as hash/fnv computes it, without the
+// interface calls and byte-slice conversions of a hash.Hash: contentHash
+// feeds it some sixty small pieces per contact.
+type fnv64a uint64
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func (h *fnv64a) byte(b byte) { *h = (*h ^ fnv64a(b)) * fnvPrime }
+
+func (h *fnv64a) str(s string) {
+	for i := 0; i < len(s); i++ {
+		h.byte(s[i])
+	}
+}
+
+// u64 hashes v's eight bytes, little-endian.
+func (h *fnv64a) u64(v uint64) {
+	for range 8 {
+		h.byte(byte(v))
+		v >>= 8
+	}
 }
 
 func normEmail(email *string) *string {
@@ -122,10 +141,6 @@ func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 // their time of change. r.hash must be contentHash of r.
 func (tx *Tx) writeRecord(ctx context.Context, r *record, changedBy string) error {
 	c := &r.c
-	tags, err := json.Marshal(c.Tags)
-	if err != nil {
-		return err
-	}
 	st, err := tx.stmt(ctx, upsertContactSQL)
 	if err != nil {
 		return fmt.Errorf("upsert contact %d: %w", c.ShopifyID, err)
@@ -134,15 +149,33 @@ func (tx *Tx) writeRecord(ctx context.Context, r *record, changedBy string) erro
 	if c.DeletedAt != nil {
 		deletedAt = formatTime(*c.DeletedAt)
 	}
+	tags := []byte{'['}
+	for i, tag := range c.Tags {
+		if i > 0 {
+			tags = append(tags, ',')
+		}
+		tags = appendJSONString(tags, tag)
+	}
+	tags = append(tags, ']')
 	attrs, meta := encodeAttributes(c.Attributes, r.attrs, tx.now, changedBy)
+	// Strings go to the driver as string or nil, not *string, which
+	// database/sql would dereference by reflection.
 	if _, err := st.ExecContext(ctx,
-		c.ShopifyID, c.Email, normEmail(c.Email), c.FirstName, c.LastName, c.Phone, c.State, string(tags),
+		c.ShopifyID, strArg(c.Email), strArg(normEmail(c.Email)), strArg(c.FirstName), strArg(c.LastName),
+		strArg(c.Phone), strArg(c.State), string(tags),
 		timeArg(c.ShopifyCreatedAt), timeArg(c.ShopifyUpdatedAt), r.hash, tx.now, tx.now, changedBy,
-		deletedAt, r.stamps.encode(), r.tags.encode(), attrs, meta,
+		deletedAt, r.stamps.encode(), r.tags.encode(), string(attrs), string(meta), // TEXT, not BLOB
 	); err != nil {
 		return fmt.Errorf("upsert contact %d: %w", c.ShopifyID, err)
 	}
 	return nil
+}
+
+func strArg(s *string) any {
+	if s == nil {
+		return nil
+	}
+	return *s
 }
 
 // loadRecord reads the stored contact with the given id, deleted or not,
