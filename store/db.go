@@ -61,7 +61,12 @@ func dsn(path string, readOnly bool) string {
 		// cache each, so four readers cannot hold 256 MB between them.
 	} else {
 		q.Set("_txlock", "immediate")
-		q.Set("_cache_size", "-65536") // KiB: 64 MB, so an import's index pages stay cached
+		// KiB: 16 MB, four times SQLite's default. A page-ordered import
+		// appends to the table; the cache holds the hot parts of its
+		// indexes. Measured: 16 MB keeps `shopsync sync` of 1,000,000
+		// customers under 64 MB of RSS (64 MB of cache took it to 92 MB)
+		// at the same speed.
+		q.Set("_cache_size", "-16384")
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
