@@ -27,9 +27,8 @@ demo: build ## the daemon and its web page against a simulated shop that sends w
 run: build ## one real import with your configuration ($(CONFIG), or SHOPSYNC_* variables)
 	@if [ -f "$(CONFIG)" ]; then ./$(BIN)/shopsync --config $(CONFIG) sync; else ./$(BIN)/shopsync sync; fi
 
-bench: ## the benchmarks: import vs the rate-limit floor, map+upsert vs raw SQLite, webhooks
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 30m ./sync/ ./webhook/
-	$(GO) test -run '^$$' -bench . -benchmem ./mapping/ ./store/
+bench: ## the benchmark suite, medians of BENCH_COUNT (3) runs; see BENCHMARKS.md (about 40 minutes; BENCH=regexp picks some)
+	./scripts/bench.sh
 
 soak: build ## the daemon for SOAK (default 30m) against a faulty simulated shop under load; the store must end exact
 	SHOPSYNC_SOAK=$${SOAK:-30m} $(GO) test -run 'TestSoak|TestSyncKilledAtRandom' -count=1 -timeout 0 -v ./cmd/shopsync/

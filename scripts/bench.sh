@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# make bench: shopsync's benchmark suite (see BENCHMARKS.md). Each benchmark
+# runs BENCH_COUNT times (default 3); benchstat prints the median of the runs
+# and their spread. BENCH selects benchmarks by regexp (default: all), e.g.
+#   BENCH=Ingest BENCH_COUNT=5 make bench
+# Raw results are kept in $BENCH_OUT (default bench-results.txt).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+count=${BENCH_COUNT:-3}
+filter=${BENCH:-.}
+out=${BENCH_OUT:-bench-results.txt}
+
+{
+	echo "# shopsync benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr)"
+	echo "# $(go version)"
+} | tee "$out"
+
+run() { # package, benchmark regexp
+	go test -run '^$' -bench "$2" -benchtime 1x -count "$count" -timeout 0 "$1" 2>&1 | tee -a "$out" |
+		grep -E '^(Benchmark|ok|FAIL|---|panic)|bench_test|bench_memory_test|sweep_bench_test' || true
+}
+
+for spec in \
+	"./sync/ ^BenchmarkIngest$" \
+	"./sync/ ^BenchmarkMapUpsert$" \
+	"./webhook/ ^BenchmarkWebhookThroughput$" \
+	"./cmd/shopsync/ ^BenchmarkSyncMemory$" \
+	"./sync/ ^BenchmarkSweep$" \
+	"./sync/ ^BenchmarkImportVsFloor$"; do
+	pkg=${spec% *}
+	name=${spec#* }
+	if [[ $filter == . || $name =~ $filter ]]; then
+		run "$pkg" "$name"
+	fi
+done
+
+echo
+echo "# medians of $count runs (benchstat; ± is the 95% confidence interval)"
+go tool benchstat "$out"
