@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +19,14 @@ import (
 // event could pass the gate.)
 func contentHash(c *shopsync.Contact, st *stamps) int64 {
 	h := fnv64a(fnvOffset)
+	var scratch [64]byte // formatted times and numbers, without allocating
+	putBytes := func(b []byte) {
+		h.byte(1)
+		h.u64(uint64(len(b)))
+		for _, x := range b {
+			h.byte(x)
+		}
+	}
 	put := func(s *string) {
 		if s == nil {
 			h.byte(0)
@@ -29,11 +38,10 @@ func contentHash(c *shopsync.Contact, st *stamps) int64 {
 	}
 	putTime := func(t *time.Time) {
 		if t == nil {
-			put(nil)
+			h.byte(0)
 			return
 		}
-		s := shopsync.FormatTime(*t)
-		put(&s)
+		putBytes(t.UTC().AppendFormat(scratch[:0], shopsync.TimeFormat))
 	}
 	put(c.Email)
 	put(c.FirstName)
@@ -49,14 +57,26 @@ func contentHash(c *shopsync.Contact, st *stamps) int64 {
 	for _, ps := range st.part {
 		h.u64(uint64(micros(ps.Clock)))
 	}
-	for _, a := range c.Attributes {
-		name, typ := a.Name, string(a.Type)
-		put(&name)
+	for i := range c.Attributes {
+		a := &c.Attributes[i]
+		put(&a.Name)
+		typ := string(a.Type)
 		put(&typ)
-		if s, ok := a.Text(); ok {
+		// The bytes of a.Text(), formatted in place.
+		switch v := a.Value.(type) {
+		case nil:
+			h.byte(0)
+		case string:
+			put(&v)
+		case int64:
+			putBytes(strconv.AppendInt(scratch[:0], v, 10))
+		case bool:
+			putBytes(strconv.AppendBool(scratch[:0], v))
+		case time.Time:
+			putTime(&v)
+		default:
+			s, _ := a.Text()
 			put(&s)
-		} else {
-			put(nil)
 		}
 	}
 	return int64(h)

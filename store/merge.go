@@ -30,7 +30,8 @@ func stampOf(c *shopsync.Contact, p shopsync.Part, tie time.Time) shopsync.Stamp
 // newRecord builds the record of a contact not stored before from
 // incoming data: the parts it carries, nulls elsewhere.
 func newRecord(in *shopsync.Contact, tie time.Time) record {
-	r := record{c: shopsync.Contact{ShopifyID: in.ShopifyID, Tags: []string{}, Attributes: shopsync.Attributes{}}}
+	r := record{c: shopsync.Contact{ShopifyID: in.ShopifyID, Tags: []string{},
+		Attributes: make(shopsync.Attributes, 0, len(in.Attributes))}}
 	mergeParts(&r, in, tie)
 	return r
 }
