@@ -131,8 +131,9 @@ func TestMigrationMovesAttributes(t *testing.T) {
 	}
 	const rowAt, attrAt = "2026-02-02T00:00:00.000000000Z", "2026-01-15T10:00:00.000000000Z"
 	const id = int64(9007199254740993) // 2^53 + 1: not a float64
-	if _, err := raw.Exec(`INSERT INTO contacts (shopify_id, email, content_hash, created_at, updated_at, changed_by)
-		VALUES (?, 'old@example.com', 0, ?, ?, 'import')`, id, rowAt, rowAt); err != nil {
+	if _, err := raw.Exec(`INSERT INTO contacts (shopify_id, email, content_hash, created_at, updated_at, changed_by,
+		shopify_updated_at) VALUES (?, 'old@example.com', 0, ?, ?, 'import', '2026-01-31T09:00:00.000000000Z')`,
+		id, rowAt, rowAt); err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range [][]any{
@@ -185,6 +186,10 @@ func TestMigrationMovesAttributes(t *testing.T) {
 	if len(changes) != len(want) {
 		t.Errorf("%d attribute changes, want %d", len(changes), len(want))
 	}
+	// Migration 0004 takes the sweep's mark from the data.
+	if mark, ok, err := db.HighWaterMark(ctx); err != nil || !ok || mark.Format(time.RFC3339) != "2026-01-31T09:00:00Z" {
+		t.Errorf("mark after migration: %v %v %v, want 2026-01-31T09:00:00Z", mark, ok, err)
+	}
 }
 
 // TestJSONColumnsAreText checks the JSON columns are stored as TEXT: a
@@ -199,5 +204,53 @@ func TestJSONColumnsAreText(t *testing.T) {
 	}
 	if tags != "text" || attrs != "text" || meta != "text" {
 		t.Errorf("tags %s, attributes %s, attribute_meta %s: want text", tags, attrs, meta)
+	}
+}
+
+// TestDataMark checks the sweep's high-water mark: it is the newest
+// Shopify updated_at written, it never moves back (an older write, a
+// deletion of the newest contact), a failed change does not move it, and
+// shop/redact clears it.
+func TestDataMark(t *testing.T) {
+	ctx := context.Background()
+	db, _ := newDB(t)
+	mark := func() string {
+		t.Helper()
+		m, ok, err := db.HighWaterMark(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			return "none"
+		}
+		return m.UTC().Format(time.RFC3339)
+	}
+	if got := mark(); got != "none" {
+		t.Fatalf("empty store: mark %s", got)
+	}
+	seed(t, db, contact(1, "a@example.com", at(50), 1), at(50))
+	if got, want := mark(), at(50).Format(time.RFC3339); got != want {
+		t.Errorf("after the import: mark %s, want %s", got, want)
+	}
+	apply(t, db, upsert(profileOnly(2, "b@example.com", "B", at(10)), at(11), "older"))
+	apply(t, db, deleteChange(1, at(60), "del"))
+	if got, want := mark(), at(50).Format(time.RFC3339); got != want {
+		t.Errorf("after an older write and a deletion: mark %s, want %s", got, want)
+	}
+	// A failing change (no contact) after a newer one that succeeds, and
+	// a newer one that fails alone: only the success moves the mark.
+	bad := store.Change{Kind: store.ChangeUpsert, ShopifyID: 5, Tie: at(99)}
+	good := upsert(profileOnly(3, "c@example.com", "C", at(70)), at(71), "good")
+	if _, err := db.ApplyChanges(ctx, []store.Change{good, bad}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := mark(), at(70).Format(time.RFC3339); got != want {
+		t.Errorf("after a success and a failure: mark %s, want %s", got, want)
+	}
+	apply(t, db, upsert(profileOnly(4, "d@example.com", "D", at(80)), at(81), "d"),
+		store.Change{Kind: store.ChangeRedactShop, Source: "shop/redact",
+			Delivery: &store.Delivery{WebhookID: "shop", Topic: "shop/redact"}})
+	if got := mark(); got != "none" {
+		t.Errorf("after shop/redact: mark %s, want none", got)
 	}
 }

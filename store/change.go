@@ -116,11 +116,13 @@ func (db *DB) ApplyChanges(ctx context.Context, changes []Change) ([]Result, err
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT change`); err != nil {
 			return nil, fmt.Errorf("apply changes: %w", err)
 		}
+		mark := tx.mark
 		res, err := tx.apply(ctx, &changes[i])
 		if err != nil {
 			if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO change`); rerr != nil {
 				return nil, fmt.Errorf("apply changes: %w", errors.Join(err, rerr))
 			}
+			tx.mark = mark // the rolled-back write does not count
 			res = Result{Err: err}
 		}
 		if _, err := tx.ExecContext(ctx, `RELEASE change`); err != nil {

@@ -178,12 +178,16 @@ func (tx *Tx) writeRecord(ctx context.Context, r *record, changedBy string) erro
 	}
 	tags = append(tags, ']')
 	attrs, meta := encodeAttributes(c.Attributes, r.attrs, tx.now, changedBy)
+	updated := timeArg(c.ShopifyUpdatedAt)
+	if u, ok := updated.(string); ok && u > tx.mark {
+		tx.mark = u // stored times compare as text
+	}
 	// Strings go to the driver as string or nil, not *string, which
 	// database/sql would dereference by reflection.
 	if _, err := st.ExecContext(ctx,
 		c.ShopifyID, strArg(c.Email), strArg(normEmail(c.Email)), strArg(c.FirstName), strArg(c.LastName),
 		strArg(c.Phone), strArg(c.State), string(tags),
-		timeArg(c.ShopifyCreatedAt), timeArg(c.ShopifyUpdatedAt), r.hash, tx.now, tx.now, changedBy,
+		timeArg(c.ShopifyCreatedAt), updated, r.hash, tx.now, tx.now, changedBy,
 		deletedAt, r.stamps.encode(), r.tags.encode(), string(attrs), string(meta), // TEXT, not BLOB
 	); err != nil {
 		return fmt.Errorf("upsert contact %d: %w", c.ShopifyID, err)

@@ -167,6 +167,19 @@ type Tx struct {
 	*sql.Tx
 	now   string
 	stmts map[string]*sql.Stmt // prepared on first use; closed with the tx
+	mark  string               // the newest shopify_updated_at written; see Commit
+}
+
+// Commit moves the data mark (the marks table) forward to the newest
+// shopify_updated_at the transaction wrote, then commits.
+func (tx *Tx) Commit() error {
+	if tx.mark != "" {
+		if _, err := tx.Exec(`INSERT INTO marks (name, value) VALUES ('data', ?)
+			ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`, tx.mark); err != nil {
+			return fmt.Errorf("data mark: %w", err)
+		}
+	}
+	return tx.Tx.Commit()
 }
 
 // begin starts a write transaction.

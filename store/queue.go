@@ -96,12 +96,13 @@ func (db *DB) DeliveryCounts(ctx context.Context, since time.Time) ([]DeliveryCo
 	return out, rows.Err()
 }
 
-// HighWaterMark returns the newest Shopify updated_at stored: the
-// reconciliation sweep starts from it (the data's clock, not the local
-// one). ok is false when the store is empty.
+// HighWaterMark returns the newest Shopify updated_at the store has
+// written (kept in the marks table as writes commit): the reconciliation
+// sweep starts from it (the data's clock, not the local one). ok is false
+// when nothing has been stored yet, or after shop/redact.
 func (db *DB) HighWaterMark(ctx context.Context) (mark time.Time, ok bool, err error) {
 	var s *string
-	if err := db.read.QueryRowContext(ctx, `SELECT max(shopify_updated_at) FROM contacts`).Scan(&s); err != nil {
+	if err := db.read.QueryRowContext(ctx, `SELECT max(value) FROM marks WHERE name = 'data'`).Scan(&s); err != nil {
 		return mark, false, fmt.Errorf("high-water mark: %w", err)
 	}
 	if s == nil {

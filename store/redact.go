@@ -41,12 +41,14 @@ func (tx *Tx) redactCustomer(ctx context.Context, ch *Change) (Result, error) {
 // redactShop erases every contact (shop/redact), keeping the run history
 // and delivery records, which hold no personal data.
 func (tx *Tx) redactShop(ctx context.Context, ch *Change) (Result, error) {
+	tx.mark = "" // whatever this transaction wrote before is erased too
 	var erased int64
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM contacts`).Scan(&erased); err != nil {
 		return Result{}, fmt.Errorf("redact shop: %w", err)
 	}
 	for _, q := range []string{
 		`DELETE FROM contacts`,
+		`DELETE FROM marks`, // nothing stored: a full import must come first
 		`DELETE FROM refetch_queue`,
 		`DELETE FROM import_missing`,
 		`DELETE FROM data_requests`,

@@ -216,8 +216,7 @@ func rawUpsert(b *testing.B, path string, contacts []shopsync.Contact) time.Dura
 			last_name TEXT, phone TEXT, state TEXT, tags TEXT, shopify_created_at TEXT, shopify_updated_at TEXT,
 			content_hash INTEGER, created_at TEXT, updated_at TEXT, changed_by TEXT, deleted_at TEXT,
 			stamps BLOB, tag_events TEXT, attributes TEXT, attribute_meta TEXT)`,
-		`CREATE INDEX contacts_email_norm ON contacts (email_norm)`,
-		`CREATE INDEX contacts_shopify_updated_at ON contacts (shopify_updated_at)`,
+		`CREATE INDEX contacts_email_norm ON contacts (email_norm)`, // the store's only index on contacts
 	} {
 		if _, err := db.Exec(q); err != nil {
 			b.Fatal(err)
