@@ -18,8 +18,6 @@ import (
 	"net/url"
 	"sort"
 	"time"
-
-	_ "github.com/mattn/go-sqlite3" // the database/sql driver "sqlite3"
 )
 
 //go:embed migrations/*.sql
@@ -34,6 +32,10 @@ type DB struct {
 	path  string
 	write *sql.DB // one connection: all writes
 	read  *sql.DB // reads, beside the writer thanks to WAL
+	ckpt  *sql.DB // one connection: WAL checkpoints, beside the writer
+
+	stopCheckpoints context.CancelFunc
+	checkpointsDone chan struct{}
 
 	// Now is the clock for the times the store writes. Tests replace it.
 	Now func() time.Time
@@ -80,7 +82,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	db := &DB{path: path, Now: time.Now}
 	var err error
-	if db.write, err = sql.Open("sqlite3", dsn(path, false)); err != nil {
+	if db.write, err = sql.Open(driverName, dsn(path, false)); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	db.write.SetMaxOpenConns(1)
@@ -93,11 +95,21 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.write.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	if db.read, err = sql.Open("sqlite3", dsn(path, true)); err != nil {
+	if db.read, err = sql.Open(driverName, dsn(path, true)); err != nil {
 		db.write.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	db.read.SetMaxOpenConns(4)
+	if db.ckpt, err = sql.Open(driverName, dsn(path, false)); err != nil {
+		db.write.Close()
+		db.read.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	db.ckpt.SetMaxOpenConns(1)
+	var cctx context.Context
+	cctx, db.stopCheckpoints = context.WithCancel(context.Background())
+	db.checkpointsDone = make(chan struct{})
+	go db.checkpointer(cctx, db.ckpt, db.checkpointsDone)
 	return db, nil
 }
 
@@ -106,7 +118,9 @@ func (db *DB) Path() string { return db.path }
 
 // Close closes the store.
 func (db *DB) Close() error {
-	return errors.Join(db.read.Close(), db.write.Close())
+	db.stopCheckpoints()
+	<-db.checkpointsDone
+	return errors.Join(db.ckpt.Close(), db.read.Close(), db.write.Close())
 }
 
 // Ping checks that the store answers, for readiness checks.
