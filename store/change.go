@@ -113,19 +113,19 @@ func (db *DB) ApplyChanges(ctx context.Context, changes []Change) ([]Result, err
 	defer tx.Rollback()
 	erased := false
 	for i := range changes {
-		if _, err := tx.ExecContext(ctx, `SAVEPOINT change`); err != nil {
+		if _, err := tx.exec(ctx, `SAVEPOINT change`); err != nil {
 			return nil, fmt.Errorf("apply changes: %w", err)
 		}
 		mark := tx.mark
 		res, err := tx.apply(ctx, &changes[i])
 		if err != nil {
-			if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO change`); rerr != nil {
+			if _, rerr := tx.exec(ctx, `ROLLBACK TO change`); rerr != nil {
 				return nil, fmt.Errorf("apply changes: %w", errors.Join(err, rerr))
 			}
 			tx.mark = mark // the rolled-back write does not count
 			res = Result{Err: err}
 		}
-		if _, err := tx.ExecContext(ctx, `RELEASE change`); err != nil {
+		if _, err := tx.exec(ctx, `RELEASE change`); err != nil {
 			return nil, fmt.Errorf("apply changes: %w", err)
 		}
 		results[i] = res
@@ -148,7 +148,7 @@ func (db *DB) ApplyChanges(ctx context.Context, changes []Change) ([]Result, err
 func (tx *Tx) apply(ctx context.Context, ch *Change) (Result, error) {
 	if d := ch.Delivery; d != nil {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM webhook_deliveries WHERE webhook_id = ?`,
+		if err := tx.queryRow(ctx, `SELECT count(*) FROM webhook_deliveries WHERE webhook_id = ?`,
 			d.WebhookID).Scan(&n); err != nil {
 			return Result{}, fmt.Errorf("delivery %s: %w", d.WebhookID, err)
 		}
@@ -168,7 +168,7 @@ func (tx *Tx) apply(ctx context.Context, ch *Change) (Result, error) {
 		if !d.TriggeredAt.IsZero() {
 			triggered = formatTime(d.TriggeredAt)
 		}
-		if _, err := tx.ExecContext(ctx, `
+		if _, err := tx.exec(ctx, `
 			INSERT INTO webhook_deliveries (webhook_id, topic, shopify_id, triggered_at, received_at, outcome)
 			VALUES (?, ?, ?, ?, ?, ?)`, d.WebhookID, d.Topic, id, triggered, tx.now, string(res.Outcome)); err != nil {
 			return Result{}, fmt.Errorf("record delivery %s: %w", d.WebhookID, err)
@@ -252,7 +252,7 @@ func (tx *Tx) queueIfIncomplete(ctx context.Context, id int64, need shopsync.Par
 	}
 	// Queued again: the newer time keeps the entry when a batch taken
 	// before it is dequeued (see RefetchBatch).
-	if _, err := tx.ExecContext(ctx, `INSERT INTO refetch_queue (shopify_id, queued_at, reason) VALUES (?, ?, ?)
+	if _, err := tx.exec(ctx, `INSERT INTO refetch_queue (shopify_id, queued_at, reason) VALUES (?, ?, ?)
 		ON CONFLICT (shopify_id) DO UPDATE SET queued_at = excluded.queued_at, reason = excluded.reason`,
 		id, tx.now, reason); err != nil {
 		return false, fmt.Errorf("queue re-fetch of %d: %w", id, err)
@@ -263,7 +263,7 @@ func (tx *Tx) queueIfIncomplete(ctx context.Context, id int64, need shopsync.Par
 // loadStamps reads a live contact's stamps; nil when it is not stored or
 // deleted.
 func (tx *Tx) loadStamps(ctx context.Context, id int64) (*stamps, error) {
-	rows, err := tx.QueryContext(ctx,
+	rows, err := tx.query(ctx,
 		`SELECT stamps, shopify_updated_at FROM contacts WHERE shopify_id = ? AND deleted_at IS NULL`, id)
 	if err != nil {
 		return nil, err
@@ -311,7 +311,7 @@ func (tx *Tx) recordDataRequest(ctx context.Context, ch *Change) (Result, error)
 	if ch.Delivery != nil {
 		webhookID = ch.Delivery.WebhookID
 	}
-	if _, err := tx.ExecContext(ctx, `
+	if _, err := tx.exec(ctx, `
 		INSERT INTO data_requests (shopify_id, data_request_id, webhook_id, requested_at, orders_requested)
 		VALUES (?, ?, ?, ?, ?)`, ch.ShopifyID, drID, webhookID, tx.now, string(ob)); err != nil {
 		return Result{}, fmt.Errorf("record data request for %d: %w", ch.ShopifyID, err)

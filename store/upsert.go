@@ -129,7 +129,7 @@ func (tx *Tx) markDeleted(ctx context.Context, id int64, st shopsync.Stamp, sour
 	if err := tx.writeRecord(ctx, &r, source); err != nil {
 		return 0, fmt.Errorf("delete contact %d: %w", id, err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM refetch_queue WHERE shopify_id = ?`, id); err != nil {
+	if _, err := tx.exec(ctx, `DELETE FROM refetch_queue WHERE shopify_id = ?`, id); err != nil {
 		return 0, fmt.Errorf("delete contact %d: %w", id, err)
 	}
 	return effectUpdated, nil
@@ -137,7 +137,7 @@ func (tx *Tx) markDeleted(ctx context.Context, id int64, st shopsync.Stamp, sour
 
 // redactedIn returns the redacted customer ids in (after, last].
 func (tx *Tx) redactedIn(ctx context.Context, after, last int64) (map[int64]bool, error) {
-	rows, err := tx.QueryContext(ctx,
+	rows, err := tx.query(ctx,
 		`SELECT shopify_id FROM redactions WHERE scope = 'customer' AND shopify_id > ? AND shopify_id <= ?`, after, last)
 	if err != nil {
 		return nil, err
