@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -64,12 +65,28 @@ func appendJSONString(buf []byte, s string) []byte {
 	return append(buf, '"')
 }
 
+// attrKeys caches, per attribute name and type, the JSON that starts its
+// entry in each column: `"name":` and `"name":["type"`. Names come from
+// the mapping catalog, so the cache stays small.
+var attrKeys sync.Map // name + "\x00" + type -> *[2]string
+
+func attrKey(a *shopsync.Attribute) *[2]string {
+	k := a.Name + "\x00" + string(a.Type)
+	if v, ok := attrKeys.Load(k); ok {
+		return v.(*[2]string)
+	}
+	name := appendJSONString(nil, a.Name)
+	v := &[2]string{string(name) + ":", string(name) + `:["` + string(a.Type) + `"`}
+	attrKeys.Store(k, v)
+	return v
+}
+
 // encodeAttributes returns the attributes and attribute_meta columns for
 // as, written at now by source. An attribute whose type and value equal
 // the stored one keeps its stored time of change.
 func encodeAttributes(as shopsync.Attributes, old attrState, now, source string) (attrs, meta []byte) {
-	attrs = make([]byte, 0, 32*len(as)+2)
-	meta = make([]byte, 0, 16*len(as)+2)
+	attrs = make([]byte, 0, 40*len(as)+2)
+	meta = make([]byte, 0, 36*len(as)+2)
 	attrs = append(attrs, '{')
 	meta = append(meta, '{')
 	for i := range as {
@@ -78,14 +95,11 @@ func encodeAttributes(as shopsync.Attributes, old attrState, now, source string)
 			attrs = append(attrs, ',')
 			meta = append(meta, ',')
 		}
-		attrs = appendJSONString(attrs, a.Name)
-		attrs = append(attrs, ':')
+		key := attrKey(a)
+		attrs = append(attrs, key[0]...)
 		start := len(attrs)
 		attrs = appendAttrValue(attrs, a)
-		meta = appendJSONString(meta, a.Name)
-		meta = append(meta, ":[\""...)
-		meta = append(meta, a.Type...)
-		meta = append(meta, '"')
+		meta = append(meta, key[1]...)
 		if s, ok := old[a.Name]; ok && s.typ == a.Type && s.value == string(attrs[start:]) &&
 			(s.at != now || s.by != source) {
 			meta = append(meta, ',')
