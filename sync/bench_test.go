@@ -66,12 +66,7 @@ func BenchmarkImportVsFloor(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				client, err := shopify.NewClient(shopify.Config{Shop: "bench", AccessToken: token, APIVersion: "2024-04",
-					APIBaseURL: sim.URL, MaxRetries: 3}, slog.New(slog.DiscardHandler))
-				if err != nil {
-					b.Fatal(err)
-				}
-				im := ssync.New(db, client, mapper, slog.New(slog.DiscardHandler))
+				im := ssync.New(db, benchClient(b, sim), mapper, slog.New(slog.DiscardHandler))
 				before := sim.Stats()
 				var other float64
 				stop := make(chan struct{})
@@ -118,6 +113,18 @@ func BenchmarkImportVsFloor(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchClient is the client the benchmarks import with: the daemon's
+// defaults, against sim.
+func benchClient(b *testing.B, sim *shopifytest.Server) *shopify.Client {
+	b.Helper()
+	client, err := shopify.NewClient(shopify.Config{Shop: "bench", AccessToken: token, APIVersion: "2024-04",
+		APIBaseURL: sim.URL, RequestTimeout: 30 * time.Second, MaxRetries: 3}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return client
 }
 
 // benchCustomers returns n generated customers as the client decodes
@@ -301,12 +308,7 @@ func BenchmarkIngest(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		client, err := shopify.NewClient(shopify.Config{Shop: "bench", AccessToken: token, APIVersion: "2024-04",
-			APIBaseURL: sim.URL, MaxRetries: 3}, slog.New(slog.DiscardHandler))
-		if err != nil {
-			b.Fatal(err)
-		}
-		im := ssync.New(db, client, mapper, slog.New(slog.DiscardHandler))
+		im := ssync.New(db, benchClient(b, sim), mapper, slog.New(slog.DiscardHandler))
 		start := time.Now()
 		run, err := im.Run(context.Background(), shopsync.TriggerCLI)
 		elapsed := time.Since(start)

@@ -13,11 +13,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/shopsync/shopsync"
+	"github.com/shopsync/shopsync/internal/testutil"
 	"github.com/shopsync/shopsync/mapping"
 	"github.com/shopsync/shopsync/shopify"
 	"github.com/shopsync/shopsync/shopifytest"
@@ -27,21 +27,6 @@ import (
 
 // sweepOverlap is the default sync.reconcile_overlap.
 const sweepOverlap = 10 * time.Minute
-
-// sweepBenchCustomers is the shop size: 1,000,000 unless
-// SHOPSYNC_BENCH_CUSTOMERS says otherwise (e.g. 50000 while developing).
-func sweepBenchCustomers(b *testing.B) int {
-	b.Helper()
-	s := os.Getenv("SHOPSYNC_BENCH_CUSTOMERS")
-	if s == "" {
-		return 1_000_000
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 {
-		b.Fatalf("SHOPSYNC_BENCH_CUSTOMERS=%q: want a positive integer", s)
-	}
-	return n
-}
 
 // sweepBench is what every case of BenchmarkSweep shares: the simulated
 // shop, as imported, and a copy of the store that import built.
@@ -79,7 +64,7 @@ type sweepResult struct {
 //	SHOPSYNC_BENCH_CUSTOMERS=50000 go test -run '^$' -bench Sweep -benchtime 1x ./sync/
 //	go test -run '^$' -bench Sweep -benchtime 1x -timeout 0 ./sync/   # 1,000,000
 func BenchmarkSweep(b *testing.B) {
-	n := sweepBenchCustomers(b)
+	n := testutil.BenchCustomers(b)
 	ctx := context.Background()
 	logger := slog.New(slog.DiscardHandler)
 	genStart := time.Now()
@@ -87,11 +72,7 @@ func BenchmarkSweep(b *testing.B) {
 		BucketSize: 100_000, LeakRate: 5_000})
 	defer sim.Close()
 	gen := time.Since(genStart)
-	client, err := shopify.NewClient(shopify.Config{Shop: "bench", AccessToken: token, APIVersion: "2024-04",
-		APIBaseURL: sim.URL, RequestTimeout: 30 * time.Second, MaxRetries: 3}, logger)
-	if err != nil {
-		b.Fatal(err)
-	}
+	client := benchClient(b, sim)
 	mapper, err := mapping.New(mapping.Config{})
 	if err != nil {
 		b.Fatal(err)

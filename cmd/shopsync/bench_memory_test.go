@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shopsync/shopsync/internal/testutil"
 )
 
 // memLimitMB is issue 5's target for the peak resident memory of an
@@ -24,21 +26,6 @@ import (
 const memLimitMB = 64
 
 const memBenchToken = "shpat_bench_memory_token"
-
-// memBenchCustomers is the shop size: 1,000,000 unless
-// SHOPSYNC_BENCH_CUSTOMERS says otherwise (e.g. 50000 while developing).
-func memBenchCustomers(b *testing.B) int {
-	b.Helper()
-	s := os.Getenv("SHOPSYNC_BENCH_CUSTOMERS")
-	if s == "" {
-		return 1_000_000
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 {
-		b.Fatalf("SHOPSYNC_BENCH_CUSTOMERS=%q: want a positive integer", s)
-	}
-	return n
-}
 
 // BenchmarkSyncMemory measures the peak resident memory (the kernel's
 // ru_maxrss) of the real `shopsync sync` binary importing N customers into
@@ -54,7 +41,7 @@ func memBenchCustomers(b *testing.B) int {
 //	SHOPSYNC_BENCH_CUSTOMERS=50000 go test -run '^$' -bench SyncMemory -benchtime 1x ./cmd/shopsync/
 //	go test -run '^$' -bench SyncMemory -benchtime 1x -timeout 0 ./cmd/shopsync/   # 1,000,000
 func BenchmarkSyncMemory(b *testing.B) {
-	n := memBenchCustomers(b)
+	n := testutil.BenchCustomers(b)
 	dir := b.TempDir()
 	bin := memBenchBuild(b, dir, "shopsync", ".")
 	simBin := memBenchBuild(b, dir, "shopifysim", "../shopifysim")
