@@ -151,7 +151,7 @@ func fastPath(c *shopsync.Contact, s *stored, fetched time.Time) bool {
 // attributes that did not change.
 func (tx *Tx) storedAttrs(ctx context.Context, id int64) (attrState, error) {
 	var attrs, meta, at, by string
-	if err := tx.QueryRowContext(ctx,
+	if err := tx.queryRow(ctx,
 		`SELECT attributes, attribute_meta, updated_at, changed_by FROM contacts WHERE shopify_id = ?`, id,
 	).Scan(&attrs, &meta, &at, &by); err != nil {
 		return nil, fmt.Errorf("contact %d attributes: %w", id, err)
