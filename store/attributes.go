@@ -43,7 +43,9 @@ func appendAttrValue(buf []byte, a *shopsync.Attribute) []byte {
 	case bool:
 		return strconv.AppendBool(buf, v)
 	case time.Time:
-		return appendJSONString(buf, formatTime(v))
+		buf = append(buf, '"')
+		buf = v.UTC().AppendFormat(buf, storedTime)
+		return append(buf, '"')
 	default:
 		s, _ := a.Text()
 		return appendJSONString(buf, s)
@@ -67,17 +69,34 @@ func appendJSONString(buf []byte, s string) []byte {
 
 // attrKeys caches, per attribute name and type, the JSON that starts its
 // entry in each column: `"name":` and `"name":["type"`. Names come from
-// the mapping catalog, so the cache stays small.
-var attrKeys sync.Map // name + "\x00" + type -> *[2]string
+// the mapping catalog, so the cache stays small. (A map with a struct key
+// under a read lock: a sync.Map key would allocate on every lookup.)
+var attrKeys struct {
+	sync.RWMutex
+	m map[attrKeyID]*[2]string
+}
+
+type attrKeyID struct {
+	name string
+	typ  shopsync.AttrType
+}
 
 func attrKey(a *shopsync.Attribute) *[2]string {
-	k := a.Name + "\x00" + string(a.Type)
-	if v, ok := attrKeys.Load(k); ok {
-		return v.(*[2]string)
+	id := attrKeyID{a.Name, a.Type}
+	attrKeys.RLock()
+	v, ok := attrKeys.m[id]
+	attrKeys.RUnlock()
+	if ok {
+		return v
 	}
-	name := appendJSONString(nil, a.Name)
-	v := &[2]string{string(name) + ":", string(name) + `:["` + string(a.Type) + `"`}
-	attrKeys.Store(k, v)
+	name := string(appendJSONString(nil, a.Name))
+	v = &[2]string{name + ":", name + `:["` + string(a.Type) + `"`}
+	attrKeys.Lock()
+	if attrKeys.m == nil {
+		attrKeys.m = map[attrKeyID]*[2]string{}
+	}
+	attrKeys.m[id] = v
+	attrKeys.Unlock()
 	return v
 }
 
