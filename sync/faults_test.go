@@ -2,7 +2,6 @@ package sync_test
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -14,11 +13,8 @@ import (
 	"time"
 
 	"github.com/shopsync/shopsync"
-	"github.com/shopsync/shopsync/internal/testutil"
-	"github.com/shopsync/shopsync/mapping"
 	"github.com/shopsync/shopsync/shopify"
 	"github.com/shopsync/shopsync/shopifytest"
-	ssync "github.com/shopsync/shopsync/sync"
 )
 
 // Shopify-side faults injected in the middle of an import. Each run must
@@ -49,22 +45,7 @@ func faultFixture(t *testing.T, opts shopifytest.Options, edit func(*shopify.Con
 	ts := httptest.NewServer(h)
 	sim.URL = ts.URL
 	t.Cleanup(func() { ts.Close(); sim.Close() })
-	cfg := shopify.Config{Shop: "test-shop", AccessToken: token, APIVersion: "2024-04",
-		APIBaseURL: ts.URL, RequestTimeout: 5 * time.Second, MaxRetries: 3}
-	if edit != nil {
-		edit(&cfg)
-	}
-	logger := slog.New(slog.DiscardHandler)
-	client, err := shopify.NewClient(cfg, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mapper, err := mapping.New(mapping.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := testutil.MustOpenDB(t)
-	return &fixture{sim: sim, db: db, client: client, im: ssync.New(db, client, mapper, logger)}
+	return fixtureFor(t, sim, edit)
 }
 
 // versionWriter replaces the served X-Shopify-API-Version when set.

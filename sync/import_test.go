@@ -34,6 +34,13 @@ func newFixture(t *testing.T, opts shopifytest.Options, edit func(*shopify.Confi
 	opts.Token = token
 	sim := shopifytest.NewServer(opts)
 	t.Cleanup(sim.Close)
+	return fixtureFor(t, sim, edit)
+}
+
+// fixtureFor builds the client, store and importer of a fixture for a
+// simulator listening at sim.URL.
+func fixtureFor(t *testing.T, sim *shopifytest.Server, edit func(*shopify.Config)) *fixture {
+	t.Helper()
 	cfg := shopify.Config{Shop: "test-shop", AccessToken: token, APIVersion: "2024-04",
 		APIBaseURL: sim.URL, RequestTimeout: 5 * time.Second, MaxRetries: 3}
 	if edit != nil {
