@@ -18,6 +18,7 @@ import (
 	"time"
 
 	goshopify "github.com/bold-commerce/go-shopify/v4"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Client reads customers from one shop. It is safe for concurrent use,
@@ -157,14 +158,21 @@ var customerFields = func() string {
 func (c *Client) list(ctx context.Context, opts *goshopify.ListOptions) (*Page, error) {
 	opts.Fields = customerFields
 	var (
-		res struct {
-			Customers []Customer `json:"customers"`
-		}
-		pag *goshopify.Pagination
+		customers []Customer
+		pag       *goshopify.Pagination
 	)
+	// go-shopify sends the request, checks the answer and reads the Link
+	// header, but is given no resource to decode into: it would decode
+	// with encoding/json through an interface{}, scanning each page three
+	// times. The body the transport read is decoded here in one pass,
+	// straight into Customer (decodeCustomers).
 	err := c.do(ctx, func() (err error) {
-		res.Customers = nil
-		pag, err = c.gs.ListWithPagination(ctx, "customers.json", &res, opts)
+		var body []byte
+		pag, err = c.gs.ListWithPagination(withBodySink(ctx, &body), "customers.json", nil, opts)
+		if err != nil {
+			return err
+		}
+		customers, err = decodeCustomers(body)
 		return err
 	})
 	if err != nil {
@@ -176,7 +184,7 @@ func (c *Client) list(ctx context.Context, opts *goshopify.ListOptions) (*Page, 
 		// Shopify accepts fields beside them, and needs it on every page.
 		next.Fields = opts.Fields
 	}
-	return &Page{Customers: res.Customers, next: next}, nil
+	return &Page{Customers: customers, next: next}, nil
 }
 
 // do runs one go-shopify call, retrying it when the body Shopify sent was
@@ -205,8 +213,11 @@ func (c *Client) do(ctx context.Context, call func() error) error {
 
 // truncated reports whether a decode error means the JSON was cut short.
 func truncated(err error) bool {
-	var syn *json.SyntaxError
-	return errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &syn)
+	var (
+		syn   *json.SyntaxError
+		synV2 *jsontext.SyntacticError
+	)
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &syn) || errors.As(err, &synV2)
 }
 
 // APIError is an answer from the Admin API other than 2xx.

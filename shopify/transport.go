@@ -172,17 +172,36 @@ func (t *transport) attempt(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	buf, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	var b bytes.Buffer
+	if n := resp.ContentLength; n > 0 && n <= maxBody {
+		b.Grow(int(n) + 1) // one allocation for a page, not a dozen
+	}
+	_, err = b.ReadFrom(io.LimitReader(resp.Body, maxBody+1))
 	resp.Body.Close()
 	if err != nil {
 		return nil, fmt.Errorf("read response body: %w", err)
 	}
+	buf := b.Bytes()
 	if len(buf) > maxBody {
 		return nil, fmt.Errorf("response body over %d bytes", maxBody)
+	}
+	if sink, ok := req.Context().Value(bodySinkKey{}).(*[]byte); ok {
+		*sink = buf
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(buf))
 	resp.ContentLength = int64(len(buf))
 	return resp, nil
+}
+
+// bodySinkKey keys a *[]byte in a request's context: the transport puts
+// the body of every answer it reads there, so the last one is the body of
+// the response returned. The customer listing uses it to decode the body
+// itself (see Client.list).
+type bodySinkKey struct{}
+
+// withBodySink returns ctx asking the transport to store bodies in sink.
+func withBodySink(ctx context.Context, sink *[]byte) context.Context {
+	return context.WithValue(ctx, bodySinkKey{}, sink)
 }
 
 // rewrite points u at the configured base URL, keeping the path under it.

@@ -1,0 +1,122 @@
+package shopify_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/shopsync/shopsync/shopify"
+	"github.com/shopsync/shopsync/shopifytest"
+)
+
+type listing struct {
+	Customers []shopify.Customer `json:"customers"`
+}
+
+// simPage returns the body of a customers.json page of n simulated
+// customers, as the simulator serves it (all fields when fields is "").
+func simPage(tb testing.TB, n int, fields string) []byte {
+	tb.Helper()
+	sim := shopifytest.NewServer(shopifytest.Options{Customers: n, Seed: 7, Token: "t", BucketSize: 1000, LeakRate: 1000})
+	defer sim.Close()
+	url := fmt.Sprintf("%s/admin/api/2024-04/customers.json?limit=%d&since_id=0", sim.URL, n)
+	if fields != "" {
+		url += "&fields=" + fields
+	}
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("X-Shopify-Access-Token", "t")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		tb.Fatalf("simulator page: HTTP %d, %v", resp.StatusCode, err)
+	}
+	return body
+}
+
+// FuzzDecodeCustomers holds the listing's json v2 decoder to encoding/json:
+// for any body, both fail, or both give the same customers. The seeds are
+// a simulated page (CJK names, null emails, 2^53+ ids, decimal strings,
+// both consents) and the corners where v1 and v2 differ by default:
+// duplicate keys, key case, delimiters in keys, invalid UTF-8, escapes,
+// numbers of the wrong form, nulls, trailing data and cut bodies.
+func FuzzDecodeCustomers(f *testing.F) {
+	f.Add(simPage(f, 40, ""))
+	for _, s := range []string{
+		`{"customers":[]}`,
+		`{"customers":null}`,
+		`null`,
+		`{"customers":[{"id":9007199254740993,"email":null,"first_name":"太郎","total_spent":"199.65"}]}`,
+		`{"customers":[{"id":1,"email":"a@x","email":"b@x"}]}`,
+		`{"customers":[{"id":1,"EMAIL":"a@x","First_Name":"A","firstname":"B","first-name":"C","ſtate":"enabled"}]}`,
+		`{"customers":[{"id":1,"note":"caf\u00e9 \"q\" \ud83d\ude00","first_name":"\xff\xfe"}]}`,
+		`{"customers":[{"id":1,"orders_count":1.5}]}`,
+		`{"customers":[{"id":1,"orders_count":1e3}]}`,
+		`{"customers":[{"id":1,"orders_count":"3"}]}`,
+		`{"customers":[{"id":1.0}]}`,
+		`{"customers":[{"id":-0}]}`,
+		`{"customers":[{"id":null,"tags":null,"total_spent":null}]}`,
+		`{"customers":[{"id":1,"total_spent":12.50}]}`,
+		`{"customers":[{"id":1,"total_spent":"12.5.0"}]}`,
+		`{"customers":[{"id":1,"verified_email":"true"}]}`,
+		`{"customers":[{"id":1,"created_at":"2024-04-01T10:00:00-04:00","updated_at":"2024-04-01"}]}`,
+		`{"customers":[{"id":1,"email_marketing_consent":{"state":"subscribed","opt_in_level":null,"state":"pending"}}]}`,
+		`{"customers":[{"id":1,"default_address":{"city":"東京","city":"大阪","zip":7}}]}`,
+		`{"customers":[{"id":1,"default_address":[]}]}`,
+		`{"customers":[{"id":1}]} `,
+		`{"customers":[{"id":1}]}{}`,
+		`{"customers":[{"id":1,"email":"a@x"`,
+		`{"customers":[{"id":1,"addresses":[{"id":2}],"unknown":{"deep":[1,2,{"x":null}]}}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var want listing
+		werr := json.Unmarshal(body, &want)
+		got, gerr := shopify.DecodeCustomers(body)
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("encoding/json error %v, decodeCustomers error %v", werr, gerr)
+		}
+		if werr != nil {
+			return
+		}
+		if diff := cmp.Diff(want.Customers, got); diff != "" {
+			t.Fatalf("decodeCustomers differs from encoding/json (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// BenchmarkDecodePage decodes a page of 250 customers as the import asks
+// for it (fields=...), with encoding/json as go-shopify would and with
+// decodeCustomers.
+func BenchmarkDecodePage(b *testing.B) {
+	body := simPage(b, 250, shopify.CustomerFields)
+	b.Run("encoding_json", func(b *testing.B) {
+		for b.Loop() {
+			var v any = &listing{} // go-shopify decodes into an interface{}
+			if err := json.NewDecoder(bytes.NewReader(body)).Decode(&v); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*250)/1000, "µs/customer")
+	})
+	b.Run("decodeCustomers", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := shopify.DecodeCustomers(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*250)/1000, "µs/customer")
+	})
+}
