@@ -21,42 +21,92 @@ type stored struct {
 	tagEvents bool
 }
 
-// ApplyPage applies one page of a full import in one transaction: it
-// upserts the page's contacts, notes the stored contacts in the id range
-// (after, last] that Shopify's page no longer has, moves the import's
-// checkpoint to last, and adds the page's counts to the run.
-//
-// contacts must be full records in strictly ascending id order within
-// (after, last], as read at fetched. The import obeys the same gates as
-// webhooks: a part whose stored version is newer (a webhook brought newer
-// data) keeps it. A contact already equal to the stored one is not
-// written; one with nothing newer counts as unchanged too.
+// ImportPage is one page of a full import: full records of the customers
+// with an id in (After, Last], in strictly ascending id order, as read at
+// Fetched.
+type ImportPage struct {
+	After, Last int64
+	Fetched     time.Time
+	Contacts    []shopsync.Contact
+}
+
+// ApplyPage applies one page of a full import in one transaction; see
+// ApplyPages.
 func (db *DB) ApplyPage(ctx context.Context, run *shopsync.SyncRun, after, last int64, fetched time.Time, contacts []shopsync.Contact) (shopsync.PageCounts, error) {
+	return db.ApplyPages(ctx, run, []ImportPage{{After: after, Last: last, Fetched: fetched, Contacts: contacts}})
+}
+
+// ApplyPages applies consecutive pages of a full import in one
+// transaction: it upserts their contacts, notes the stored contacts in
+// each page's id range that Shopify's page no longer has, moves the
+// import's checkpoint to the last page's Last, and adds the pages' counts
+// to the run. Each page must start where the one before it ended.
+//
+// The import obeys the same gates as webhooks: a part whose stored
+// version is newer (a webhook brought newer data) keeps it. A contact
+// already equal to the stored one is not written; one with nothing newer
+// counts as unchanged too.
+func (db *DB) ApplyPages(ctx context.Context, run *shopsync.SyncRun, pages []ImportPage) (shopsync.PageCounts, error) {
 	var counts shopsync.PageCounts
-	prev := after
-	for i := range contacts {
-		id := contacts[i].ShopifyID
-		if id <= prev || id > last {
-			return counts, fmt.Errorf("apply page: contact %d out of order in (%d, %d]", id, after, last)
+	if len(pages) == 0 {
+		return counts, nil
+	}
+	fetched := 0
+	for i := range pages {
+		pg := &pages[i]
+		if i > 0 && pg.After != pages[i-1].Last {
+			return counts, fmt.Errorf("apply pages: page %d starts after %d, not at the previous page's last id %d", i, pg.After, pages[i-1].Last)
 		}
-		prev = id
+		prev := pg.After
+		for j := range pg.Contacts {
+			id := pg.Contacts[j].ShopifyID
+			if id <= prev || id > pg.Last {
+				return counts, fmt.Errorf("apply page: contact %d out of order in (%d, %d]", id, pg.After, pg.Last)
+			}
+			prev = id
+		}
+		fetched += len(pg.Contacts)
 	}
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return counts, fmt.Errorf("apply page: %w", err)
 	}
 	defer tx.Rollback()
+	for i := range pages {
+		if err := tx.applyPage(ctx, run, &pages[i], &counts); err != nil {
+			return counts, fmt.Errorf("apply page: %w", err)
+		}
+	}
+	last := pages[len(pages)-1].Last
+	if _, err := tx.ExecContext(ctx,
+		`UPDATE imports SET checkpoint_id = ? WHERE id = ? AND finished_at IS NULL`, last, run.ImportID); err != nil {
+		return counts, fmt.Errorf("apply page: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE sync_runs SET fetched = fetched + ?, pages = pages + ?,
+			created = created + ?, updated = updated + ?, unchanged = unchanged + ?
+		WHERE id = ?`,
+		fetched, len(pages), counts.Created, counts.Updated, counts.Unchanged, run.ID); err != nil {
+		return counts, fmt.Errorf("apply page: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return counts, fmt.Errorf("apply page: %w", err)
+	}
+	return counts, nil
+}
 
-	have, err := tx.storedRange(ctx, after, last)
+// applyPage writes one page within tx and adds its effects to counts.
+func (tx *Tx) applyPage(ctx context.Context, run *shopsync.SyncRun, pg *ImportPage, counts *shopsync.PageCounts) error {
+	have, err := tx.storedRange(ctx, pg.After, pg.Last)
 	if err != nil {
-		return counts, fmt.Errorf("apply page: %w", err)
+		return err
 	}
-	redacted, err := tx.redactedIn(ctx, after, last)
+	redacted, err := tx.redactedIn(ctx, pg.After, pg.Last)
 	if err != nil {
-		return counts, fmt.Errorf("apply page: %w", err)
+		return err
 	}
-	for i := range contacts {
-		c := &contacts[i]
+	for i := range pg.Contacts {
+		c := &pg.Contacts[i]
 		s, ok := have[c.ShopifyID]
 		delete(have, c.ShopifyID)
 		if redacted[c.ShopifyID] {
@@ -64,11 +114,11 @@ func (db *DB) ApplyPage(ctx context.Context, run *shopsync.SyncRun, after, last 
 			continue
 		}
 		var e effect
-		if ok && fastPath(c, &s, fetched) {
+		if ok && fastPath(c, &s, pg.Fetched) {
 			r := record{c: *c, stamps: s.stamps}
 			for p := range shopsync.NumParts {
 				if c.Parts.Has(p) {
-					r.stamps.part[p] = stampOf(c, p, fetched)
+					r.stamps.part[p] = stampOf(c, p, pg.Fetched)
 				}
 			}
 			r.hash = contentHash(&r.c, &r.stamps)
@@ -76,21 +126,21 @@ func (db *DB) ApplyPage(ctx context.Context, run *shopsync.SyncRun, after, last 
 			if r.hash != s.hash {
 				e = effectUpdated
 				if r.attrs, err = tx.storedAttrs(ctx, c.ShopifyID); err != nil {
-					return counts, fmt.Errorf("apply page: %w", err)
+					return err
 				}
 				if err := tx.writeRecord(ctx, &r, SourceImport); err != nil {
-					return counts, fmt.Errorf("apply page: %w", err)
+					return err
 				}
 			}
 		} else {
 			var old *record
 			if ok {
 				if old, err = tx.loadRecord(ctx, c.ShopifyID); err != nil {
-					return counts, fmt.Errorf("apply page: %w", err)
+					return err
 				}
 			}
-			if e, err = tx.upsert(ctx, old, c, fetched, SourceImport); err != nil {
-				return counts, fmt.Errorf("apply page: %w", err)
+			if e, err = tx.upsert(ctx, old, c, pg.Fetched, SourceImport); err != nil {
+				return err
 			}
 		}
 		switch e {
@@ -106,26 +156,12 @@ func (db *DB) ApplyPage(ctx context.Context, run *shopsync.SyncRun, after, last 
 		if s.deleted {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx,
+		if _, err := tx.exec(ctx,
 			`INSERT OR IGNORE INTO import_missing (import_id, shopify_id) VALUES (?, ?)`, run.ImportID, id); err != nil {
-			return counts, fmt.Errorf("apply page: %w", err)
+			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx,
-		`UPDATE imports SET checkpoint_id = ? WHERE id = ? AND finished_at IS NULL`, last, run.ImportID); err != nil {
-		return counts, fmt.Errorf("apply page: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `
-		UPDATE sync_runs SET fetched = fetched + ?, pages = pages + 1,
-			created = created + ?, updated = updated + ?, unchanged = unchanged + ?
-		WHERE id = ?`,
-		len(contacts), counts.Created, counts.Updated, counts.Unchanged, run.ID); err != nil {
-		return counts, fmt.Errorf("apply page: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return counts, fmt.Errorf("apply page: %w", err)
-	}
-	return counts, nil
+	return nil
 }
 
 // fastPath reports whether a full record can overwrite the stored contact
@@ -164,7 +200,7 @@ func (tx *Tx) storedAttrs(ctx context.Context, id int64) (attrState, error) {
 }
 
 func (tx *Tx) storedRange(ctx context.Context, after, last int64) (map[int64]stored, error) {
-	rows, err := tx.QueryContext(ctx, `
+	rows, err := tx.query(ctx, `
 		SELECT shopify_id, content_hash, shopify_updated_at, deleted_at IS NOT NULL, stamps, tag_events IS NOT NULL
 		FROM contacts WHERE shopify_id > ? AND shopify_id <= ?`, after, last)
 	if err != nil {

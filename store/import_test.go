@@ -334,3 +334,65 @@ func TestExportStreamsActiveContactsWithAttributes(t *testing.T) {
 		t.Errorf("exported %d, want %d", n, len(page))
 	}
 }
+
+// TestApplyPagesOneTransaction applies three pages at once: their counts
+// add up, the run counts three pages, the checkpoint is the last page's
+// end, and a customer missing from the middle page's range is noted (and
+// deleted when the import completes). Pages that do not follow each other
+// are refused before anything is written.
+func TestApplyPagesOneTransaction(t *testing.T) {
+	ctx := context.Background()
+	db, _ := newDB(t)
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := func(id int64) shopsync.Contact { return contact(id, fmt.Sprintf("c%d@example.com", id), t0, id) }
+
+	run, _ := beginRun(t, db)
+	if _, err := db.ApplyPage(ctx, run, 0, 4, time.Now(), []shopsync.Contact{c(4)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.FinishImport(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+
+	run, _ = beginRun(t, db)
+	gap := []store.ImportPage{
+		{After: 0, Last: 2, Fetched: time.Now(), Contacts: []shopsync.Contact{c(1), c(2)}},
+		{After: 3, Last: 6, Fetched: time.Now(), Contacts: []shopsync.Contact{c(5), c(6)}},
+	}
+	if _, err := db.ApplyPages(ctx, run, gap); err == nil {
+		t.Fatal("pages with a gap between them: got no error")
+	}
+	if active, _, _ := db.ContactCounts(ctx); active != 1 {
+		t.Fatalf("a refused batch wrote contacts: %d active, want 1", active)
+	}
+
+	pages := []store.ImportPage{
+		{After: 0, Last: 2, Fetched: time.Now(), Contacts: []shopsync.Contact{c(1), c(2)}},
+		{After: 2, Last: 6, Fetched: time.Now(), Contacts: []shopsync.Contact{c(5), c(6)}}, // 4 is gone
+		{After: 6, Last: 9, Fetched: time.Now(), Contacts: []shopsync.Contact{c(9)}},
+	}
+	got, err := db.ApplyPages(ctx, run, pages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, shopsync.PageCounts{Created: 5}); diff != "" {
+		t.Errorf("counts (-got +want):\n%s", diff)
+	}
+	stored, err := db.Run(ctx, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Pages != 3 || stored.Fetched != 5 || stored.Created != 5 {
+		t.Errorf("run after the batch: %d pages, %d fetched, %d created; want 3 5 5", stored.Pages, stored.Fetched, stored.Created)
+	}
+	if err := db.FailRun(ctx, run.ID, "stopped"); err != nil {
+		t.Fatal(err)
+	}
+	run, cp := beginRun(t, db)
+	if cp != 9 {
+		t.Errorf("checkpoint after the batch: %d, want 9", cp)
+	}
+	if deleted, err := db.FinishImport(ctx, run); err != nil || deleted != 1 {
+		t.Errorf("finish: %d deleted (%v), want 1 (customer 4, missing from the middle page)", deleted, err)
+	}
+}

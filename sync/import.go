@@ -28,7 +28,7 @@ type Store interface {
 	LockSync() (release func(), err error)
 	BeginRun(ctx context.Context, trigger shopsync.Trigger) (*shopsync.SyncRun, int64, error)
 	SetRunTotal(ctx context.Context, runID, total int64) error
-	ApplyPage(ctx context.Context, run *shopsync.SyncRun, after, last int64, fetched time.Time, contacts []shopsync.Contact) (shopsync.PageCounts, error)
+	ApplyPages(ctx context.Context, run *shopsync.SyncRun, pages []store.ImportPage) (shopsync.PageCounts, error)
 	FinishImport(ctx context.Context, run *shopsync.SyncRun) (int64, error)
 	FailRun(ctx context.Context, runID int64, reason string) error
 	RunningRun(ctx context.Context) (*shopsync.SyncRun, error)
@@ -170,12 +170,17 @@ func (im *Importer) importAll(ctx context.Context, run *shopsync.SyncRun, checkp
 	}
 	im.report(run)
 
-	// One goroutine fetches and maps the next page while this one
-	// stores the current: the network and JSON on one core, SQLite on
-	// the other. At most three pages are in memory. Returning stops the
-	// fetcher and waits for it, so nothing uses the client after the run.
+	// One goroutine fetches and maps the next pages while this one stores
+	// the ones fetched: the network and JSON on one core, SQLite on the
+	// other. The store takes every page that is ready, up to maxBatch, in
+	// one transaction: when it is the slower side, pages queue and share
+	// a commit; when Shopify is (a throttled import), each page is stored
+	// as it comes. At most 2×maxBatch pages are in memory: a batch being
+	// stored, and those fetched meanwhile. Returning stops
+	// the fetcher and waits for it, so nothing uses the client after the
+	// run.
 	fctx, cancel := context.WithCancel(ctx)
-	pages := make(chan fetchedPage, 1)
+	pages := make(chan fetchedPage, maxBatch-1)
 	go im.fetch(fctx, checkpoint, pages)
 	defer func() {
 		cancel()
@@ -183,21 +188,38 @@ func (im *Importer) importAll(ctx context.Context, run *shopsync.SyncRun, checkp
 		}
 	}()
 	after := checkpoint
+	batch := make([]store.ImportPage, 0, maxBatch)
 	for p := range pages {
-		if p.err != nil {
-			return p.err
+		batch = batch[:0]
+		var failed error
+		for {
+			if p.err != nil {
+				failed = p.err
+				break
+			}
+			batch = append(batch, store.ImportPage{After: after, Last: p.last, Fetched: p.fetched, Contacts: p.contacts})
+			after = p.last
+			if len(batch) == maxBatch || !ready(pages, &p) {
+				break
+			}
 		}
-		counts, err := im.store.ApplyPage(ctx, run, after, p.last, p.fetched, p.contacts)
-		if err != nil {
-			return err
+		if len(batch) > 0 {
+			counts, err := im.store.ApplyPages(ctx, run, batch)
+			if err != nil {
+				return err
+			}
+			for i := range batch {
+				run.Pages++
+				run.Fetched += int64(len(batch[i].Contacts))
+			}
+			run.Created += counts.Created
+			run.Updated += counts.Updated
+			run.Unchanged += counts.Unchanged
+			im.report(run)
 		}
-		after = p.last
-		run.Pages++
-		run.Fetched += int64(len(p.contacts))
-		run.Created += counts.Created
-		run.Updated += counts.Updated
-		run.Unchanged += counts.Unchanged
-		im.report(run)
+		if failed != nil {
+			return failed // after storing the pages before it
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -211,6 +233,24 @@ func (im *Importer) importAll(ctx context.Context, run *shopsync.SyncRun, checkp
 	now := time.Now()
 	run.FinishedAt = &now
 	return nil
+}
+
+// maxBatch is the most pages stored in one transaction. A crash loses at
+// most the batch being stored, which the next run fetches again.
+const maxBatch = 4
+
+// ready receives the next page into p if one is waiting, without waiting
+// for one; false when none is, or the fetcher is done.
+func ready(pages <-chan fetchedPage, p *fetchedPage) bool {
+	select {
+	case q, ok := <-pages:
+		if ok {
+			*p = q
+		}
+		return ok
+	default:
+		return false
+	}
 }
 
 // fetchedPage is a mapped page of customers, or the error that ended the
