@@ -2,6 +2,9 @@ package store
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -14,11 +17,14 @@ import (
 	"github.com/shopsync/shopsync"
 )
 
-// A contact's attributes live in its row as two JSON objects (migration
-// 0003): attributes {name: value} and attribute_meta {name: [type,
-// updated_at, changed_by]}, the last two left out when they equal the
-// row's own updated_at and changed_by — as they do for every attribute a
-// write changed.
+// A contact's attributes live in its row (migrations 0003 and 0005):
+// attributes is a JSON object {name: value}; attribute_types is the id of
+// the set of their types in attribute_type_sets, a JSON object {name:
+// type} stored once for all the contacts that share it; attribute_meta is
+// a JSON object {name: [updated_at, changed_by]} holding only the
+// attributes that last changed at another time or by another source than
+// the row itself. A write changes every attribute it writes, so most rows
+// hold '{}'.
 
 // storedAttr is an attribute as stored: what a write compares with, to keep
 // the time of change of an attribute whose value did not change.
@@ -68,9 +74,10 @@ func appendJSONString(buf []byte, s string) []byte {
 }
 
 // attrKeys caches, per attribute name and type, the JSON that starts its
-// entry in each column: `"name":` and `"name":["type"`. Names come from
-// the mapping catalog, so the cache stays small. (A map with a struct key
-// under a read lock: a sync.Map key would allocate on every lookup.)
+// entry in each column: `"name":` for attributes and attribute_meta, and
+// `"name":"type"` for its type set. Names come from the mapping catalog,
+// so the cache stays small. (A map with a struct key under a read lock: a
+// sync.Map key would allocate on every lookup.)
 var attrKeys struct {
 	sync.RWMutex
 	m map[attrKeyID]*[2]string
@@ -90,7 +97,7 @@ func attrKey(a *shopsync.Attribute) *[2]string {
 		return v
 	}
 	name := string(appendJSONString(nil, a.Name))
-	v = &[2]string{name + ":", name + `:["` + string(a.Type) + `"`}
+	v = &[2]string{name + ":", name + ":" + string(appendJSONString(nil, string(a.Type)))}
 	attrKeys.Lock()
 	if attrKeys.m == nil {
 		attrKeys.m = map[attrKeyID]*[2]string{}
@@ -100,41 +107,134 @@ func attrKey(a *shopsync.Attribute) *[2]string {
 	return v
 }
 
-// encodeAttributes returns the attributes and attribute_meta columns for
-// as, written at now by source. An attribute whose type and value equal
-// the stored one keeps its stored time of change.
-func encodeAttributes(as shopsync.Attributes, old attrState, now, source string) (attrs, meta []byte) {
+// encodeAttributes returns the attributes, attribute_meta and type set
+// JSON for as, written at now by source. An attribute whose type and
+// value equal the stored one keeps its stored time of change.
+func encodeAttributes(as shopsync.Attributes, old attrState, now, source string) (attrs, meta, types []byte) {
 	attrs = make([]byte, 0, 40*len(as)+2)
-	meta = make([]byte, 0, 36*len(as)+2)
+	types = make([]byte, 0, 32*len(as)+2)
+	meta = append(make([]byte, 0, 64), '{')
 	attrs = append(attrs, '{')
-	meta = append(meta, '{')
+	types = append(types, '{')
 	for i := range as {
 		a := &as[i]
 		if i > 0 {
 			attrs = append(attrs, ',')
-			meta = append(meta, ',')
+			types = append(types, ',')
 		}
 		key := attrKey(a)
 		attrs = append(attrs, key[0]...)
 		start := len(attrs)
 		attrs = appendAttrValue(attrs, a)
-		meta = append(meta, key[1]...)
+		types = append(types, key[1]...)
 		if s, ok := old[a.Name]; ok && s.typ == a.Type && s.value == string(attrs[start:]) &&
 			(s.at != now || s.by != source) {
-			meta = append(meta, ',')
+			if len(meta) > 1 {
+				meta = append(meta, ',')
+			}
+			meta = append(meta, key[0]...)
+			meta = append(meta, '[')
 			meta = appendJSONString(meta, s.at)
 			meta = append(meta, ',')
 			meta = appendJSONString(meta, s.by)
+			meta = append(meta, ']')
 		}
-		meta = append(meta, ']')
 	}
-	return append(attrs, '}'), append(meta, '}')
+	return append(attrs, '}'), append(meta, '}'), append(types, '}')
 }
 
-// decodeAttributes reads the attributes and attribute_meta columns of a
+// typeSets maps the JSON of attribute type sets to their ids in one
+// database's attribute_type_sets. It holds only committed sets: a
+// transaction keeps the sets it finds or adds in Tx.newTypes until it
+// commits. Sets are never deleted, so an id once committed stays right,
+// whichever process added it.
+type typeSets struct {
+	mu  sync.Mutex
+	ids map[string]int64
+}
+
+type typeSet struct {
+	types string
+	id    int64
+}
+
+// typeSetID returns the id of the type set types, adding it when new.
+func (tx *Tx) typeSetID(ctx context.Context, types []byte) (int64, error) {
+	tx.types.mu.Lock()
+	id, ok := tx.types.ids[string(types)]
+	tx.types.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	for _, s := range tx.newTypes {
+		if s.types == string(types) {
+			return s.id, nil
+		}
+	}
+	s := typeSet{types: string(types)}
+	err := tx.queryRow(ctx, `SELECT id FROM attribute_type_sets WHERE types = ?`, s.types).Scan(&s.id)
+	if errors.Is(err, sql.ErrNoRows) {
+		var res sql.Result
+		if res, err = tx.exec(ctx, `INSERT INTO attribute_type_sets (types) VALUES (?)`, s.types); err == nil {
+			s.id, err = res.LastInsertId()
+		}
+	}
+	if err != nil {
+		return 0, fmt.Errorf("attribute type set: %w", err)
+	}
+	tx.newTypes = append(tx.newTypes, s)
+	return s.id, nil
+}
+
+// committed adds the transaction's type sets to the database's, once it
+// has committed.
+func (t *typeSets) committed(sets []typeSet) {
+	if len(sets) == 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ids == nil {
+		t.ids = map[string]int64{}
+	}
+	for _, s := range sets {
+		t.ids[s.types] = s.id
+	}
+}
+
+// parsedTypes caches type sets decoded from their JSON, keyed by it: the
+// few sets a store has are parsed once, not once per contact read.
+var parsedTypes struct {
+	sync.RWMutex
+	m map[string]map[string]shopsync.AttrType
+}
+
+func parseTypes(types string) (map[string]shopsync.AttrType, error) {
+	parsedTypes.RLock()
+	m, ok := parsedTypes.m[types]
+	parsedTypes.RUnlock()
+	if ok {
+		return m, nil
+	}
+	if err := json.Unmarshal([]byte(types), &m); err != nil {
+		return nil, fmt.Errorf("attribute types: %w", err)
+	}
+	parsedTypes.Lock()
+	if parsedTypes.m == nil || len(parsedTypes.m) >= 256 {
+		parsedTypes.m = map[string]map[string]shopsync.AttrType{} // bounded; sets are few
+	}
+	parsedTypes.m[types] = m
+	parsedTypes.Unlock()
+	return m, nil
+}
+
+// typesColumn selects a contacts row's type set JSON, '{}' when it has none.
+const typesColumn = `coalesce((SELECT s.types FROM attribute_type_sets AS s WHERE s.id = contacts.attribute_types), '{}')`
+
+// decodeAttributes reads the attributes, attribute_meta and type set of a
 // row last changed at rowAt by rowBy: the attributes sorted by name, with
 // Go values of their types, and their stored state.
-func decodeAttributes(attrs, meta, rowAt, rowBy string) (shopsync.Attributes, attrState, error) {
+func decodeAttributes(attrs, meta, types, rowAt, rowBy string) (shopsync.Attributes, attrState, error) {
 	var values map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(attrs), &values); err != nil {
 		return nil, nil, fmt.Errorf("attributes: %w", err)
@@ -143,16 +243,23 @@ func decodeAttributes(attrs, meta, rowAt, rowBy string) (shopsync.Attributes, at
 	if err := json.Unmarshal([]byte(meta), &metas); err != nil {
 		return nil, nil, fmt.Errorf("attribute_meta: %w", err)
 	}
+	typeOf, err := parseTypes(types)
+	if err != nil {
+		return nil, nil, err
+	}
 	out := make(shopsync.Attributes, 0, len(values))
 	state := make(attrState, len(values))
 	for name, raw := range values {
-		m := metas[name]
-		if len(m) == 0 {
-			return nil, nil, fmt.Errorf("attribute %s: no type in attribute_meta", name)
+		typ, ok := typeOf[name]
+		if !ok {
+			return nil, nil, fmt.Errorf("attribute %s: no type in its type set", name)
 		}
-		s := storedAttr{typ: shopsync.AttrType(m[0]), value: string(raw), at: rowAt, by: rowBy}
-		if len(m) == 3 {
-			s.at, s.by = m[1], m[2]
+		s := storedAttr{typ: typ, value: string(raw), at: rowAt, by: rowBy}
+		if m, ok := metas[name]; ok {
+			if len(m) != 2 {
+				return nil, nil, fmt.Errorf("attribute %s: attribute_meta %q is not [updated_at, changed_by]", name, m)
+			}
+			s.at, s.by = m[0], m[1]
 		}
 		a, err := decodeAttrValue(name, s.typ, raw)
 		if err != nil {

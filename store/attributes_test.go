@@ -254,3 +254,114 @@ func TestDataMark(t *testing.T) {
 		t.Errorf("after shop/redact: mark %s, want none", got)
 	}
 }
+
+// TestMigrationSharesAttributeTypes opens a store written before migration
+// 0005, whose attribute_meta held every attribute's type, and checks the
+// types move to one shared set, attribute_meta keeps only the attributes
+// that changed apart from their row, and the contact_attributes view and
+// the contact read back as before.
+func TestMigrationSharesAttributeTypes(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"0001_init.sql", "0002_webhooks.sql", "0003_attributes_in_row.sql", "0004_data_mark.sql"} {
+		buf, err := os.ReadFile(filepath.Join("migrations", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec(string(buf)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := raw.Exec(`INSERT INTO migrations VALUES (?, '2026-01-01T00:00:00Z')`, "migrations/"+name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const rowAt, attrAt = "2026-02-02T00:00:00.000000000Z", "2026-01-15T10:00:00.000000000Z"
+	attrs := `{"orders_count":4,"total_spent":"0.10","note":null,"accepts_email_marketing":true}`
+	for id, meta := range map[int64]string{
+		9007199254740993: `{"orders_count":["integer","` + attrAt + `","customers/update"],"total_spent":["decimal"],` +
+			`"note":["string","` + attrAt + `","import"],"accepts_email_marketing":["boolean"]}`,
+		2: `{"orders_count":["integer"],"total_spent":["decimal"],"note":["string"],"accepts_email_marketing":["boolean"]}`,
+	} {
+		if _, err := raw.Exec(`INSERT INTO contacts (shopify_id, email, content_hash, created_at, updated_at, changed_by,
+			attributes, attribute_meta) VALUES (?, 'old@example.com', 0, ?, ?, 'customers/create', ?, ?)`,
+			id, rowAt, rowAt, attrs, meta); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	defer db.Close()
+	r := rawDB(t, db)
+	var sets int
+	if err := r.QueryRow(`SELECT count(*) FROM attribute_type_sets`).Scan(&sets); err != nil || sets != 1 {
+		t.Errorf("type sets after migration: %d (%v), want 1 shared", sets, err)
+	}
+	metas := map[int64]string{}
+	rows, err := r.Query(`SELECT shopify_id, attribute_meta FROM contacts`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		var meta string
+		if err := rows.Scan(&id, &meta); err != nil {
+			t.Fatal(err)
+		}
+		metas[id] = meta
+	}
+	rows.Close()
+	want := map[int64]string{
+		9007199254740993: `{"orders_count":["` + attrAt + `","customers/update"],"note":["` + attrAt + `","import"]}`,
+		2:                `{}`,
+	}
+	if diff := cmp.Diff(want, metas); diff != "" {
+		t.Errorf("attribute_meta after migration (-want +got):\n%s", diff)
+	}
+	var view []string
+	rows, err = r.Query(`SELECT name, type, quote(value), updated_at, changed_by FROM contact_attributes
+		WHERE shopify_id = 9007199254740993 ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name, typ, value, at, by string
+		if err := rows.Scan(&name, &typ, &value, &at, &by); err != nil {
+			t.Fatal(err)
+		}
+		view = append(view, fmt.Sprintf("%s %s %s %s %s", name, typ, value, at, by))
+	}
+	rows.Close()
+	wantView := []string{
+		"accepts_email_marketing boolean 1 " + rowAt + " customers/create",
+		"note string NULL " + attrAt + " import",
+		"orders_count integer 4 " + attrAt + " customers/update",
+		"total_spent decimal '0.10' " + rowAt + " customers/create",
+	}
+	if diff := cmp.Diff(wantView, view); diff != "" {
+		t.Errorf("contact_attributes after migration (-want +got):\n%s", diff)
+	}
+	c, err := db.Contact(ctx, 9007199254740993)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAttrs := shopsync.Attributes{
+		shopsync.BoolAttr("accepts_email_marketing", ptr(true)),
+		shopsync.StringAttr("note", nil),
+		shopsync.IntAttr("orders_count", ptr(int64(4))),
+		shopsync.DecimalAttr("total_spent", ptr("0.10")),
+	}
+	if diff := cmp.Diff(wantAttrs, c.Attributes, ignoreVersions); diff != "" {
+		t.Errorf("attributes after migration (-want +got):\n%s", diff)
+	}
+}

@@ -113,19 +113,15 @@ func (db *DB) ApplyChanges(ctx context.Context, changes []Change) ([]Result, err
 	defer tx.Rollback()
 	erased := false
 	for i := range changes {
-		if _, err := tx.exec(ctx, `SAVEPOINT change`); err != nil {
-			return nil, fmt.Errorf("apply changes: %w", err)
-		}
-		mark := tx.mark
-		res, err := tx.apply(ctx, &changes[i])
-		if err != nil {
-			if _, rerr := tx.exec(ctx, `ROLLBACK TO change`); rerr != nil {
-				return nil, fmt.Errorf("apply changes: %w", errors.Join(err, rerr))
-			}
-			tx.mark = mark // the rolled-back write does not count
-			res = Result{Err: err}
-		}
-		if _, err := tx.exec(ctx, `RELEASE change`); err != nil {
+		var res Result
+		err := tx.savepoint(ctx, func() (err error) {
+			res, err = tx.apply(ctx, &changes[i])
+			return err
+		})
+		var failed *savepointError
+		if errors.As(err, &failed) {
+			res = Result{Err: failed.err}
+		} else if err != nil {
 			return nil, fmt.Errorf("apply changes: %w", err)
 		}
 		results[i] = res
@@ -144,6 +140,38 @@ func (db *DB) ApplyChanges(ctx context.Context, changes []Change) ([]Result, err
 	}
 	return results, nil
 }
+
+// savepoint runs fn inside a savepoint. When fn fails, its writes are
+// rolled back, and with them what the transaction noted of them (the data
+// mark, new attribute type sets), and the error comes back as a
+// *savepointError: the transaction can go on. Any other error means the
+// savepoint itself failed.
+func (tx *Tx) savepoint(ctx context.Context, fn func() error) error {
+	if _, err := tx.exec(ctx, `SAVEPOINT change`); err != nil {
+		return err
+	}
+	mark, types := tx.mark, len(tx.newTypes)
+	if err := fn(); err != nil {
+		if _, rerr := tx.exec(ctx, `ROLLBACK TO change`); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		tx.mark = mark // the rolled-back write does not count
+		tx.newTypes = tx.newTypes[:types]
+		if _, rerr := tx.exec(ctx, `RELEASE change`); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return &savepointError{err}
+	}
+	_, err := tx.exec(ctx, `RELEASE change`)
+	return err
+}
+
+// savepointError is the error of a savepoint's fn, whose writes were
+// rolled back.
+type savepointError struct{ err error }
+
+func (e *savepointError) Error() string { return e.err.Error() }
+func (e *savepointError) Unwrap() error { return e.err }
 
 func (tx *Tx) apply(ctx context.Context, ch *Change) (Result, error) {
 	if d := ch.Delivery; d != nil {

@@ -130,8 +130,8 @@ func timeArg(t *time.Time) any {
 const upsertContactSQL = `
 	INSERT INTO contacts (shopify_id, email, email_norm, first_name, last_name, phone, state, tags,
 		shopify_created_at, shopify_updated_at, content_hash, created_at, updated_at, changed_by, deleted_at,
-		stamps, tag_events, attributes, attribute_meta)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		stamps, tag_events, attributes, attribute_meta, attribute_types)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (shopify_id) DO UPDATE SET
 		email = excluded.email, email_norm = excluded.email_norm,
 		first_name = excluded.first_name, last_name = excluded.last_name,
@@ -141,7 +141,8 @@ const upsertContactSQL = `
 		content_hash = excluded.content_hash,
 		updated_at = excluded.updated_at, changed_by = excluded.changed_by,
 		deleted_at = excluded.deleted_at, stamps = excluded.stamps, tag_events = excluded.tag_events,
-		attributes = excluded.attributes, attribute_meta = excluded.attribute_meta`
+		attributes = excluded.attributes, attribute_meta = excluded.attribute_meta,
+		attribute_types = excluded.attribute_types`
 
 // stmt returns the transaction's prepared statement for query, preparing
 // it on first use: a page writes hundreds of contacts with the same two.
@@ -211,7 +212,11 @@ func (tx *Tx) writeRecord(ctx context.Context, r *record, changedBy string) erro
 		tags = appendJSONString(tags, tag)
 	}
 	tags = append(tags, ']')
-	attrs, meta := encodeAttributes(c.Attributes, r.attrs, tx.now, changedBy)
+	attrs, meta, types := encodeAttributes(c.Attributes, r.attrs, tx.now, changedBy)
+	typesID, err := tx.typeSetID(ctx, types)
+	if err != nil {
+		return fmt.Errorf("upsert contact %d: %w", c.ShopifyID, err)
+	}
 	updated := timeArg(c.ShopifyUpdatedAt)
 	if u, ok := updated.(string); ok && u > tx.mark {
 		tx.mark = u // stored times compare as text
@@ -223,6 +228,7 @@ func (tx *Tx) writeRecord(ctx context.Context, r *record, changedBy string) erro
 		strArg(c.Phone), strArg(c.State), string(tags),
 		timeArg(c.ShopifyCreatedAt), updated, r.hash, tx.now, tx.now, changedBy,
 		deletedAt, r.stamps.encode(), r.tags.encode(), string(attrs), string(meta), // TEXT, not BLOB
+		typesID,
 	); err != nil {
 		return fmt.Errorf("upsert contact %d: %w", c.ShopifyID, err)
 	}
@@ -337,7 +343,8 @@ func (db *DB) ContactCounts(ctx context.Context) (active, deleted int64, err err
 
 // contactColumns are the columns scanContact reads.
 const contactColumns = `shopify_id, email, first_name, last_name, phone, state, tags,
-	shopify_created_at, shopify_updated_at, deleted_at, attributes, attribute_meta, updated_at, changed_by`
+	shopify_created_at, shopify_updated_at, deleted_at, attributes, attribute_meta, ` + typesColumn + `,
+	updated_at, changed_by`
 
 const contactSelect = `SELECT ` + contactColumns + ` FROM contacts`
 
@@ -376,11 +383,11 @@ func scanContact(rows *sql.Rows, extra ...any) (*shopsync.Contact, attrState, er
 		tags               string
 		created, updated   sql.NullString
 		deleted            sql.NullString
-		attrs, meta        string
+		attrs, meta, types string
 		rowAt, rowBy       string
 	)
 	dst := append([]any{&c.ShopifyID, &email, &first, &last, &phone, &state, &tags,
-		&created, &updated, &deleted, &attrs, &meta, &rowAt, &rowBy}, extra...)
+		&created, &updated, &deleted, &attrs, &meta, &types, &rowAt, &rowBy}, extra...)
 	if err := rows.Scan(dst...); err != nil {
 		return nil, nil, err
 	}
@@ -400,7 +407,7 @@ func scanContact(rows *sql.Rows, extra ...any) (*shopsync.Contact, attrState, er
 		return nil, nil, err
 	}
 	c.Fields = shopsync.AllFields
-	as, st, err := decodeAttributes(attrs, meta, rowAt, rowBy)
+	as, st, err := decodeAttributes(attrs, meta, types, rowAt, rowBy)
 	if err != nil {
 		return nil, nil, fmt.Errorf("contact %d %w", c.ShopifyID, err)
 	}

@@ -34,6 +34,8 @@ type DB struct {
 	read  *sql.DB // reads, beside the writer thanks to WAL
 	ckpt  *sql.DB // one connection: WAL checkpoints, beside the writer
 
+	types typeSets // attribute type set ids, committed
+
 	stopCheckpoints context.CancelFunc
 	checkpointsDone chan struct{}
 
@@ -182,6 +184,9 @@ type Tx struct {
 	now   string
 	stmts map[string]*sql.Stmt // prepared on first use; closed with the tx
 	mark  string               // the newest shopify_updated_at written; see Commit
+
+	types    *typeSets // the database's committed attribute type sets
+	newTypes []typeSet // the type sets this transaction found or added
 }
 
 // Commit moves the data mark (the marks table) forward to the newest
@@ -193,7 +198,11 @@ func (tx *Tx) Commit() error {
 			return fmt.Errorf("data mark: %w", err)
 		}
 	}
-	return tx.Tx.Commit()
+	if err := tx.Tx.Commit(); err != nil {
+		return err
+	}
+	tx.types.committed(tx.newTypes)
+	return nil
 }
 
 // begin starts a write transaction.
@@ -202,7 +211,7 @@ func (db *DB) begin(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	return &Tx{Tx: tx, now: formatTime(db.Now())}, nil
+	return &Tx{Tx: tx, now: formatTime(db.Now()), types: &db.types}, nil
 }
 
 // storedTime is how the store writes times: UTC with a fixed nine-digit

@@ -186,13 +186,13 @@ func fastPath(c *shopsync.Contact, s *stored, fetched time.Time) bool {
 // contact on the fast path needs it to keep the time of change of the
 // attributes that did not change.
 func (tx *Tx) storedAttrs(ctx context.Context, id int64) (attrState, error) {
-	var attrs, meta, at, by string
+	var attrs, meta, types, at, by string
 	if err := tx.queryRow(ctx,
-		`SELECT attributes, attribute_meta, updated_at, changed_by FROM contacts WHERE shopify_id = ?`, id,
-	).Scan(&attrs, &meta, &at, &by); err != nil {
+		`SELECT attributes, attribute_meta, `+typesColumn+`, updated_at, changed_by FROM contacts WHERE shopify_id = ?`, id,
+	).Scan(&attrs, &meta, &types, &at, &by); err != nil {
 		return nil, fmt.Errorf("contact %d attributes: %w", id, err)
 	}
-	_, state, err := decodeAttributes(attrs, meta, at, by)
+	_, state, err := decodeAttributes(attrs, meta, types, at, by)
 	if err != nil {
 		return nil, fmt.Errorf("contact %d: %w", id, err)
 	}

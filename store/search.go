@@ -68,10 +68,10 @@ func (db *DB) ContactChanges(ctx context.Context, id int64) (row LastChange, att
 		return row, nil, fmt.Errorf("contact %d changes: %w", id, err)
 	}
 	defer tx.Rollback()
-	var at, attrJSON, meta string
-	err = tx.QueryRowContext(ctx, `SELECT updated_at, changed_by, attributes, attribute_meta
+	var at, attrJSON, meta, types string
+	err = tx.QueryRowContext(ctx, `SELECT updated_at, changed_by, attributes, attribute_meta, `+typesColumn+`
 		FROM contacts WHERE shopify_id = ? AND deleted_at IS NULL`, id).
-		Scan(&at, &row.By, &attrJSON, &meta)
+		Scan(&at, &row.By, &attrJSON, &meta, &types)
 	if err == sql.ErrNoRows {
 		return row, nil, ErrNotFound
 	}
@@ -81,7 +81,7 @@ func (db *DB) ContactChanges(ctx context.Context, id int64) (row LastChange, att
 	if row.At, err = parseTime(at); err != nil {
 		return row, nil, fmt.Errorf("contact %d changes: %w", id, err)
 	}
-	_, state, err := decodeAttributes(attrJSON, meta, at, row.By)
+	_, state, err := decodeAttributes(attrJSON, meta, types, at, row.By)
 	if err != nil {
 		return row, nil, fmt.Errorf("contact %d changes: %w", id, err)
 	}

@@ -1,0 +1,99 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/shopsync/shopsync"
+)
+
+// TestTypeSetsSharedAndRolledBack checks attribute type sets: contacts
+// with the same attribute types share one set, another mapping gets its
+// own, and a set added inside a savepoint that rolls back is forgotten
+// with it, so the next contact with those types adds it again instead of
+// pointing at a row that is not there.
+func TestTypeSetsSharedAndRolledBack(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	n := int64(3)
+	withAttrs := func(id int64, as ...shopsync.Attribute) *record {
+		c := shopsync.Contact{ShopifyID: id, Tags: []string{}, Fields: shopsync.AllFields, Parts: shopsync.AllParts, Attributes: as}
+		r := newRecord(&c, at)
+		r.hash = contentHash(&r.c, &r.stamps)
+		return &r
+	}
+	common := []shopsync.Attribute{shopsync.IntAttr("orders_count", &n), shopsync.StringAttr("note", nil)}
+	other := []shopsync.Attribute{shopsync.StringAttr("orders_count", nil)} // same name, another type
+
+	tx, err := db.begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := int64(1); id <= 3; id++ {
+		if err := tx.writeRecord(ctx, withAttrs(id, common...), SourceImport); err != nil {
+			t.Fatal(err)
+		}
+	}
+	boom := errors.New("boom")
+	err = tx.savepoint(ctx, func() error {
+		if err := tx.writeRecord(ctx, withAttrs(4, other...), SourceImport); err != nil {
+			return err
+		}
+		return boom
+	})
+	var sp *savepointError
+	if !errors.As(err, &sp) || !errors.Is(err, boom) {
+		t.Fatalf("savepoint: got %v, want the rolled-back boom", err)
+	}
+	if err := tx.writeRecord(ctx, withAttrs(5, other...), SourceImport); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+
+	var sets, dangling int
+	if err := db.read.QueryRow(`SELECT count(*) FROM attribute_type_sets`).Scan(&sets); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.read.QueryRow(`SELECT count(*) FROM contacts
+		WHERE attribute_types NOT IN (SELECT id FROM attribute_type_sets)`).Scan(&dangling); err != nil {
+		t.Fatal(err)
+	}
+	if sets != 2 || dangling != 0 {
+		t.Errorf("%d type sets, %d contacts without theirs; want 2 and 0", sets, dangling)
+	}
+	for id, want := range map[int64]shopsync.AttrType{1: shopsync.TypeInteger, 3: shopsync.TypeInteger, 5: shopsync.TypeString} {
+		c, err := db.Contact(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got shopsync.AttrType
+		for _, a := range c.Attributes {
+			if a.Name == "orders_count" {
+				got = a.Type
+			}
+		}
+		if got != want {
+			t.Errorf("contact %d: orders_count is %s, want %s", id, got, want)
+		}
+	}
+	if _, err := db.Contact(ctx, 4); !errors.Is(err, ErrNotFound) {
+		t.Errorf("contact 4, rolled back: %v, want ErrNotFound", err)
+	}
+	// The committed sets are cached: the next write finds them without a query.
+	db.types.mu.Lock()
+	cached := len(db.types.ids)
+	db.types.mu.Unlock()
+	if cached != 2 {
+		t.Errorf("%d type sets cached after the commit, want 2", cached)
+	}
+}
