@@ -30,7 +30,8 @@ type Client struct {
 	tr         *transport // holds the TokenSource too
 	maxRetries int
 
-	mu gosync.Mutex // one request at a time through gs
+	mu   gosync.Mutex // one request at a time through gs
+	sink bodySink     // the listing's body buffer, under mu
 }
 
 // NewClient returns a client for cfg. It validates cfg first.
@@ -155,6 +156,10 @@ var customerFields = func() string {
 	return strings.Join(names, ",")
 }()
 
+// maxKeptBody bounds the listing buffer kept between requests; a page of
+// 250 customers takes about a quarter of it.
+const maxKeptBody = 1 << 20
+
 func (c *Client) list(ctx context.Context, opts *goshopify.ListOptions) (*Page, error) {
 	opts.Fields = customerFields
 	var (
@@ -167,12 +172,16 @@ func (c *Client) list(ctx context.Context, opts *goshopify.ListOptions) (*Page, 
 	// times. The body the transport read is decoded here in one pass,
 	// straight into Customer (decodeCustomers).
 	err := c.do(ctx, func() (err error) {
-		var body []byte
-		pag, err = c.gs.ListWithPagination(withBodySink(ctx, &body), "customers.json", nil, opts)
+		c.sink.buf = c.sink.buf[:0]
+		pag, err = c.gs.ListWithPagination(withBodySink(ctx, &c.sink), "customers.json", nil, opts)
 		if err != nil {
 			return err
 		}
-		customers, err = decodeCustomers(body)
+		// Customers keep no reference to the body: decodeValue copies.
+		customers, err = decodeCustomers(c.sink.buf, opts.Limit)
+		if cap(c.sink.buf) > maxKeptBody {
+			c.sink.buf = nil
+		}
 		return err
 	})
 	if err != nil {

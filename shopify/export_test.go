@@ -1,7 +1,7 @@
 package shopify
 
 // DecodeCustomers is decodeCustomers, for the differential fuzz test.
-var DecodeCustomers = decodeCustomers
+func DecodeCustomers(body []byte) ([]Customer, error) { return decodeCustomers(body, 250) }
 
 // CustomerFields is the listing's fields parameter.
 var CustomerFields = customerFields

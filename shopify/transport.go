@@ -94,7 +94,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		var tok string
 		if t.tokens != nil {
 			var err error
-			if tok, err = t.tokens.Token(ctx); err != nil {
+			// The token request is another request: the listing's
+			// body sink is not for its answer.
+			if tok, err = t.tokens.Token(withBodySink(ctx, nil)); err != nil {
 				return nil, err
 			}
 			out.Header.Set(headerAccessToken, tok)
@@ -172,9 +174,15 @@ func (t *transport) attempt(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	var b bytes.Buffer
+	sink, _ := req.Context().Value(bodySinkKey{}).(*bodySink)
+	var b *bytes.Buffer
+	if sink != nil {
+		b = bytes.NewBuffer(sink.buf[:0]) // the last page's buffer, reused
+	} else {
+		b = new(bytes.Buffer)
+	}
 	if n := resp.ContentLength; n > 0 && n <= maxBody {
-		b.Grow(int(n) + 1) // one allocation for a page, not a dozen
+		b.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead free at the end
 	}
 	_, err = b.ReadFrom(io.LimitReader(resp.Body, maxBody+1))
 	resp.Body.Close()
@@ -185,22 +193,34 @@ func (t *transport) attempt(req *http.Request) (*http.Response, error) {
 	if len(buf) > maxBody {
 		return nil, fmt.Errorf("response body over %d bytes", maxBody)
 	}
-	if sink, ok := req.Context().Value(bodySinkKey{}).(*[]byte); ok {
-		*sink = buf
+	if sink != nil {
+		sink.buf = buf
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			// The caller decodes sink.buf; go-shopify would only copy
+			// the body twice more (it reads every body to log it).
+			resp.Body = http.NoBody
+			resp.ContentLength = 0
+			return resp, nil
+		}
+		buf = bytes.Clone(buf) // an error's body outlives the buffer's next use
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(buf))
 	resp.ContentLength = int64(len(buf))
 	return resp, nil
 }
 
-// bodySinkKey keys a *[]byte in a request's context: the transport puts
-// the body of every answer it reads there, so the last one is the body of
-// the response returned. The customer listing uses it to decode the body
-// itself (see Client.list).
+// bodySink, in a request's context under bodySinkKey, asks the transport
+// for the body of a successful answer: it reads it into buf, reusing its
+// space, and hands go-shopify an empty body. The customer listing decodes
+// pages this way (see Client.list); one request uses a sink at a time.
+type bodySink struct {
+	buf []byte
+}
+
 type bodySinkKey struct{}
 
-// withBodySink returns ctx asking the transport to store bodies in sink.
-func withBodySink(ctx context.Context, sink *[]byte) context.Context {
+// withBodySink returns ctx asking the transport to put bodies in sink.
+func withBodySink(ctx context.Context, sink *bodySink) context.Context {
 	return context.WithValue(ctx, bodySinkKey{}, sink)
 }
 

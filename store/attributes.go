@@ -107,15 +107,21 @@ func attrKey(a *shopsync.Attribute) *[2]string {
 	return v
 }
 
+// attrBufs are the buffers encodeAttributes writes into, reused from
+// contact to contact by a transaction.
+type attrBufs struct {
+	attrs, meta, types []byte
+}
+
 // encodeAttributes returns the attributes, attribute_meta and type set
-// JSON for as, written at now by source. An attribute whose type and
-// value equal the stored one keeps its stored time of change.
-func encodeAttributes(as shopsync.Attributes, old attrState, now, source string) (attrs, meta, types []byte) {
-	attrs = make([]byte, 0, 40*len(as)+2)
-	types = make([]byte, 0, 32*len(as)+2)
-	meta = append(make([]byte, 0, 64), '{')
-	attrs = append(attrs, '{')
-	types = append(types, '{')
+// JSON for as, written at now by source, in buf's space: valid until its
+// next use. An attribute whose type and value equal the stored one keeps
+// its stored time of change.
+func encodeAttributes(buf *attrBufs, as shopsync.Attributes, old attrState, now, source string) (attrs, meta, types []byte) {
+	defer func() { buf.attrs, buf.meta, buf.types = attrs, meta, types }()
+	attrs = append(buf.attrs[:0], '{')
+	meta = append(buf.meta[:0], '{')
+	types = append(buf.types[:0], '{')
 	for i := range as {
 		a := &as[i]
 		if i > 0 {

@@ -212,7 +212,7 @@ func (tx *Tx) writeRecord(ctx context.Context, r *record, changedBy string) erro
 		tags = appendJSONString(tags, tag)
 	}
 	tags = append(tags, ']')
-	attrs, meta, types := encodeAttributes(c.Attributes, r.attrs, tx.now, changedBy)
+	attrs, meta, types := encodeAttributes(&tx.attrBufs, c.Attributes, r.attrs, tx.now, changedBy)
 	typesID, err := tx.typeSetID(ctx, types)
 	if err != nil {
 		return fmt.Errorf("upsert contact %d: %w", c.ShopifyID, err)

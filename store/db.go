@@ -187,6 +187,7 @@ type Tx struct {
 
 	types    *typeSets // the database's committed attribute type sets
 	newTypes []typeSet // the type sets this transaction found or added
+	attrBufs attrBufs  // encodeAttributes' space, reused by each write
 }
 
 // Commit moves the data mark (the marks table) forward to the newest
