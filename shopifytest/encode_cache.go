@@ -51,17 +51,29 @@ func encodeCustomer(c *Customer) (*encodedCustomer, error) {
 	return e, nil
 }
 
-// appendTo appends the customer's JSON to buf; fields, when not nil, keeps
-// only those keys.
-func (e *encodedCustomer) appendTo(buf *bytes.Buffer, fields map[string]bool) {
+// keptKeys turns a fields set into a mask over jsonKeys; nil keeps all.
+func keptKeys(fields map[string]bool) []bool {
 	if fields == nil {
+		return nil
+	}
+	keep := make([]bool, len(jsonKeys))
+	for i, k := range jsonKeys {
+		keep[i] = fields[k]
+	}
+	return keep
+}
+
+// appendTo appends the customer's JSON to buf; keep, when not nil, keeps
+// only the keys it marks (keptKeys).
+func (e *encodedCustomer) appendTo(buf *bytes.Buffer, keep []bool) {
+	if keep == nil {
 		buf.Write(e.json)
 		return
 	}
 	buf.WriteByte('{')
 	first := true
 	for _, s := range e.spans {
-		if !fields[jsonKeys[s.key]] {
+		if !keep[s.key] {
 			continue
 		}
 		if !first {
