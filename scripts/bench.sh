@@ -17,22 +17,22 @@ out=${BENCH_OUT:-bench-results.txt}
 	echo "# $(go version)"
 } | tee "$out"
 
-run() { # package, benchmark regexp
-	go test -run '^$' -bench "$2" -benchtime 1x -count "$count" -timeout 0 "$1" 2>&1 | tee -a "$out" |
+run() { # package, benchmark regexp, benchtime (default 1x: one import, one burst)
+	go test -run '^$' -bench "$2" -benchtime "${3:-1x}" -count "$count" -timeout 0 "$1" 2>&1 | tee -a "$out" |
 		grep -E '^(Benchmark|ok|FAIL|---|panic)|bench_test|bench_memory_test|sweep_bench_test' || true
 }
 
 for spec in \
 	"./sync/ ^BenchmarkIngest$" \
+	"./shopify/ ^BenchmarkDecodePage$ 200x" \
 	"./sync/ ^BenchmarkMapUpsert$" \
 	"./webhook/ ^BenchmarkWebhookThroughput$" \
 	"./cmd/shopsync/ ^BenchmarkSyncMemory$" \
 	"./sync/ ^BenchmarkSweep$" \
 	"./sync/ ^BenchmarkImportVsFloor$"; do
-	pkg=${spec% *}
-	name=${spec#* }
+	read -r pkg name times <<<"$spec"
 	if [[ $filter == . || $name =~ $filter ]]; then
-		run "$pkg" "$name"
+		run "$pkg" "$name" "$times"
 	fi
 done
 
