@@ -104,12 +104,11 @@ func TestAttributeChangeTimes(t *testing.T) {
 	}
 }
 
-// TestMigrationMovesAttributes opens a store written by the schema before
-// migration 0003, one row per attribute, and checks every attribute comes
-// back with its exact value, type and time of change.
-func TestMigrationMovesAttributes(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "old.db")
+// oldStore creates a store at path as an older release left it: only the
+// given migrations applied, and recorded. The caller closes it before
+// store.Open migrates the rest.
+func oldStore(t *testing.T, path string, migrations ...string) *sql.DB {
+	t.Helper()
 	raw, err := sql.Open("sqlite3", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +116,7 @@ func TestMigrationMovesAttributes(t *testing.T) {
 	if _, err := raw.Exec(`CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"0001_init.sql", "0002_webhooks.sql"} {
+	for _, name := range migrations {
 		buf, err := os.ReadFile(filepath.Join("migrations", name))
 		if err != nil {
 			t.Fatal(err)
@@ -129,6 +128,16 @@ func TestMigrationMovesAttributes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return raw
+}
+
+// TestMigrationMovesAttributes opens a store written by the schema before
+// migration 0003, one row per attribute, and checks every attribute comes
+// back with its exact value, type and time of change.
+func TestMigrationMovesAttributes(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw := oldStore(t, path, "0001_init.sql", "0002_webhooks.sql")
 	const rowAt, attrAt = "2026-02-02T00:00:00.000000000Z", "2026-01-15T10:00:00.000000000Z"
 	const id = int64(9007199254740993) // 2^53 + 1: not a float64
 	if _, err := raw.Exec(`INSERT INTO contacts (shopify_id, email, content_hash, created_at, updated_at, changed_by,
@@ -263,25 +272,7 @@ func TestDataMark(t *testing.T) {
 func TestMigrationSharesAttributeTypes(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	raw, err := sql.Open("sqlite3", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := raw.Exec(`CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"0001_init.sql", "0002_webhooks.sql", "0003_attributes_in_row.sql", "0004_data_mark.sql"} {
-		buf, err := os.ReadFile(filepath.Join("migrations", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := raw.Exec(string(buf)); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if _, err := raw.Exec(`INSERT INTO migrations VALUES (?, '2026-01-01T00:00:00Z')`, "migrations/"+name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	raw := oldStore(t, path, "0001_init.sql", "0002_webhooks.sql", "0003_attributes_in_row.sql", "0004_data_mark.sql")
 	const rowAt, attrAt = "2026-02-02T00:00:00.000000000Z", "2026-01-15T10:00:00.000000000Z"
 	attrs := `{"orders_count":4,"total_spent":"0.10","note":null,"accepts_email_marketing":true}`
 	for id, meta := range map[int64]string{
