@@ -131,6 +131,19 @@ func oldStore(t *testing.T, path string, migrations ...string) *sql.DB {
 	return raw
 }
 
+// migrate closes the old store raw and opens it with store.Open, which
+// applies the migrations it lacks.
+func migrate(t *testing.T, raw *sql.DB, path string) *store.DB {
+	t.Helper()
+	raw.Close()
+	db, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // TestMigrationMovesAttributes opens a store written by the schema before
 // migration 0003, one row per attribute, and checks every attribute comes
 // back with its exact value, type and time of change.
@@ -159,13 +172,7 @@ func TestMigrationMovesAttributes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	raw.Close()
-
-	db, err := store.Open(ctx, path)
-	if err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	defer db.Close()
+	db := migrate(t, raw, path)
 	c, err := db.Contact(ctx, id)
 	if err != nil {
 		t.Fatal(err)
@@ -286,13 +293,7 @@ func TestMigrationSharesAttributeTypes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	raw.Close()
-
-	db, err := store.Open(ctx, path)
-	if err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	defer db.Close()
+	db := migrate(t, raw, path)
 	r := rawDB(t, db)
 	var sets int
 	if err := r.QueryRow(`SELECT count(*) FROM attribute_type_sets`).Scan(&sets); err != nil || sets != 1 {
