@@ -48,13 +48,16 @@ func isDecimal(s string) bool {
 // UnmarshalJSON accepts a JSON string holding a decimal (Shopify's form)
 // and, defensively, a bare JSON number, whose literal text is kept as is.
 func (d *Decimal) UnmarshalJSON(b []byte) error {
-	s := string(b)
+	var s string
 	if len(b) > 0 && b[0] == '"' {
-		if plain, ok := plainString(b); ok {
-			s = plain
-		} else if err := json.Unmarshal(b, &s); err != nil {
-			return err
+		var ok bool
+		if s, ok = plainString(b); !ok {
+			if err := json.Unmarshal(b, &s); err != nil {
+				return err
+			}
 		}
+	} else {
+		s = string(b)
 	}
 	v, err := ParseDecimal(s)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -46,14 +47,19 @@ func simPage(tb testing.TB, n int, fields string) []byte {
 	return body
 }
 
-// FuzzDecodeCustomers holds the listing's json v2 decoder to encoding/json:
-// for any body, both fail, or both give the same customers. The seeds are
-// a simulated page (CJK names, null emails, 2^53+ ids, decimal strings,
-// both consents) and the corners where v1 and v2 differ by default:
-// duplicate keys, key case, delimiters in keys, invalid UTF-8, escapes,
-// numbers of the wrong form, nulls, trailing data and cut bodies.
+// FuzzDecodeCustomers holds the listing's decoder to encoding/json: for
+// any body, both fail, or both give the same customers. The seeds are a
+// simulated page (CJK names, null emails, 2^53+ ids, decimal strings,
+// both consents), the same page with every key in upper case, and the
+// corners where a decoder could part from encoding/json: duplicate keys
+// (a repeated list decodes into the customers already there), key case
+// and its folding (İ, ſ, K), delimiters in keys, escaped keys, invalid
+// UTF-8, numbers of the wrong form, nulls, values of the wrong kind,
+// trailing data and cut bodies.
 func FuzzDecodeCustomers(f *testing.F) {
-	f.Add(simPage(f, 40, ""))
+	page := simPage(f, 40, "")
+	f.Add(page)
+	f.Add(upperKeys(page))
 	for _, s := range []string{
 		`{"customers":[]}`,
 		`{}`,
@@ -80,6 +86,20 @@ func FuzzDecodeCustomers(f *testing.F) {
 		`{"customers":[{"id":1}]}{}`,
 		`{"customers":[{"id":1,"email":"a@x"`,
 		`{"customers":[{"id":1,"addresses":[{"id":2}],"unknown":{"deep":[1,2,{"x":null}]}}]}`,
+		`{"customers":[{"id":1,"email":"a@x"},{"id":2}],"customers":[{"id":3}],"customers":[{},{}]}`,
+		`{"customers":[{"id":1}],"customers":null,"customers":[{"note":"n"}]}`,
+		`{"customers":[null,{"id":2},null]}`,
+		`{"CUSTOMERS":[{"İd":5,"\u0069d":6,"ta\u212ax_exempt":true,"TOTAL_spent":"1.00"}]}`,
+		`{"customers":[{"id":1,"sms_marketing_consent":{"consent_collected_from":"OTHER","STATE":"subscribed"},"default_address":{"Zip":"1","zip":null}}]}`,
+		`{"customers":[{"id":1,"email_marketing_consent":"subscribed"}]}`,
+		`{"customers":[{"id":"1"}]}`,
+		`{"customers":[1]}`,
+		`{"customers":{}}`,
+		`{"customers":"x"}`,
+		`[]`,
+		`""`,
+		``,
+		`{"customers":[{"id":1,"total_spent":"1.5","total_spent":"\u0032.50","created_at":"2024-04-01T10:00:00.123456+09:00"}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -98,6 +118,38 @@ func FuzzDecodeCustomers(f *testing.F) {
 			t.Fatalf("decodeCustomers differs from encoding/json (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// upperKeys returns a listing body with every key in upper case, which
+// encoding/json matches to its field without case.
+func upperKeys(body []byte) []byte {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // ids above 2^53 stay exact
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		panic(err)
+	}
+	var upper func(v any) any
+	upper = func(v any) any {
+		switch v := v.(type) {
+		case map[string]any:
+			out := make(map[string]any, len(v))
+			for k, x := range v {
+				out[strings.ToUpper(k)] = upper(x)
+			}
+			return out
+		case []any:
+			for i := range v {
+				v[i] = upper(v[i])
+			}
+		}
+		return v
+	}
+	b, err := json.Marshal(upper(v))
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // BenchmarkDecodePage decodes a page of 250 customers as the import asks
