@@ -50,7 +50,7 @@ func appendAttrValue(buf []byte, a *shopsync.Attribute) []byte {
 		return strconv.AppendBool(buf, v)
 	case time.Time:
 		buf = append(buf, '"')
-		buf = v.UTC().AppendFormat(buf, storedTime)
+		buf = appendStoredTime(buf, v)
 		return append(buf, '"')
 	default:
 		s, _ := a.Text()

@@ -39,7 +39,7 @@ func contentHash(c *shopsync.Contact, st *stamps) int64 {
 			h.byte(0)
 			return
 		}
-		putBytes(t.UTC().AppendFormat(scratch[:0], shopsync.TimeFormat))
+		putBytes(appendRFC3339Nano(scratch[:0], *t)) // shopsync.TimeFormat
 	}
 	put(c.Email)
 	put(c.FirstName)

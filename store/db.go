@@ -221,7 +221,10 @@ func (db *DB) begin(ctx context.Context) (*Tx, error) {
 // "05.1Z".
 const storedTime = "2006-01-02T15:04:05.000000000Z07:00"
 
-func formatTime(t time.Time) string { return t.UTC().Format(storedTime) }
+func formatTime(t time.Time) string {
+	var buf [32]byte
+	return string(appendStoredTime(buf[:0], t))
+}
 
 // parseTime reads a stored time; RFC 3339 parsing accepts any fraction.
 func parseTime(s string) (time.Time, error) { return time.Parse(time.RFC3339, s) }

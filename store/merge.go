@@ -29,11 +29,41 @@ func stampOf(c *shopsync.Contact, p shopsync.Part, tie time.Time) shopsync.Stamp
 
 // newRecord builds the record of a contact not stored before from
 // incoming data: the parts it carries, nulls elsewhere.
+//
+// A full customer (every part and field, attributes sorted by name, as an
+// import maps them) is taken as it is, sharing its slices: a merge into
+// nothing would copy it attribute by attribute to the same record
+// (TestNewRecordOfFullCustomer), and this is most of an import.
 func newRecord(in *shopsync.Contact, tie time.Time) record {
+	if in.Parts == shopsync.AllParts && in.Fields.Has(shopsync.AllFields) && sortedUnique(in.Attributes) {
+		r := record{c: shopsync.Contact{ShopifyID: in.ShopifyID,
+			Email: in.Email, FirstName: in.FirstName, LastName: in.LastName, Phone: in.Phone, State: in.State,
+			Tags: in.Tags, ShopifyCreatedAt: in.ShopifyCreatedAt, ShopifyUpdatedAt: in.ShopifyUpdatedAt,
+			Attributes: in.Attributes}}
+		for p := range shopsync.NumParts {
+			r.stamps.part[p] = stampOf(in, p, tie)
+		}
+		return r
+	}
+	return mergedRecord(in, tie)
+}
+
+// mergedRecord is newRecord by a merge into an empty record.
+func mergedRecord(in *shopsync.Contact, tie time.Time) record {
 	r := record{c: shopsync.Contact{ShopifyID: in.ShopifyID, Tags: []string{},
 		Attributes: make(shopsync.Attributes, 0, len(in.Attributes))}}
 	mergeParts(&r, in, tie)
 	return r
+}
+
+// sortedUnique reports whether attributes are sorted by name, each once.
+func sortedUnique(as shopsync.Attributes) bool {
+	for i := 1; i < len(as); i++ {
+		if as[i].Name <= as[i-1].Name {
+			return false
+		}
+	}
+	return true
 }
 
 // mergeParts merges incoming data into r part by part: a part the data

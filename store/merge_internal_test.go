@@ -1,12 +1,18 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/shopsync/shopsync"
+	"github.com/shopsync/shopsync/mapping"
+	"github.com/shopsync/shopsync/shopify"
 )
 
 func TestStampsRoundTrip(t *testing.T) {
@@ -128,5 +134,52 @@ func TestMergePartsGatesAttributesByPart(t *testing.T) {
 	}
 	if r.stamps.part[shopsync.PartEmailConsent].Clock != t3 || r.stamps.part[shopsync.PartProfile].Clock != t2 {
 		t.Errorf("got stamps %+v", r.stamps.part)
+	}
+}
+
+// TestNewRecordOfFullCustomer holds newRecord's shortcut for a full
+// customer to what a merge into an empty record gives, for the REST
+// fixtures (CJK names, nulls, big numbers, no tags) and the slimmer
+// webhook payloads, which take the merge.
+func TestNewRecordOfFullCustomer(t *testing.T) {
+	m, err := mapping.New(mapping.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob("../mapping/testdata/*.json")
+	if err != nil || len(files) < 5 {
+		t.Fatalf("fixtures: %v %v", files, err)
+	}
+	tie := time.Date(2026, 11, 23, 10, 0, 0, 123456789, time.UTC)
+	full := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c shopify.Customer
+		if err := json.Unmarshal(b, &c); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		in, err := m.Contact(&c)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		variants := []shopsync.Contact{in}
+		noTags := in
+		noTags.Tags = nil
+		variants = append(variants, noTags)
+		for _, v := range variants {
+			if v.Parts == shopsync.AllParts && v.Fields.Has(shopsync.AllFields) {
+				full++
+			}
+			got, want := newRecord(&v, tie), mergedRecord(&v, tie)
+			if diff := cmp.Diff(want, got, cmp.AllowUnexported(record{}, stamps{})); diff != "" {
+				t.Errorf("%s: newRecord differs from a merge (-merge +newRecord):\n%s", filepath.Base(f), diff)
+			}
+		}
+	}
+	if full == 0 {
+		t.Fatal("no fixture is a full customer: the shortcut was not tested")
 	}
 }
