@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -153,6 +154,19 @@ func readScalar[T string | int64 | bool | time.Time | Decimal](d *decoder, o *Op
 // (encoding/json's foldName is "identical to bytes.EqualFold", fold.go),
 // under which "K" (Kelvin) is k and "ſ" is s, but "İ" is not i.
 func foldKey(name []byte, keys [][]byte) ([]byte, bool) {
+	// The keys are lower-case ASCII: a name with no upper-case letter and
+	// no other byte than ASCII matches one only exactly, which the caller
+	// tried. Unknown keys (an address's id, customer_id, ...) end here.
+	folds := false
+	for _, c := range name {
+		if c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			folds = true
+			break
+		}
+	}
+	if !folds {
+		return nil, false
+	}
 	for _, k := range keys {
 		if bytes.EqualFold(name, k) {
 			return k, true
@@ -166,6 +180,9 @@ func jsonKeys(t reflect.Type) [][]byte {
 	keys := make([][]byte, t.NumField())
 	for i := range keys {
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if strings.ToLower(name) != name || strings.ContainsFunc(name, func(r rune) bool { return r >= utf8.RuneSelf }) {
+			panic("shopify: JSON key " + name + " is not lower-case ASCII, as foldKey needs")
+		}
 		keys[i] = []byte(name)
 	}
 	return keys
