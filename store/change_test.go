@@ -88,7 +88,16 @@ func apply(t *testing.T, db *store.DB, changes ...store.Change) []store.Result {
 			t.Fatalf("change %d: %v", i, r.Err)
 		}
 	}
+	checkHashes(t, db)
 	return res
+}
+
+// checkHashes fails t if a stored content hash is not the one read back.
+func checkHashes(t *testing.T, db *store.DB) {
+	t.Helper()
+	if err := store.CheckContentHashes(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func outcomes(res []store.Result) []store.Outcome {
@@ -126,6 +135,7 @@ func seed(t *testing.T, db *store.DB, c shopsync.Contact, fetched time.Time) {
 	if err := db.FailRun(context.Background(), run.ID, "test: partial import"); err != nil {
 		t.Fatal(err)
 	}
+	checkHashes(t, db)
 }
 
 // rawDB opens the store's file read-only with plain SQL, for tables the

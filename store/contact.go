@@ -3,11 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/shopsync/shopsync"
 )
@@ -17,99 +19,78 @@ import (
 // from one integer, without a write. (Clocks count: data equal to the
 // stored data but newer must move the stamps forward, or a late, older
 // event could pass the gate.)
+//
+// The content is laid out in a buffer, each piece unambiguously (a kind,
+// and the length of what has one), and hashed at once with xxHash64.
+// Stored hashes outlive releases: a change here needs a migration that
+// hashes the stored contacts again (0006_content_hash_xxhash), or the next
+// import would rewrite every row and count it updated.
 func contentHash(c *shopsync.Contact, st *stamps) int64 {
-	h := fnv64a(fnvOffset)
-	var scratch [64]byte // formatted times and numbers, without allocating
-	putBytes := func(b []byte) {
-		h.byte(1)
-		h.u64(uint64(len(b)))
-		h.str(string(b)) // no copy: the conversion does not escape
-	}
-	put := func(s *string) {
-		if s == nil {
-			h.byte(0)
-			return
-		}
-		h.byte(1)
-		h.u64(uint64(len(*s)))
-		h.str(*s)
-	}
-	putTime := func(t *time.Time) {
-		if t == nil {
-			h.byte(0)
-			return
-		}
-		putBytes(appendRFC3339Nano(scratch[:0], *t)) // shopsync.TimeFormat
-	}
-	put(c.Email)
-	put(c.FirstName)
-	put(c.LastName)
-	put(c.Phone)
-	put(c.State)
-	h.u64(uint64(len(c.Tags)))
+	var arr [2048]byte // a contact's content fits; a larger one grows
+	b := arr[:0]
+	b = hashStr(b, c.Email)
+	b = hashStr(b, c.FirstName)
+	b = hashStr(b, c.LastName)
+	b = hashStr(b, c.Phone)
+	b = hashStr(b, c.State)
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(c.Tags)))
 	for i := range c.Tags {
-		put(&c.Tags[i])
+		b = hashStr(b, &c.Tags[i])
 	}
-	putTime(c.ShopifyCreatedAt)
-	putTime(c.ShopifyUpdatedAt)
+	b = hashTime(b, c.ShopifyCreatedAt)
+	b = hashTime(b, c.ShopifyUpdatedAt)
 	for _, ps := range st.part {
-		h.u64(uint64(micros(ps.Clock)))
+		b = binary.LittleEndian.AppendUint64(b, uint64(micros(ps.Clock)))
 	}
 	for i := range c.Attributes {
 		a := &c.Attributes[i]
-		put(&a.Name)
+		b = hashStr(b, &a.Name)
 		typ := string(a.Type)
-		put(&typ)
-		// The bytes of a.Text(), formatted in place.
+		b = hashStr(b, &typ)
 		switch v := a.Value.(type) {
 		case nil:
-			h.byte(0)
+			b = append(b, 0)
 		case string:
-			put(&v)
+			b = hashStr(b, &v)
 		case int64:
-			putBytes(strconv.AppendInt(scratch[:0], v, 10))
+			b = binary.LittleEndian.AppendUint64(append(b, 2), uint64(v))
 		case bool:
-			putBytes(strconv.AppendBool(scratch[:0], v))
+			b = append(b, 3, boolByte(v))
 		case time.Time:
-			putTime(&v)
+			b = hashTime(b, &v)
 		default:
 			s, _ := a.Text()
-			put(&s)
+			b = hashStr(append(b, 5), &s)
 		}
 	}
-	return int64(h)
+	return int64(xxhash.Sum64(b))
 }
 
-// fnv64a is FNV-1a, 64-bit, as hash/fnv computes it, without the
-// interface calls and byte-slice conversions of a hash.Hash: contentHash
-// feeds it some sixty small pieces per contact.
-type fnv64a uint64
+// The pieces of contentHash's content each start with their kind: 0 null,
+// 1 string (then its length), 2 integer, 3 boolean, 4 time (seconds, then
+// nanoseconds, of its instant), 5 other text.
 
-const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
-)
-
-func (h *fnv64a) byte(b byte) { *h = (*h ^ fnv64a(b)) * fnvPrime }
-
-// str and u64 work on a local copy: h lives on the heap (contentHash's
-// closures capture it), and a store per byte tripled their cost.
-func (h *fnv64a) str(s string) {
-	x := *h
-	for i := 0; i < len(s); i++ {
-		x = (x ^ fnv64a(s[i])) * fnvPrime
+func hashStr(b []byte, s *string) []byte {
+	if s == nil {
+		return append(b, 0)
 	}
-	*h = x
+	b = binary.LittleEndian.AppendUint64(append(b, 1), uint64(len(*s)))
+	return append(b, *s...)
 }
 
-// u64 hashes v's eight bytes, little-endian.
-func (h *fnv64a) u64(v uint64) {
-	x := *h
-	for range 8 {
-		x = (x ^ fnv64a(byte(v))) * fnvPrime
-		v >>= 8
+func hashTime(b []byte, t *time.Time) []byte {
+	if t == nil {
+		return append(b, 0)
 	}
-	*h = x
+	b = binary.LittleEndian.AppendUint64(append(b, 4), uint64(t.Unix()))
+	return binary.LittleEndian.AppendUint32(b, uint32(t.Nanosecond()))
+}
+
+func boolByte(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 func normEmail(email *string) *string {
@@ -245,8 +226,7 @@ func strArg(s *string) any {
 // loadRecord reads the stored contact with the given id, deleted or not,
 // inside the write transaction; nil when there is none.
 func (tx *Tx) loadRecord(ctx context.Context, id int64) (*record, error) {
-	rows, err := tx.query(ctx, `SELECT `+contactColumns+`, content_hash, stamps, tag_events
-		FROM contacts WHERE shopify_id = ?`, id)
+	rows, err := tx.query(ctx, `SELECT `+recordColumns+` FROM contacts WHERE shopify_id = ?`, id)
 	if err != nil {
 		return nil, fmt.Errorf("load contact %d: %w", id, err)
 	}
@@ -254,6 +234,18 @@ func (tx *Tx) loadRecord(ctx context.Context, id int64) (*record, error) {
 	if !rows.Next() {
 		return nil, rows.Err()
 	}
+	r, err := scanRecord(rows)
+	if err != nil {
+		return nil, fmt.Errorf("load contact %d: %w", id, err)
+	}
+	return r, rows.Close()
+}
+
+// recordColumns are what scanRecord reads.
+const recordColumns = contactColumns + `, content_hash, stamps, tag_events`
+
+// scanRecord reads a contact's record from a row of recordColumns.
+func scanRecord(rows *sql.Rows) (*record, error) {
 	var (
 		r      record
 		blob   []byte
@@ -261,15 +253,14 @@ func (tx *Tx) loadRecord(ctx context.Context, id int64) (*record, error) {
 	)
 	c, state, err := scanContact(rows, &r.hash, &blob, &events)
 	if err != nil {
-		return nil, fmt.Errorf("load contact %d: %w", id, err)
+		return nil, err
 	}
-	rows.Close()
 	r.c, r.attrs = *c, state
 	if r.stamps, err = decodeStamps(blob, c.ShopifyUpdatedAt); err != nil {
-		return nil, fmt.Errorf("load contact %d: %w", id, err)
+		return nil, err
 	}
 	if r.tags, err = decodeTagEvents(strPtr(events)); err != nil {
-		return nil, fmt.Errorf("load contact %d tag events: %w", id, err)
+		return nil, fmt.Errorf("tag events: %w", err)
 	}
 	return &r, nil
 }

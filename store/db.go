@@ -142,13 +142,45 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	for name := range goMigrations {
+		names = append(names, name)
+	}
 	sort.Strings(names)
 	for _, name := range names {
-		if err := db.migrateFile(ctx, name); err != nil {
+		if fn, ok := goMigrations[name]; ok {
+			err = db.migrateGo(ctx, name, fn)
+		} else {
+			err = db.migrateFile(ctx, name)
+		}
+		if err != nil {
 			return fmt.Errorf("migration %s: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// goMigrations are the migrations SQL cannot express, by name, in the
+// same order as the SQL files.
+var goMigrations = map[string]func(context.Context, *DB) error{
+	"migrations/0006_content_hash_xxhash.go": rehashContacts,
+}
+
+// migrateGo applies a Go migration not yet recorded. fn commits its own
+// transactions and must be safe to run again from the start: a migration
+// cut short is run again in full at the next open.
+func (db *DB) migrateGo(ctx context.Context, name string, fn func(context.Context, *DB) error) error {
+	var n int
+	if err := db.write.QueryRowContext(ctx, `SELECT count(*) FROM migrations WHERE name = ?`, name).Scan(&n); err != nil {
+		return err
+	} else if n != 0 {
+		return nil
+	}
+	if err := fn(ctx, db); err != nil {
+		return err
+	}
+	_, err := db.write.ExecContext(ctx, `INSERT OR IGNORE INTO migrations (name, applied_at) VALUES (?, ?)`,
+		name, formatTime(db.Now()))
+	return err
 }
 
 func (db *DB) migrateFile(ctx context.Context, name string) error {

@@ -30,25 +30,6 @@ func appendStoredTime(b []byte, t time.Time) []byte {
 	return append(b, 'Z')
 }
 
-// appendRFC3339Nano appends t in UTC as time.RFC3339Nano lays it out:
-// the fraction without its trailing zeros, and no point when it is zero.
-func appendRFC3339Nano(b []byte, t time.Time) []byte {
-	t = t.UTC()
-	if y := t.Year(); y < 0 || y > 9999 {
-		return t.AppendFormat(b, time.RFC3339Nano)
-	}
-	b = appendStoredTime(b, t)
-	b = b[:len(b)-1] // the Z
-	n := len(b)
-	for b[n-1] == '0' {
-		n--
-	}
-	if b[n-1] == '.' {
-		n--
-	}
-	return append(b[:n], 'Z')
-}
-
 // appendDigits appends v, which is not negative, in exactly width digits.
 func appendDigits(b []byte, v, width int) []byte {
 	var buf [9]byte
