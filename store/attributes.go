@@ -108,9 +108,32 @@ func attrKey(a *shopsync.Attribute) *[2]string {
 }
 
 // attrBufs are the buffers encodeAttributes writes into, reused from
-// contact to contact by a transaction.
+// contact to contact by a transaction, and the keys of the last contact's
+// attributes by position.
 type attrBufs struct {
 	attrs, meta, types []byte
+	keys               []posKey
+}
+
+type posKey struct {
+	id  attrKeyID
+	key *[2]string
+}
+
+// key returns attrKey(a) for the attribute at position i. Contacts mapped
+// alike have the same attributes at the same positions, so the last
+// contact's key at i nearly always fits, without the lock and the map.
+func (b *attrBufs) key(i int, a *shopsync.Attribute) *[2]string {
+	if i < len(b.keys) && b.keys[i].id.name == a.Name && b.keys[i].id.typ == a.Type {
+		return b.keys[i].key
+	}
+	k := posKey{attrKeyID{a.Name, a.Type}, attrKey(a)}
+	if i < len(b.keys) {
+		b.keys[i] = k
+	} else {
+		b.keys = append(b.keys, k) // i == len(b.keys): positions come in order
+	}
+	return k.key
 }
 
 // encodeAttributes returns the attributes, attribute_meta and type set
@@ -128,7 +151,7 @@ func encodeAttributes(buf *attrBufs, as shopsync.Attributes, old attrState, now,
 			attrs = append(attrs, ',')
 			types = append(types, ',')
 		}
-		key := attrKey(a)
+		key := buf.key(i, a)
 		attrs = append(attrs, key[0]...)
 		start := len(attrs)
 		attrs = appendAttrValue(attrs, a)

@@ -97,3 +97,29 @@ func TestTypeSetsSharedAndRolledBack(t *testing.T) {
 		t.Errorf("%d type sets cached after the commit, want 2", cached)
 	}
 }
+
+// TestEncodeAttributesKeysByPosition encodes contacts whose attributes
+// differ at the same positions, in turn, with one transaction's buffers:
+// each must encode as with fresh buffers, whatever the contact before.
+func TestEncodeAttributesKeysByPosition(t *testing.T) {
+	s := func(v string) *string { return &v }
+	n := int64(7)
+	contacts := []shopsync.Attributes{
+		{shopsync.StringAttr("city", s("Paris")), shopsync.IntAttr("orders_count", &n), shopsync.StringAttr("zip", s("75002"))},
+		{shopsync.IntAttr("orders_count", &n), shopsync.StringAttr("zip", nil)},
+		{shopsync.StringAttr("city", s("東京")), shopsync.DecimalAttr("orders_count", s("7.5"))}, // another type
+		{shopsync.StringAttr("city", s("Paris")), shopsync.IntAttr("orders_count", &n), shopsync.StringAttr("zip", s("75002"))},
+		{},
+	}
+	var shared attrBufs
+	for round := range 2 {
+		for i, as := range contacts {
+			var fresh attrBufs
+			wa, wm, wt := encodeAttributes(&fresh, as, nil, "now", "import")
+			ga, gm, gt := encodeAttributes(&shared, as, nil, "now", "import")
+			if string(ga) != string(wa) || string(gm) != string(wm) || string(gt) != string(wt) {
+				t.Errorf("round %d contact %d: got %s %s %s, want %s %s %s", round, i, ga, gm, gt, wa, wm, wt)
+			}
+		}
+	}
+}
