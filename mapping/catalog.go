@@ -56,14 +56,23 @@ func names(specs []Spec) []string {
 // 3339 cannot write those, so the contact could not be encoded as JSON nor
 // its stored text parsed back.
 func utc(o shopify.Opt[time.Time]) *time.Time {
-	if !o.Valid() {
-		return nil
-	}
-	t := o.V.UTC()
-	if y := t.Year(); y < 0 || y > 9999 {
+	t, ok := utcTime(o)
+	if !ok {
 		return nil
 	}
 	return &t
+}
+
+// utcTime is utc without the pointer, for a time only read.
+func utcTime(o shopify.Opt[time.Time]) (time.Time, bool) {
+	if !o.Valid() {
+		return time.Time{}, false
+	}
+	t := o.V.UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // hasAddress reports whether the payload speaks about the default address.

@@ -118,19 +118,19 @@ func (m *Mapper) Contact(c *shopify.Customer) (shopsync.Contact, error) {
 	}
 	// Every part is versioned by the record's updated_at, except consent,
 	// which Shopify stamps on its own (SHOPIFY.md §4).
-	if u := utc(c.UpdatedAt); u != nil {
+	if u, ok := utcTime(c.UpdatedAt); ok {
 		for p := range shopsync.NumParts {
-			k.Clocks[p] = *u
+			k.Clocks[p] = u
 		}
 	}
 	if ec := emailConsent(c); ec != nil {
-		if t := utc(ec.ConsentUpdatedAt); t != nil {
-			k.Clocks[shopsync.PartEmailConsent] = *t
+		if t, ok := utcTime(ec.ConsentUpdatedAt); ok {
+			k.Clocks[shopsync.PartEmailConsent] = t
 		}
 	}
 	if sc := smsConsent(c); sc != nil {
-		if t := utc(sc.ConsentUpdatedAt); t != nil {
-			k.Clocks[shopsync.PartSMSConsent] = *t
+		if t, ok := utcTime(sc.ConsentUpdatedAt); ok {
+			k.Clocks[shopsync.PartSMSConsent] = t
 		}
 	}
 	for p := range shopsync.NumParts {
