@@ -431,3 +431,52 @@ func TestMigrationRehashesContacts(t *testing.T) {
 		t.Error("the re-import after the migration rewrote contacts that did not change")
 	}
 }
+
+// TestPageSize checks that a new store, and an empty file given as one,
+// get 8 KB pages in WAL mode, and that a store an older release created
+// with 4 KB pages keeps them and opens as before.
+func TestPageSize(t *testing.T) {
+	ctx := context.Background()
+	pragmas := func(path string) (pageSize int, journal string) {
+		t.Helper()
+		raw, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		if err := raw.QueryRow(`PRAGMA page_size`).Scan(&pageSize); err != nil {
+			t.Fatal(err)
+		}
+		if err := raw.QueryRow(`PRAGMA journal_mode`).Scan(&journal); err != nil {
+			t.Fatal(err)
+		}
+		return pageSize, journal
+	}
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{filepath.Join(dir, "new.db"), empty} {
+		db, err := store.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		if size, journal := pragmas(path); size != 8192 || journal != "wal" {
+			t.Errorf("%s: page size %d, journal %s; want 8192, wal", filepath.Base(path), size, journal)
+		}
+	}
+
+	old := filepath.Join(dir, "old.db")
+	raw := oldStore(t, old, "0001_init.sql")
+	if _, err := raw.Exec(`PRAGMA journal_mode = WAL`); err != nil {
+		t.Fatal(err)
+	}
+	db := migrate(t, raw, old)
+	seed(t, db, contact(42, "old@example.com", time.Date(2024, 4, 2, 0, 0, 0, 0, time.UTC), 1), time.Now())
+	db.Close()
+	if size, journal := pragmas(old); size != 4096 || journal != "wal" {
+		t.Errorf("older store: page size %d, journal %s; want 4096 kept, wal", size, journal)
+	}
+}

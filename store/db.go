@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"sort"
 	"time"
 )
@@ -83,6 +84,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, errors.New("open store: empty path")
 	}
 	db := &DB{path: path, Now: time.Now}
+	if err := createFile(ctx, path); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	var err error
 	if db.write, err = sql.Open(driverName, dsn(path, false)); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -113,6 +117,39 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.checkpointsDone = make(chan struct{})
 	go db.checkpointer(cctx, db.ckpt, db.checkpointsDone)
 	return db, nil
+}
+
+// pageSize is the page size of a new store. A contact's row is about a
+// kilobyte: an 8 KB page holds eight instead of three or four, and a
+// commit writes half as many WAL frames, each a checksum and a write.
+// Measured: an import of 50,000 customers 9% faster than with SQLite's
+// default of 4 KB (BENCHMARKS.md).
+const pageSize = 8192
+
+// createFile gives a store file that does not exist yet, or is empty, its
+// page size. The page size is fixed when the file is first written, and in
+// WAL mode it cannot change, so it is set here, before the connection
+// string's journal_mode=WAL would write the file with SQLite's default. A
+// store created by an older release keeps its page size.
+func createFile(ctx context.Context, path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+		return nil
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	u := url.URL{Scheme: "file", Opaque: (&url.URL{Path: path}).EscapedPath()}
+	conn, err := sql.Open(driverName, u.String())
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	conn.SetMaxOpenConns(1)
+	for _, q := range []string{fmt.Sprintf("PRAGMA page_size = %d", pageSize), "PRAGMA journal_mode = WAL"} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return conn.Close()
 }
 
 // Path returns the store's file path.
