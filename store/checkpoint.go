@@ -4,22 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"time"
-
-	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
 // driverName is go-sqlite3 with SQLite's automatic checkpoint off: the
 // store checkpoints from its own goroutine instead (see checkpointer).
 const driverName = "sqlite3_shopsync"
 
-func init() {
-	sql.Register(driverName, &sqlite3.SQLiteDriver{
-		ConnectHook: func(c *sqlite3.SQLiteConn) error {
-			_, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil)
-			return err
-		},
-	})
-}
+func init() { sql.Register(driverName, sqliteDriver) }
 
 // checkpointEvery is how often the checkpointer copies the WAL into the
 // database file.

@@ -177,10 +177,6 @@ func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 // their time of change. r.hash must be contentHash of r.
 func (tx *Tx) writeRecord(ctx context.Context, r *record, changedBy string) error {
 	c := &r.c
-	st, err := tx.stmt(ctx, upsertContactSQL)
-	if err != nil {
-		return fmt.Errorf("upsert contact %d: %w", c.ShopifyID, err)
-	}
 	var deletedAt any
 	if c.DeletedAt != nil {
 		deletedAt = formatTime(*c.DeletedAt)
@@ -204,7 +200,7 @@ func (tx *Tx) writeRecord(ctx context.Context, r *record, changedBy string) erro
 	}
 	// Strings go to the driver as string or nil, not *string, which
 	// database/sql would dereference by reflection.
-	if _, err := st.ExecContext(ctx,
+	if err := tx.rawExec(ctx, upsertContactSQL,
 		c.ShopifyID, strArg(c.Email), strArg(normEmail(c.Email)), strArg(c.FirstName), strArg(c.LastName),
 		strArg(c.Phone), strArg(c.State), string(tags),
 		timeArg(c.ShopifyCreatedAt), updated, r.hash, tx.now, tx.now, changedBy,

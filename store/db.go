@@ -11,6 +11,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -32,8 +33,10 @@ var ErrNotFound = errors.New("not found")
 type DB struct {
 	path  string
 	write *sql.DB // one connection: all writes
-	read  *sql.DB // reads, beside the writer thanks to WAL
-	ckpt  *sql.DB // one connection: WAL checkpoints, beside the writer
+	// writeConns opens write's connection; see rawExec.
+	writeConns *writeConnector
+	read       *sql.DB // reads, beside the writer thanks to WAL
+	ckpt       *sql.DB // one connection: WAL checkpoints, beside the writer
 
 	types typeSets // attribute type set ids, committed
 
@@ -88,10 +91,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	var err error
-	if db.write, err = sql.Open(driverName, dsn(path, false)); err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	db.write.SetMaxOpenConns(1)
+	db.writeConns = &writeConnector{dsn: dsn(path, false)}
+	db.write = sql.OpenDB(db.writeConns)
+	db.write.SetMaxOpenConns(1) // rawExec relies on it
 	db.write.SetConnMaxIdleTime(0)
 	if err := db.write.PingContext(ctx); err != nil {
 		db.write.Close()
@@ -257,6 +259,9 @@ type Tx struct {
 	types    *typeSets // the database's committed attribute type sets
 	newTypes []typeSet // the type sets this transaction found or added
 	attrBufs attrBufs  // encodeAttributes' space, reused by each write
+
+	conn *writeConnector     // the connection, for rawExec
+	args []driver.NamedValue // rawExec's arguments, reused
 }
 
 // Commit moves the data mark (the marks table) forward to the newest
@@ -276,12 +281,20 @@ func (tx *Tx) Commit() error {
 }
 
 // begin starts a write transaction.
+//
+// ctx is not handed to database/sql's transaction: database/sql would roll
+// it back from its own goroutine once ctx ended, under a raw statement
+// (rawExec). Each statement still takes ctx, so an ended ctx fails the
+// next one, and the caller's Rollback undoes the transaction.
 func (db *DB) begin(ctx context.Context) (*Tx, error) {
-	tx, err := db.write.BeginTx(ctx, nil)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	tx, err := db.write.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	return &Tx{Tx: tx, now: formatTime(db.Now()), types: &db.types}, nil
+	return &Tx{Tx: tx, now: formatTime(db.Now()), types: &db.types, conn: db.writeConns}, nil
 }
 
 // storedTime is how the store writes times: UTC with a fixed nine-digit

@@ -1,0 +1,90 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/shopsync/shopsync"
+)
+
+// TestRawWritesAreTransactional checks that a contact written by rawExec,
+// beside database/sql, belongs to the transaction: seen inside it, gone
+// after its rollback, kept after its commit; and that a context ended
+// mid-transaction stops the next raw write, with nothing written.
+func TestRawWritesAreTransactional(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	email := "raw@example.com"
+	rec := func(id int64) *record {
+		c := shopsync.Contact{ShopifyID: id, Email: &email, Tags: []string{}, Fields: shopsync.AllFields, Parts: shopsync.AllParts}
+		r := newRecord(&c, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		r.hash = contentHash(&r.c, &r.stamps)
+		return &r
+	}
+	stored := func() int {
+		t.Helper()
+		var n int
+		if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM contacts`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	tx, err := db.begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.writeRecord(ctx, rec(1), SourceImport); err != nil {
+		t.Fatal(err)
+	}
+	var inside int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM contacts`).Scan(&inside); err != nil || inside != 1 {
+		t.Fatalf("inside the transaction: %d contacts, %v; want 1", inside, err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if n := stored(); n != 0 {
+		t.Fatalf("after rollback: %d contacts stored, want 0", n)
+	}
+
+	cctx, cancel := context.WithCancel(ctx)
+	tx, err = db.begin(cctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.writeRecord(cctx, rec(2), SourceImport); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := tx.writeRecord(cctx, rec(3), SourceImport); !errors.Is(err, context.Canceled) {
+		t.Fatalf("write after cancel: %v, want context.Canceled", err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if n := stored(); n != 0 {
+		t.Fatalf("after a cancelled transaction: %d contacts stored, want 0", n)
+	}
+
+	tx, err = db.begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.writeRecord(ctx, rec(4), SourceImport); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if n := stored(); n != 1 {
+		t.Fatalf("after commit: %d contacts stored, want 1", n)
+	}
+}
