@@ -11,10 +11,10 @@ import (
 )
 
 // The writer's hottest statement, a contact's upsert, goes to go-sqlite3
-// without database/sql: database/sql allocated a kilobyte of arguments for
-// each of its twenty parameters' run through its converter, and took its
-// locks, about a microsecond of the writer's time per contact
-// (BenchmarkIngest's profile). Everything else goes through database/sql.
+// without database/sql, which converted its twenty arguments into a fresh
+// kilobyte slice and took its locks: about a microsecond of the writer's
+// time per contact (BenchmarkIngest's profile). Everything else goes
+// through database/sql.
 //
 // The write pool has one connection (SetMaxOpenConns(1)), so the
 // connection a write transaction holds is the one writeConnector opened
