@@ -52,10 +52,15 @@ type decoder struct {
 }
 
 // object is a struct read member by member: field reads the value of the
-// member named name, or skips it.
+// member with the key name, or returns errUnknownKey, the value unread, for
+// a key the struct has not; keys are its JSON keys, to fold a key to.
 type object interface {
 	field(d *decoder, name []byte) error
+	keys() [][]byte
 }
+
+// errUnknownKey is field's answer for a key its struct has not.
+var errUnknownKey = errors.New("unknown key")
 
 // readObject reads a JSON object into v. null leaves v alone, as
 // encoding/json does for a struct; any other non-object fails.
@@ -79,7 +84,18 @@ func (d *decoder) readObject(v object, what string) error {
 		if err != nil {
 			return err
 		}
-		if err := v.field(d, d.unquote(raw)); err != nil {
+		name := d.unquote(raw)
+		err = v.field(d, name)
+		if err == errUnknownKey {
+			// encoding/json's second try: the key without case.
+			if key, ok := foldKey(name, v.keys()); ok {
+				err = v.field(d, key)
+			}
+		}
+		if err == errUnknownKey {
+			err = d.SkipValue()
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -200,11 +216,11 @@ var (
 // listingPage is the top level of a listing: {"customers": [...]}.
 type listingPage struct{ customers []Customer }
 
+func (l *listingPage) keys() [][]byte { return listingKeys }
+
 func (l *listingPage) field(d *decoder, name []byte) error {
 	if string(name) != "customers" {
-		if _, ok := foldKey(name, listingKeys); !ok {
-			return d.SkipValue()
-		}
+		return errUnknownKey
 	}
 	switch k := d.PeekKind(); k {
 	case 'n':
@@ -239,6 +255,8 @@ func (l *listingPage) field(d *decoder, name []byte) error {
 	_, err := d.ReadToken()
 	return err
 }
+
+func (*Customer) keys() [][]byte { return customerKeys }
 
 func (c *Customer) field(d *decoder, name []byte) error {
 	switch string(name) {
@@ -289,11 +307,10 @@ func (c *Customer) field(d *decoder, name []byte) error {
 	case "admin_graphql_api_id":
 		return readScalar(d, &c.AdminGraphQLAPIID)
 	}
-	if key, ok := foldKey(name, customerKeys); ok {
-		return c.field(d, key)
-	}
-	return d.SkipValue()
+	return errUnknownKey
 }
+
+func (*EmailConsent) keys() [][]byte { return emailConsentKeys }
 
 func (e *EmailConsent) field(d *decoder, name []byte) error {
 	switch string(name) {
@@ -304,11 +321,10 @@ func (e *EmailConsent) field(d *decoder, name []byte) error {
 	case "consent_updated_at":
 		return readScalar(d, &e.ConsentUpdatedAt)
 	}
-	if key, ok := foldKey(name, emailConsentKeys); ok {
-		return e.field(d, key)
-	}
-	return d.SkipValue()
+	return errUnknownKey
 }
+
+func (*SMSConsent) keys() [][]byte { return smsConsentKeys }
 
 func (s *SMSConsent) field(d *decoder, name []byte) error {
 	switch string(name) {
@@ -321,11 +337,10 @@ func (s *SMSConsent) field(d *decoder, name []byte) error {
 	case "consent_collected_from":
 		return readScalar(d, &s.ConsentCollectedFrom)
 	}
-	if key, ok := foldKey(name, smsConsentKeys); ok {
-		return s.field(d, key)
-	}
-	return d.SkipValue()
+	return errUnknownKey
 }
+
+func (*Address) keys() [][]byte { return addressKeys }
 
 func (a *Address) field(d *decoder, name []byte) error {
 	switch string(name) {
@@ -352,8 +367,5 @@ func (a *Address) field(d *decoder, name []byte) error {
 	case "name":
 		return readScalar(d, &a.Name)
 	}
-	if key, ok := foldKey(name, addressKeys); ok {
-		return a.field(d, key)
-	}
-	return d.SkipValue()
+	return errUnknownKey
 }
