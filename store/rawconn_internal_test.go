@@ -3,9 +3,7 @@ package store
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/shopsync/shopsync"
 )
@@ -16,18 +14,9 @@ import (
 // mid-transaction stops the next raw write, with nothing written.
 func TestRawWritesAreTransactional(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestDB(t)
 	email := "raw@example.com"
-	rec := func(id int64) *record {
-		c := shopsync.Contact{ShopifyID: id, Email: &email, Tags: []string{}, Fields: shopsync.AllFields, Parts: shopsync.AllParts}
-		r := newRecord(&c, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-		r.hash = contentHash(&r.c, &r.stamps)
-		return &r
-	}
+	rec := func(id int64) *record { return testRecord(shopsync.Contact{ShopifyID: id, Email: &email}) }
 	stored := func() int {
 		t.Helper()
 		var n int

@@ -17,18 +17,10 @@ import (
 // pointing at a row that is not there.
 func TestTypeSetsSharedAndRolledBack(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	db := openTestDB(t)
 	n := int64(3)
 	withAttrs := func(id int64, as ...shopsync.Attribute) *record {
-		c := shopsync.Contact{ShopifyID: id, Tags: []string{}, Fields: shopsync.AllFields, Parts: shopsync.AllParts, Attributes: as}
-		r := newRecord(&c, at)
-		r.hash = contentHash(&r.c, &r.stamps)
-		return &r
+		return testRecord(shopsync.Contact{ShopifyID: id, Attributes: as})
 	}
 	common := []shopsync.Attribute{shopsync.IntAttr("orders_count", &n), shopsync.StringAttr("note", nil)}
 	other := []shopsync.Attribute{shopsync.StringAttr("orders_count", nil)} // same name, another type
@@ -122,4 +114,26 @@ func TestEncodeAttributesKeysByPosition(t *testing.T) {
 			}
 		}
 	}
+}
+
+// openTestDB opens a new store in t's temporary directory, closed with t.
+func openTestDB(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// testRecord is the record of c as a full customer new to the store, hashed.
+func testRecord(c shopsync.Contact) *record {
+	if c.Tags == nil {
+		c.Tags = []string{}
+	}
+	c.Fields, c.Parts = shopsync.AllFields, shopsync.AllParts
+	r := newRecord(&c, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	r.hash = contentHash(&r.c, &r.stamps)
+	return &r
 }
