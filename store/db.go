@@ -56,7 +56,7 @@ const busyTimeout = "5000"
 // acknowledged only after its effect survives a power cut. secure_delete
 // overwrites deleted content, so erased personal data leaves the file.
 func dsn(path string, readOnly bool) string {
-	u := url.URL{Scheme: "file", Opaque: (&url.URL{Path: path}).EscapedPath()}
+	u := fileURL(path)
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_busy_timeout", busyTimeout)
@@ -139,19 +139,24 @@ func createFile(ctx context.Context, path string) error {
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	u := url.URL{Scheme: "file", Opaque: (&url.URL{Path: path}).EscapedPath()}
+	u := fileURL(path)
 	conn, err := sql.Open(driverName, u.String())
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
 	conn.SetMaxOpenConns(1)
 	for _, q := range []string{fmt.Sprintf("PRAGMA page_size = %d", pageSize), "PRAGMA journal_mode = WAL"} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
+			conn.Close()
 			return err
 		}
 	}
 	return conn.Close()
+}
+
+// fileURL is the SQLite URI of the file at path, with no parameters.
+func fileURL(path string) url.URL {
+	return url.URL{Scheme: "file", Opaque: (&url.URL{Path: path}).EscapedPath()}
 }
 
 // Path returns the store's file path.
