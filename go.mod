@@ -1,6 +1,6 @@
 module github.com/shopsync/shopsync
 
-go 1.26.0
+go 1.27.3
 
 require (
 	github.com/bold-commerce/go-shopify/v4 v4.7.0
