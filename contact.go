@@ -33,12 +33,15 @@ type Contact struct {
 	// Attributes follow the same rule by presence in Attributes.
 	Fields FieldSet `json:"-"`
 
-	// Parts lists the parts (see Part) the source payload carried, and
-	// Clocks holds each carried part's Shopify clock: zero when the payload
-	// had none, and the caller supplies one (a webhook's occurredAt or
-	// X-Shopify-Triggered-At).
-	Parts  PartSet             `json:"-"`
-	Clocks [NumParts]time.Time `json:"-"`
+	// Parts lists the parts (see Part) the source payload carried: some
+	// field or attribute of each. Full lists those it carried whole, every
+	// field and every attribute of the part that the mapping keeps; a part
+	// carried in part (a payload trimmed by include_fields) is versioned
+	// field by field. Clocks holds each carried part's own Shopify clock,
+	// zero when the payload had none.
+	Parts  PartSet         `json:"-"`
+	Full   PartSet         `json:"-"`
+	Clocks [NumParts]Clock `json:"-"`
 
 	// DeletedAt is set once the customer is gone from Shopify; such
 	// contacts leave exports and lookups. Set only by the store.
@@ -96,6 +99,14 @@ type Attribute struct {
 	Type  AttrType
 	Value any
 	Part  Part // the part of the contact it belongs to; set by mapping
+
+	// KeepIf, when set, says the payload did not carry this attribute's
+	// value but knows when the stored one is still right: while the
+	// attribute KeepIf keeps its stored value. Otherwise the stored value
+	// is wrong and becomes null until the contact is read again in full
+	// (customers/purchasing_summary carries the last order's id, not its
+	// name). Value is nil.
+	KeepIf string
 }
 
 // StringAttr, IntAttr, DecimalAttr, BoolAttr and TimeAttr build attributes;

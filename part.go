@@ -9,14 +9,16 @@ import "time"
 //
 //   - PartProfile: email, names, phone, state, Shopify's created and
 //     updated times and the profile attributes (note, verified email, tax
-//     exemption, currency, default address). Clock: the customer's
-//     updated_at.
+//     exemption, default address). Clock: the customer's updated_at.
 //   - PartEmailConsent, PartSMSConsent: the consent attributes. Clock: the
 //     consent's consent_updated_at, else the payload's updated_at.
-//   - PartPurchasing: order count, total spent, last order. Clock:
-//     occurredAt of customers/purchasing_summary, else updated_at.
+//   - PartPurchasing: order count, total spent and its currency, last
+//     order. Clock: occurredAt of customers/purchasing_summary, else
+//     updated_at.
 //   - PartTags: the tags. Clock: occurredAt of customer.tags_added and
 //     customer.tags_removed (per tag), else updated_at.
+//
+// See Stamp for how versions compare.
 type Part uint8
 
 // The parts of a contact.
@@ -58,23 +60,73 @@ func Set(parts ...Part) PartSet {
 // Has reports whether p is in s.
 func (s PartSet) Has(p Part) bool { return s&(1<<p) != 0 }
 
-// Stamp is the version of one part of a contact: Shopify's clock for the
-// part, then a tie-break for equal clocks (X-Shopify-Triggered-At for a
-// webhook, the fetch time for data read from the API). Stamps compare
-// clock first.
+// ClockKind names which of Shopify's clocks a Clock reads. Clocks are
+// compared only with clocks of the same kind: a consent's
+// consent_updated_at may lie years before the customer's updated_at
+// (Shopify's example customer 207119551), and says nothing about it.
+type ClockKind uint8
+
+// The kinds of clock.
+const (
+	ClockNone             ClockKind = iota // the data carried no clock of the part's own
+	ClockUpdatedAt                         // the customer's updated_at
+	ClockConsentUpdatedAt                  // the consent's consent_updated_at
+	ClockOccurredAt                        // occurredAt of an event payload (purchasing summary, tags)
+)
+
+// Clock is a time read from one of Shopify's clocks in a payload.
+type Clock struct {
+	Time time.Time
+	Kind ClockKind
+}
+
+// IsZero reports whether the clock is unknown.
+func (c Clock) IsZero() bool { return c.Kind == ClockNone || c.Time.IsZero() }
+
+// Stamp is the version of one part (or one field) of a contact: where its
+// data came from and when it was true.
+//
+// Seen is in Shopify's clock domain: the X-Shopify-Triggered-At of a
+// webhook (clamped to the time of receipt, plus a small skew, when a
+// sender claims a later one), or, for data read from the Admin API, the
+// Date of the response that carried it, whole seconds. Clock is the
+// part's own clock in the payload, when it had one.
 type Stamp struct {
-	Clock time.Time
-	Tie   time.Time
+	Clock Clock
+	Seen  time.Time
+	Read  bool // read from the Admin API: the whole truth as of Seen
 }
 
 // IsZero reports whether s is the zero stamp: no version known.
-func (s Stamp) IsZero() bool { return s.Clock.IsZero() && s.Tie.IsZero() }
+func (s Stamp) IsZero() bool { return s.Seen.IsZero() && s.Clock.IsZero() }
 
-// Compare returns -1, 0 or +1 as s is older than, the same as, or newer
-// than t.
-func (s Stamp) Compare(t Stamp) int {
-	if c := s.Clock.Compare(t.Clock); c != 0 {
-		return c
+// Supersedes reports whether data stamped s replaces data stamped old.
+// The rules, in order:
+//
+//   - Anything replaces nothing.
+//   - A read is the truth as of its Seen: it replaces what an earlier or
+//     equally old read stored, and what an event triggered strictly before
+//     it stored. An event triggered in the same second as a read's Date
+//     cannot be ordered against it and keeps its data; the next read
+//     settles it.
+//   - An event is compared by the part's own clock when both stamps have
+//     one of the same kind and they differ (so that a genuine old body
+//     sent again, under any header, stays old), and otherwise by Seen; on
+//     equal terms the newer arrival wins.
+func (s Stamp) Supersedes(old Stamp) bool {
+	if old.IsZero() {
+		return true
 	}
-	return s.Tie.Compare(t.Tie)
+	if s.Read {
+		if old.Read {
+			return !s.Seen.Before(old.Seen)
+		}
+		return s.Seen.After(old.Seen)
+	}
+	if !s.Clock.IsZero() && !old.Clock.IsZero() && s.Clock.Kind == old.Clock.Kind {
+		if c := s.Clock.Time.Compare(old.Clock.Time); c != 0 {
+			return c > 0
+		}
+	}
+	return !s.Seen.Before(old.Seen)
 }

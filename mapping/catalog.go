@@ -75,11 +75,13 @@ func utcTime(o shopify.Opt[time.Time]) (time.Time, bool) {
 	return t, true
 }
 
-// hasAddress reports whether the payload speaks about the default address.
-// A full customer object (REST, customers/create, customers/update) carries
-// updated_at and omits default_address when the customer has none, so
-// there the absence means null; elsewhere it means unknown.
-func hasAddress(c *shopify.Customer) bool { return c.DefaultAddress.Set || c.UpdatedAt.Set }
+// hasAddress reports whether the payload speaks about the default
+// address. Its absence is unknown, as for every key: a payload trimmed by
+// include_fields may carry updated_at and no address. Where absence means
+// "no address" the decoder of the payload says so with an explicit null
+// (the client, for the keys it asked the Admin API for; the webhook
+// receiver, from the addresses list).
+func hasAddress(c *shopify.Customer) bool { return c.DefaultAddress.Set }
 
 func addr(c *shopify.Customer, field func(*shopify.Address) shopify.Opt[string]) *string {
 	if !c.DefaultAddress.Valid() {
@@ -88,15 +90,22 @@ func addr(c *shopify.Customer, field func(*shopify.Address) shopify.Opt[string])
 	return field(&c.DefaultAddress.V).Ptr()
 }
 
+// emailConsent returns the customer's email consent; nil when it has
+// none. A consent webhook speaks of a customer without consent as an
+// object of nulls where the REST customer has null (SHOPIFY.md §6): both
+// mean no consent, and map alike.
 func emailConsent(c *shopify.Customer) *shopify.EmailConsent {
-	if !c.EmailMarketingConsent.Valid() {
+	if !c.EmailMarketingConsent.Valid() || !c.EmailMarketingConsent.V.State.Valid() {
 		return nil
 	}
 	return &c.EmailMarketingConsent.V
 }
 
+// smsConsent is emailConsent for SMS. The webhook's object of nulls still
+// says consent_collected_from "other" (Shopify's sample): without a state
+// there is no consent to have been collected.
 func smsConsent(c *shopify.Customer) *shopify.SMSConsent {
-	if !c.SMSMarketingConsent.Valid() {
+	if !c.SMSMarketingConsent.Valid() || !c.SMSMarketingConsent.V.State.Valid() {
 		return nil
 	}
 	return &c.SMSMarketingConsent.V
@@ -140,6 +149,7 @@ var catalog = []Spec{
 	},
 	{
 		Name: "currency", Type: shopsync.TypeString, Default: true,
+		Part:        shopsync.PartPurchasing,
 		Description: "ISO 4217 currency of total_spent",
 		present:     func(c *shopify.Customer) bool { return c.Currency.Set },
 		value: func(c *shopify.Customer) shopsync.Attribute {

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/shopsync/shopsync"
 	"github.com/shopsync/shopsync/shopify"
@@ -65,6 +64,34 @@ func New(cfg Config) (*Mapper, error) {
 	return m, nil
 }
 
+// Spec returns the spec of an attribute the mapper keeps.
+func (m *Mapper) Spec(name string) (Spec, bool) {
+	for _, s := range m.specs {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Spec{}, false
+}
+
+// Complete reports whether k carries every attribute the mapper keeps in
+// part p (and, for the profile, every profile field): whether a payload
+// speaks for the whole part.
+func (m *Mapper) Complete(k *shopsync.Contact, p shopsync.Part) bool {
+	if p == shopsync.PartProfile && !k.Fields.Has(shopsync.AllFields&^shopsync.FieldTags) {
+		return false
+	}
+	if p == shopsync.PartTags && !k.Fields.Has(shopsync.FieldTags) {
+		return false
+	}
+	for _, s := range m.specs {
+		if _, ok := k.Attributes.Get(s.Name); s.Part == p && !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // Attributes returns the names of the attributes the mapper keeps, sorted.
 func (m *Mapper) Attributes() []string { return names(m.specs) }
 
@@ -102,40 +129,47 @@ func (m *Mapper) Contact(c *shopify.Customer) (shopsync.Contact, error) {
 		k.ShopifyUpdatedAt = utc(c.UpdatedAt)
 	}
 	k.Attributes = make(shopsync.Attributes, 0, len(m.specs))
+	missing := shopsync.PartSet(0) // parts with an attribute the payload lacks
 	for _, s := range m.specs {
-		if s.present(c) {
-			a := s.value(c)
-			a.Part = s.Part
-			k.Attributes = append(k.Attributes, a)
-			k.Parts |= shopsync.Set(s.Part)
+		if !s.present(c) {
+			missing |= shopsync.Set(s.Part)
+			continue
 		}
+		a := s.value(c)
+		a.Part = s.Part
+		k.Attributes = append(k.Attributes, a)
+		k.Parts |= shopsync.Set(s.Part)
 	}
-	if k.Fields&^shopsync.FieldTags != 0 {
+	const profileFields = shopsync.AllFields &^ shopsync.FieldTags
+	if k.Fields&profileFields != 0 {
 		k.Parts |= shopsync.Set(shopsync.PartProfile)
+	}
+	if !k.Fields.Has(profileFields) {
+		missing |= shopsync.Set(shopsync.PartProfile)
 	}
 	if c.Tags.Set {
 		k.Parts |= shopsync.Set(shopsync.PartTags)
 	}
+	k.Full = k.Parts &^ missing
 	// Every part is versioned by the record's updated_at, except consent,
-	// which Shopify stamps on its own (SHOPIFY.md §4).
-	if u, ok := utcTime(c.UpdatedAt); ok {
-		for p := range shopsync.NumParts {
-			k.Clocks[p] = u
-		}
-	}
-	if ec := emailConsent(c); ec != nil {
-		if t, ok := utcTime(ec.ConsentUpdatedAt); ok {
-			k.Clocks[shopsync.PartEmailConsent] = t
-		}
-	}
-	if sc := smsConsent(c); sc != nil {
-		if t, ok := utcTime(sc.ConsentUpdatedAt); ok {
-			k.Clocks[shopsync.PartSMSConsent] = t
-		}
-	}
+	// which Shopify stamps on its own when it knows when it changed
+	// (SHOPIFY.md §4); clocks of the two kinds are never compared.
 	for p := range shopsync.NumParts {
 		if !k.Parts.Has(p) {
-			k.Clocks[p] = time.Time{}
+			continue
+		}
+		if u, ok := utcTime(c.UpdatedAt); ok {
+			k.Clocks[p] = shopsync.Clock{Time: u, Kind: shopsync.ClockUpdatedAt}
+		}
+	}
+	if ec := emailConsent(c); ec != nil && k.Parts.Has(shopsync.PartEmailConsent) {
+		if t, ok := utcTime(ec.ConsentUpdatedAt); ok {
+			k.Clocks[shopsync.PartEmailConsent] = shopsync.Clock{Time: t, Kind: shopsync.ClockConsentUpdatedAt}
+		}
+	}
+	if sc := smsConsent(c); sc != nil && k.Parts.Has(shopsync.PartSMSConsent) {
+		if t, ok := utcTime(sc.ConsentUpdatedAt); ok {
+			k.Clocks[shopsync.PartSMSConsent] = shopsync.Clock{Time: t, Kind: shopsync.ClockConsentUpdatedAt}
 		}
 	}
 	return k, nil

@@ -83,7 +83,11 @@ func NewClient(cfg Config, logger *slog.Logger) (*Client, error) {
 // Page is one page of customers and the cursor to the next.
 type Page struct {
 	Customers []Customer
-	next      *goshopify.ListOptions
+	// Date is when Shopify answered, on its own clock: the response's
+	// Date header, whole seconds (the local time of the answer when
+	// Shopify sent none). The page is the truth as of Date.
+	Date time.Time
+	next *goshopify.ListOptions
 }
 
 // HasNext reports whether Shopify announced another page.
@@ -122,10 +126,12 @@ func (c *Client) NextPage(ctx context.Context, p *Page) (*Page, error) {
 }
 
 // CustomersByID fetches up to 250 customers by id in one request, for
-// re-fetching customers whose webhook payload lacked fields.
-func (c *Client) CustomersByID(ctx context.Context, ids []int64) ([]Customer, error) {
+// re-fetching customers whose webhook payload lacked fields, and for
+// confirming deletions: an id the page lacks is a customer Shopify did
+// not have as of the page's Date.
+func (c *Client) CustomersByID(ctx context.Context, ids []int64) (*Page, error) {
 	if len(ids) == 0 {
-		return nil, nil
+		return &Page{Date: c.tr.shopifyNow()}, nil
 	}
 	if len(ids) > 250 {
 		return nil, fmt.Errorf("customers by id: %d ids, at most 250 a request", len(ids))
@@ -138,7 +144,8 @@ func (c *Client) CustomersByID(ctx context.Context, ids []int64) ([]Customer, er
 	if err != nil {
 		return nil, err
 	}
-	return p.Customers, nil
+	p.next = nil // ids= answers in one page
+	return p, nil
 }
 
 // customerFields is the fields parameter of every customer listing: the
@@ -165,6 +172,7 @@ func (c *Client) list(ctx context.Context, opts *goshopify.ListOptions) (*Page, 
 	var (
 		customers []Customer
 		pag       *goshopify.Pagination
+		date      time.Time
 	)
 	// go-shopify sends the request, checks the answer and reads the Link
 	// header, but is given no resource to decode into: it would decode
@@ -179,6 +187,7 @@ func (c *Client) list(ctx context.Context, opts *goshopify.ListOptions) (*Page, 
 		}
 		// Customers keep no reference to the body: decodeValue copies.
 		customers, err = decodeCustomers(c.sink.buf, opts.Limit)
+		date = c.sink.date
 		if cap(c.sink.buf) > maxKeptBody {
 			c.sink.buf = nil
 		}
@@ -193,7 +202,13 @@ func (c *Client) list(ctx context.Context, opts *goshopify.ListOptions) (*Page, 
 		// Shopify accepts fields beside them, and needs it on every page.
 		next.Fields = opts.Fields
 	}
-	return &Page{Customers: customers, next: next}, nil
+	// Every key was asked for (customerFields): one the answer lacks is
+	// one Shopify has no value for. A customer without an address comes
+	// without default_address, and a read is the whole truth.
+	for i := range customers {
+		customers[i].nullAbsent()
+	}
+	return &Page{Customers: customers, Date: date, next: next}, nil
 }
 
 // do runs one go-shopify call, retrying it when the body Shopify sent was
@@ -292,7 +307,16 @@ type Stats struct {
 	ServedVersion string    // X-Shopify-API-Version of the last answer
 	TokenKind     string    // the kind of credentials
 	ByClass       [6]int64  // answers by status class: ByClass[2] counts 2xx
+	// ClockOffset is how far Shopify's clock (its answers' Date) is ahead
+	// of the local one, to about half a second; ClockKnown is false until
+	// an answer carried a Date.
+	ClockOffset time.Duration
+	ClockKnown  bool
 }
+
+// ShopifyNow returns the time now on Shopify's clock, as far as the
+// answers' Date headers tell; the local time before the first answer.
+func (c *Client) ShopifyNow() time.Time { return c.tr.shopifyNow() }
 
 // Stats returns a snapshot of the client's counters.
 func (c *Client) Stats() Stats {
@@ -309,6 +333,7 @@ func (c *Client) Stats() Stats {
 		out.LastAt = time.Unix(0, ns)
 	}
 	out.ServedVersion, _ = s.servedVersion.Load().(string)
+	out.ClockOffset, out.ClockKnown = time.Duration(s.clockOffset.Load()), s.clockKnown.Load()
 	for i := range s.byClass {
 		out.ByClass[i] = s.byClass[i].Load()
 	}

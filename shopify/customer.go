@@ -66,3 +66,36 @@ type Address struct {
 	Company      Opt[string] `json:"company,omitzero"`
 	Name         Opt[string] `json:"name,omitzero"`
 }
+
+// nullAbsent makes every key the customer's payload lacked an explicit
+// null, for an answer to a request that asked for every key: there the
+// absence of a key means that Shopify has no value for it (a customer
+// without an address has no default_address), not that it is unknown.
+func (c *Customer) nullAbsent() {
+	nullIfAbsent(&c.Email)
+	nullIfAbsent(&c.FirstName)
+	nullIfAbsent(&c.LastName)
+	nullIfAbsent(&c.Phone)
+	nullIfAbsent(&c.Note)
+	nullIfAbsent(&c.State)
+	nullIfAbsent(&c.OrdersCount)
+	nullIfAbsent(&c.TotalSpent)
+	nullIfAbsent(&c.Currency)
+	nullIfAbsent(&c.Tags)
+	nullIfAbsent(&c.VerifiedEmail)
+	nullIfAbsent(&c.TaxExempt)
+	nullIfAbsent(&c.LastOrderID)
+	nullIfAbsent(&c.LastOrderName)
+	nullIfAbsent(&c.EmailMarketingConsent)
+	nullIfAbsent(&c.SMSMarketingConsent)
+	nullIfAbsent(&c.DefaultAddress)
+	nullIfAbsent(&c.CreatedAt)
+	nullIfAbsent(&c.UpdatedAt)
+	nullIfAbsent(&c.AdminGraphQLAPIID)
+}
+
+func nullIfAbsent[T any](o *Opt[T]) {
+	if !o.Set {
+		*o = Null[T]()
+	}
+}

@@ -64,8 +64,10 @@ type transport struct {
 type stats struct {
 	requests, throttled, retries, tokenRenewals atomic.Int64
 	lastStatus                                  atomic.Int64
-	lastAt                                      atomic.Int64    // unix nanoseconds
-	servedVersion                               atomic.Value    // string
+	lastAt                                      atomic.Int64 // unix nanoseconds
+	servedVersion                               atomic.Value // string
+	clockOffset                                 atomic.Int64 // Shopify's Date minus the local clock, ns; see observeDate
+	clockKnown                                  atomic.Bool
 	byClass                                     [6]atomic.Int64 // answers by status class: [2] is 2xx
 }
 
@@ -168,6 +170,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // attempt sends one request and reads its whole body within the attempt's
 // timeout, so that a stalled or cut body is an error that can be retried.
 func (t *transport) attempt(req *http.Request) (*http.Response, error) {
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
 	defer cancel()
 	resp, err := t.base.RoundTrip(req.WithContext(ctx))
@@ -195,6 +198,7 @@ func (t *transport) attempt(req *http.Request) (*http.Response, error) {
 	}
 	if sink != nil {
 		sink.buf = buf
+		sink.date = t.observeDate(resp.Header.Get("Date"), start)
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			// The caller decodes sink.buf; go-shopify would only copy
 			// the body twice more (it reads every body to log it).
@@ -214,7 +218,8 @@ func (t *transport) attempt(req *http.Request) (*http.Response, error) {
 // space, and hands go-shopify an empty body. The customer listing decodes
 // pages this way (see Client.list); one request uses a sink at a time.
 type bodySink struct {
-	buf []byte
+	buf  []byte
+	date time.Time // the answer's Date, on Shopify's clock
 }
 
 type bodySinkKey struct{}
@@ -287,4 +292,27 @@ func unwrapURLError(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+// observeDate reads an answer's Date header: when Shopify answered, on its
+// own clock, whole seconds. It returns that time, and notes how far
+// Shopify's clock is from the local one (the Date against the local time
+// the request was sent, which Shopify's answer cannot precede). Without a
+// usable Date it returns the local time the request was sent.
+func (t *transport) observeDate(h string, sent time.Time) time.Time {
+	d, err := http.ParseTime(h)
+	if err != nil {
+		return sent.UTC().Truncate(time.Second)
+	}
+	// Date is rounded down to the second: the answer came within the
+	// second after it, so the offset is taken from the middle of it.
+	t.stats.clockOffset.Store(int64(d.Add(500 * time.Millisecond).Sub(sent)))
+	t.stats.clockKnown.Store(true)
+	return d.UTC()
+}
+
+// shopifyNow is the time now on Shopify's clock, as the last Date seen
+// tells it; the local clock before any answer.
+func (t *transport) shopifyNow() time.Time {
+	return time.Now().Add(time.Duration(t.stats.clockOffset.Load())).UTC()
 }

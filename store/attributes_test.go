@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -249,13 +250,13 @@ func TestDataMark(t *testing.T) {
 		t.Errorf("after the import: mark %s, want %s", got, want)
 	}
 	apply(t, db, upsert(profileOnly(2, "b@example.com", "B", at(10)), at(11), "older"))
-	apply(t, db, deleteChange(1, at(60), "del"))
+	apply(t, db, deleteChange(1, at(60)))
 	if got, want := mark(), at(50).Format(time.RFC3339); got != want {
 		t.Errorf("after an older write and a deletion: mark %s, want %s", got, want)
 	}
 	// A failing change (no contact) after a newer one that succeeds, and
 	// a newer one that fails alone: only the success moves the mark.
-	bad := store.Change{Kind: store.ChangeUpsert, ShopifyID: 5, Tie: at(99)}
+	bad := store.Change{Kind: store.ChangeUpsert, ShopifyID: 5, Seen: at(99)}
 	good := upsert(profileOnly(3, "c@example.com", "C", at(70)), at(71), "good")
 	if _, err := db.ApplyChanges(ctx, []store.Change{good, bad}); err != nil {
 		t.Fatal(err)
@@ -358,11 +359,22 @@ func TestMigrationSharesAttributeTypes(t *testing.T) {
 	}
 }
 
-// TestMigrationRehashesContacts opens a store whose content hashes are not
-// this release's (as FNV-1a left them before 0006) and checks the
-// migration hashes every contact again, batch after batch, so that the
-// next import of the same customers finds them all unchanged and writes
-// nothing.
+// legacyBlob is the stamps column as releases before 0007 wrote it for a
+// contact imported at tie whose parts all have the clock updated.
+func legacyBlob(updated, tie time.Time) []byte {
+	var b []byte
+	for range shopsync.NumParts {
+		b = binary.AppendVarint(b, updated.UnixMicro())
+		b = binary.AppendVarint(b, tie.UnixMicro())
+	}
+	return binary.AppendVarint(binary.AppendVarint(b, 0), 0)
+}
+
+// TestMigrationRehashesContacts opens a store whose content hashes and
+// stamps are not this release's (as releases before 0007 left them) and
+// checks the migration rewrites every contact's, batch after batch, so
+// that the next import of the same customers finds them all unchanged and
+// writes nothing.
 func TestMigrationRehashesContacts(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "rehash.db")
@@ -391,7 +403,7 @@ func TestMigrationRehashesContacts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.FinishImport(ctx, run); err != nil {
+		if _, err := db.FinishImport(ctx, run, fetched); err != nil {
 			t.Fatal(err)
 		}
 		return counts
@@ -405,10 +417,13 @@ func TestMigrationRehashesContacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := raw.Exec(`UPDATE contacts SET content_hash = shopify_id % 977`); err != nil {
+	// As a release before 0007 left the store: hashes of another
+	// function, and stamps as varint pairs of clock and tie-break.
+	legacy := legacyBlob(updated, updated.Add(time.Minute))
+	if _, err := raw.Exec(`UPDATE contacts SET content_hash = shopify_id % 977, stamps = ?`, legacy); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := raw.Exec(`DELETE FROM migrations WHERE name = 'migrations/0006_content_hash_xxhash.go'`); err != nil {
+	if _, err := raw.Exec(`DELETE FROM migrations WHERE name = 'migrations/0007_merge_model_stamps.go'`); err != nil {
 		t.Fatal(err)
 	}
 	written := func(raw *sql.DB) string {

@@ -22,8 +22,18 @@ const (
 	// ChangeTagsAdded and ChangeTagsRemoved add or remove Tags as of Clock.
 	ChangeTagsAdded
 	ChangeTagsRemoved
-	// ChangeDelete marks the contact deleted as of Clock (customers/delete).
+	// ChangeDelete marks the contact deleted: a read (Read, as of Seen)
+	// found that Shopify no longer has the customer.
 	ChangeDelete
+	// ChangeRefetch queues the contact to be read again from the Admin
+	// API, changing nothing else. customers/delete asks for it: a
+	// deletion is confirmed by a read before it takes effect, since the
+	// topic header of a signed body is not signed.
+	ChangeRefetch
+	// ChangeMerge records that Shopify merged Merge.MergedID into
+	// Merge.KeptID (customers/merge) and queues both to be read again:
+	// the merged-away customer is then found gone, the kept one changed.
+	ChangeMerge
 	// ChangeRedactCustomer erases the contact's personal data
 	// (customers/redact); ChangeRedactShop erases every contact (shop/redact).
 	ChangeRedactCustomer
@@ -40,24 +50,42 @@ type Change struct {
 	ShopifyID int64
 	Contact   *shopsync.Contact // ChangeUpsert: Parts and Clocks say what it carries
 	Tags      []string          // ChangeTagsAdded, ChangeTagsRemoved
-	Clock     time.Time         // the Shopify clock of a tags or delete event
-	Tie       time.Time         // tie-break: X-Shopify-Triggered-At, or when the data was fetched
-	Source    string            // what changed the contact: a topic, "refetch", "reconcile"
+	Clock     shopsync.Clock    // the tags event's own clock (occurredAt), if it had one
+
+	// Seen is when, on Shopify's clock, the data was true: the webhook's
+	// X-Shopify-Triggered-At, or the Date of the Admin API's answer.
+	Seen time.Time
+	// Read says the data was read from the Admin API (a sweep, a
+	// re-fetch): the whole truth as of Seen (see shopsync.Stamp).
+	Read   bool
+	Source string // what changed the contact: a topic, "refetch", "reconcile"
 
 	// Need lists the parts the contact must have (mapping's Parts); when
 	// one is still unknown after the change, the contact is queued for a
 	// full re-fetch. Zero: never queue.
 	Need shopsync.PartSet
 
+	Merge       *Merge       // ChangeMerge
 	DataRequest *DataRequest // ChangeDataRequest
 	Delivery    *Delivery    // set for a webhook: deduplicated and recorded
 }
 
 // Delivery identifies a webhook delivery.
 type Delivery struct {
-	WebhookID   string // X-Shopify-Webhook-Id
+	WebhookID string // X-Shopify-Webhook-Id: unique per delivery, kept by its retries
+	// EventKey, when set, names the event and its payload (the receiver
+	// makes it of X-Shopify-Event-Id and a digest of the body): a second
+	// subscription to the topic gets the same event under another webhook
+	// id, and is a duplicate when its body is the same.
+	EventKey    string
 	Topic       string
 	TriggeredAt time.Time
+}
+
+// Merge is the content of a customers/merge: MergedID was merged into
+// KeptID.
+type Merge struct {
+	KeptID, MergedID int64
 }
 
 // DataRequest is the content of a customers/data_request.
@@ -75,6 +103,7 @@ const (
 	OutcomeUnchanged Outcome = "unchanged" // equal to what was stored
 	OutcomeStale     Outcome = "stale"     // older than what was stored: no effect
 	OutcomeDuplicate Outcome = "duplicate" // a delivery already applied: no effect
+	OutcomeQueued    Outcome = "queued"    // to be confirmed by reading the customer again
 	OutcomeIgnored   Outcome = "ignored"   // unknown topic, or a redacted customer
 )
 
@@ -174,10 +203,18 @@ func (e *savepointError) Error() string { return e.err.Error() }
 func (e *savepointError) Unwrap() error { return e.err }
 
 func (tx *Tx) apply(ctx context.Context, ch *Change) (Result, error) {
-	if d := ch.Delivery; d != nil {
+	d := ch.Delivery
+	var eventKey any
+	if d != nil {
+		if d.EventKey != "" {
+			eventKey = d.Topic + " " + d.EventKey
+		}
+		// A redelivery keeps its webhook id; the same event sent to a
+		// second subscription of the topic has a new webhook id and the
+		// same event id.
 		var n int
-		if err := tx.queryRow(ctx, `SELECT count(*) FROM webhook_deliveries WHERE webhook_id = ?`,
-			d.WebhookID).Scan(&n); err != nil {
+		if err := tx.queryRow(ctx, `SELECT count(*) FROM webhook_deliveries WHERE webhook_id = ?1
+			OR (?2 IS NOT NULL AND event_key = ?2)`, d.WebhookID, eventKey).Scan(&n); err != nil {
 			return Result{}, fmt.Errorf("delivery %s: %w", d.WebhookID, err)
 		}
 		if n > 0 {
@@ -188,7 +225,7 @@ func (tx *Tx) apply(ctx context.Context, ch *Change) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if d := ch.Delivery; d != nil {
+	if d != nil {
 		var id, triggered any
 		if ch.ShopifyID != 0 {
 			id = ch.ShopifyID
@@ -197,8 +234,8 @@ func (tx *Tx) apply(ctx context.Context, ch *Change) (Result, error) {
 			triggered = formatTime(d.TriggeredAt)
 		}
 		if _, err := tx.exec(ctx, `
-			INSERT INTO webhook_deliveries (webhook_id, topic, shopify_id, triggered_at, received_at, outcome)
-			VALUES (?, ?, ?, ?, ?, ?)`, d.WebhookID, d.Topic, id, triggered, tx.now, string(res.Outcome)); err != nil {
+			INSERT INTO webhook_deliveries (webhook_id, topic, shopify_id, triggered_at, received_at, outcome, event_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, d.WebhookID, d.Topic, id, triggered, tx.now, string(res.Outcome), eventKey); err != nil {
 			return Result{}, fmt.Errorf("record delivery %s: %w", d.WebhookID, err)
 		}
 	}
@@ -215,6 +252,8 @@ func (tx *Tx) applyEffect(ctx context.Context, ch *Change) (Result, error) {
 		return tx.redactCustomer(ctx, ch)
 	case ChangeDataRequest:
 		return tx.recordDataRequest(ctx, ch)
+	case ChangeMerge:
+		return tx.recordMerge(ctx, ch)
 	}
 	if ch.ShopifyID <= 0 {
 		return Result{}, fmt.Errorf("change without a customer id")
@@ -223,12 +262,20 @@ func (tx *Tx) applyEffect(ctx context.Context, ch *Change) (Result, error) {
 		return Result{Outcome: OutcomeIgnored}, err
 	}
 	var (
-		e   effect
+		res upsertResult
 		err error
 	)
 	switch ch.Kind {
+	case ChangeRefetch:
+		if err := tx.queue(ctx, ch.ShopifyID, ch.Source); err != nil {
+			return Result{}, err
+		}
+		return Result{Outcome: OutcomeQueued, Queued: true}, nil
 	case ChangeDelete:
-		e, err = tx.markDeleted(ctx, ch.ShopifyID, shopsync.Stamp{Clock: ch.Clock, Tie: ch.Tie}, ch.Source)
+		if !ch.Read {
+			return Result{}, fmt.Errorf("delete of contact %d without a read confirming it", ch.ShopifyID)
+		}
+		res.effect, err = tx.markDeleted(ctx, ch.ShopifyID, stampOf(shopsync.Clock{}, ch.Seen, true), ch.Source)
 	case ChangeUpsert, ChangeTagsAdded, ChangeTagsRemoved:
 		var old *record
 		if old, err = tx.loadRecord(ctx, ch.ShopifyID); err != nil {
@@ -238,10 +285,10 @@ func (tx *Tx) applyEffect(ctx context.Context, ch *Change) (Result, error) {
 			if ch.Contact == nil || ch.Contact.ShopifyID != ch.ShopifyID {
 				return Result{}, fmt.Errorf("upsert of contact %d without its data", ch.ShopifyID)
 			}
-			e, err = tx.upsert(ctx, old, ch.Contact, ch.Tie, ch.Source)
+			res, err = tx.upsert(ctx, old, ch.Contact, ch.Seen, ch.Read, ch.Source)
 		} else {
-			st := shopsync.Stamp{Clock: ch.Clock, Tie: ch.Tie}
-			e, err = tx.upsertTags(ctx, old, ch.ShopifyID, ch.Tags, ch.Kind == ChangeTagsAdded, st, ch.Source)
+			st := stampOf(ch.Clock, ch.Seen, false)
+			res, err = tx.upsertTags(ctx, old, ch.ShopifyID, ch.Tags, ch.Kind == ChangeTagsAdded, st, ch.Source)
 		}
 	default:
 		return Result{}, fmt.Errorf("unknown change kind %d", ch.Kind)
@@ -249,23 +296,54 @@ func (tx *Tx) applyEffect(ctx context.Context, ch *Change) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	res := Result{Created: e == effectCreated}
-	switch e {
+	out := Result{Created: res.effect == effectCreated}
+	switch res.effect {
 	case effectCreated, effectUpdated:
-		res.Outcome = OutcomeApplied
+		out.Outcome = OutcomeApplied
 	case effectUnchanged:
-		res.Outcome = OutcomeUnchanged
-	case effectStale:
-		res.Outcome = OutcomeStale
+		out.Outcome = OutcomeUnchanged
 	default:
-		res.Outcome = OutcomeIgnored
+		out.Outcome = OutcomeStale
 	}
-	if ch.Need != 0 && ch.Kind != ChangeDelete && res.Outcome != OutcomeStale {
-		if res.Queued, err = tx.queueIfIncomplete(ctx, ch.ShopifyID, ch.Need, ch.Source); err != nil {
+	if res.refetch {
+		if err := tx.queue(ctx, ch.ShopifyID, ch.Source); err != nil {
+			return Result{}, err
+		}
+		out.Queued = true
+	} else if ch.Need != 0 && ch.Kind != ChangeDelete && out.Outcome != OutcomeStale {
+		if out.Queued, err = tx.queueIfIncomplete(ctx, ch.ShopifyID, ch.Need, ch.Source); err != nil {
 			return Result{}, err
 		}
 	}
-	return res, nil
+	return out, nil
+}
+
+// recordMerge records a customers/merge and queues both customers to be
+// read again.
+func (tx *Tx) recordMerge(ctx context.Context, ch *Change) (Result, error) {
+	mg := ch.Merge
+	if mg == nil || mg.KeptID <= 0 || mg.MergedID <= 0 {
+		return Result{}, fmt.Errorf("customers/merge without both customer ids")
+	}
+	var webhookID any
+	if ch.Delivery != nil {
+		webhookID = ch.Delivery.WebhookID
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO contact_merges (kept_id, merged_id, merged_at, webhook_id) VALUES (?, ?, ?, ?)`,
+		mg.KeptID, mg.MergedID, formatTime(ch.Seen), webhookID); err != nil {
+		return Result{}, fmt.Errorf("record merge of %d into %d: %w", mg.MergedID, mg.KeptID, err)
+	}
+	for _, id := range []int64{mg.KeptID, mg.MergedID} {
+		if red, err := tx.redacted(ctx, id); err != nil {
+			return Result{}, err
+		} else if red {
+			continue
+		}
+		if err := tx.queue(ctx, id, ch.Source); err != nil {
+			return Result{}, err
+		}
+	}
+	return Result{Outcome: OutcomeQueued, Queued: true}, nil
 }
 
 // queueIfIncomplete queues the contact for a full re-fetch when a part it
@@ -278,14 +356,19 @@ func (tx *Tx) queueIfIncomplete(ctx context.Context, id int64, need shopsync.Par
 	if need&^r.known() == 0 {
 		return false, nil
 	}
+	return true, tx.queue(ctx, id, reason)
+}
+
+// queue queues the contact to be read again from the Admin API.
+func (tx *Tx) queue(ctx context.Context, id int64, reason string) error {
 	// Queued again: the newer time keeps the entry when a batch taken
 	// before it is dequeued (see RefetchBatch).
 	if _, err := tx.exec(ctx, `INSERT INTO refetch_queue (shopify_id, queued_at, reason) VALUES (?, ?, ?)
 		ON CONFLICT (shopify_id) DO UPDATE SET queued_at = excluded.queued_at, reason = excluded.reason`,
 		id, tx.now, reason); err != nil {
-		return false, fmt.Errorf("queue re-fetch of %d: %w", id, err)
+		return fmt.Errorf("queue re-fetch of %d: %w", id, err)
 	}
-	return true, nil
+	return nil
 }
 
 // loadStamps reads a live contact's stamps; nil when it is not stored or

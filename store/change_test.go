@@ -30,11 +30,12 @@ func profileOnly(id int64, email, first string, updated time.Time) shopsync.Cont
 		ShopifyCreatedAt: ptr(t0.Add(-time.Hour)), ShopifyUpdatedAt: ptr(updated),
 		Fields: shopsync.AllFields &^ shopsync.FieldTags,
 		Parts:  shopsync.Set(shopsync.PartProfile),
+		Full:   shopsync.Set(shopsync.PartProfile),
 		Attributes: shopsync.Attributes{
 			shopsync.StringAttr("note", ptr("note of "+first)),
 		},
 	}
-	c.Clocks[shopsync.PartProfile] = updated
+	c.Clocks[shopsync.PartProfile] = updatedAt(updated)
 	return c
 }
 
@@ -42,7 +43,8 @@ func profileOnly(id int64, email, first string, updated time.Time) shopsync.Cont
 // email consent part.
 func emailConsent(id int64, state string, clock time.Time) shopsync.Contact {
 	c := shopsync.Contact{
-		ShopifyID: id, Tags: []string{}, Parts: shopsync.Set(shopsync.PartEmailConsent),
+		ShopifyID: id, Tags: []string{},
+		Parts: shopsync.Set(shopsync.PartEmailConsent), Full: shopsync.Set(shopsync.PartEmailConsent),
 		Attributes: shopsync.Attributes{
 			shopsync.BoolAttr("accepts_email_marketing", ptr(state == "subscribed")),
 			shopsync.StringAttr("email_marketing_consent", ptr(state)),
@@ -51,26 +53,34 @@ func emailConsent(id int64, state string, clock time.Time) shopsync.Contact {
 	for i := range c.Attributes {
 		c.Attributes[i].Part = shopsync.PartEmailConsent
 	}
-	c.Clocks[shopsync.PartEmailConsent] = clock
+	c.Clocks[shopsync.PartEmailConsent] = shopsync.Clock{Time: clock, Kind: shopsync.ClockConsentUpdatedAt}
 	return c
 }
 
-func upsert(c shopsync.Contact, tie time.Time, webhookID string) store.Change {
-	ch := store.Change{Kind: store.ChangeUpsert, ShopifyID: c.ShopifyID, Contact: &c, Tie: tie, Source: "customers/update"}
+// upsert is a webhook's change, triggered at seen.
+func upsert(c shopsync.Contact, seen time.Time, webhookID string) store.Change {
+	ch := store.Change{Kind: store.ChangeUpsert, ShopifyID: c.ShopifyID, Contact: &c, Seen: seen, Source: "customers/update"}
 	if webhookID != "" {
-		ch.Delivery = &store.Delivery{WebhookID: webhookID, Topic: "customers/update", TriggeredAt: tie}
+		ch.Delivery = &store.Delivery{WebhookID: webhookID, Topic: "customers/update", TriggeredAt: seen}
 	}
 	return ch
 }
 
-func tagsChange(kind store.ChangeKind, id int64, clock, tie time.Time, tags ...string) store.Change {
-	return store.Change{Kind: kind, ShopifyID: id, Tags: tags, Clock: clock, Tie: tie, Source: "customer.tags"}
+// read is a change of data read from the Admin API at seen (a sweep).
+func read(c shopsync.Contact, seen time.Time) store.Change {
+	return store.Change{Kind: store.ChangeUpsert, ShopifyID: c.ShopifyID, Contact: &c, Seen: seen, Read: true,
+		Source: store.SourceReconcile}
 }
 
-func deleteChange(id int64, triggered time.Time, webhookID string) store.Change {
-	return store.Change{Kind: store.ChangeDelete, ShopifyID: id, Clock: triggered, Tie: triggered,
-		Source:   "customers/delete",
-		Delivery: &store.Delivery{WebhookID: webhookID, Topic: "customers/delete", TriggeredAt: triggered}}
+func tagsChange(kind store.ChangeKind, id int64, occurred, seen time.Time, tags ...string) store.Change {
+	return store.Change{Kind: kind, ShopifyID: id, Tags: tags, Seen: seen, Source: "customer.tags",
+		Clock: shopsync.Clock{Time: occurred, Kind: shopsync.ClockOccurredAt}}
+}
+
+// deleteChange is a read at seen that no longer found the customer (the
+// re-fetch that confirms a customers/delete).
+func deleteChange(id int64, seen time.Time) store.Change {
+	return store.Change{Kind: store.ChangeDelete, ShopifyID: id, Seen: seen, Read: true, Source: store.SourceRefetch}
 }
 
 // apply applies changes in one call and fails on any error.
@@ -169,7 +179,7 @@ func TestPartsAreVersionedIndependently(t *testing.T) {
 	// profile is taken, the consent kept.
 	apply(t, db, upsert(emailConsent(id, "subscribed", at(30)), at(31), "w1"))
 	update := contact(id, "new@example.com", at(20), 5)
-	update.Clocks[shopsync.PartEmailConsent] = at(10)
+	update.Clocks[shopsync.PartEmailConsent] = shopsync.Clock{Time: at(10), Kind: shopsync.ClockConsentUpdatedAt}
 	update.Attributes[0] = shopsync.BoolAttr("accepts_email_marketing", ptr(false))
 	update.Attributes[0].Part = shopsync.PartEmailConsent
 	res := apply(t, db, upsert(update, at(21), "w2"))
@@ -237,7 +247,7 @@ func TestAbsentKeysKeepAndNullsSet(t *testing.T) {
 		Parts:      shopsync.Set(shopsync.PartProfile),
 		Attributes: shopsync.Attributes{shopsync.StringAttr("note", nil)},
 	}
-	in.Clocks[shopsync.PartProfile] = at(5)
+	in.Clocks[shopsync.PartProfile] = updatedAt(at(5))
 	if res := apply(t, db, upsert(in, at(6), "")); res[0].Outcome != store.OutcomeApplied {
 		t.Fatalf("got outcome %s, want applied", res[0].Outcome)
 	}
@@ -294,7 +304,7 @@ func TestDuplicateDeliveryHasOneEffect(t *testing.T) {
 
 func TestFailedChangeRollsBackAlone(t *testing.T) {
 	db, _ := newDB(t)
-	bad := store.Change{Kind: store.ChangeUpsert, ShopifyID: 5, Tie: at(1), // no Contact
+	bad := store.Change{Kind: store.ChangeUpsert, ShopifyID: 5, Seen: at(1), // no Contact
 		Delivery: &store.Delivery{WebhookID: "bad", Topic: "customers/update"}}
 	good := upsert(profileOnly(6, "six@example.com", "Six", at(1)), at(2), "good")
 	res, err := db.ApplyChanges(context.Background(), []store.Change{bad, good})
@@ -365,7 +375,7 @@ func TestDeleteIsFinal(t *testing.T) {
 	const id = 13
 	seed(t, db, contact(id, "gone@example.com", at(0), 0), at(1))
 
-	apply(t, db, deleteChange(id, at(100), "del"))
+	apply(t, db, deleteChange(id, at(100)))
 	if _, err := db.Contact(ctx, id); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("after delete: got %v, want ErrNotFound", err)
 	}
@@ -385,7 +395,7 @@ func TestDeleteIsFinal(t *testing.T) {
 		t.Fatalf("after late update: got %v, want ErrNotFound", err)
 	}
 	// The same delete again changes nothing.
-	if r := apply(t, db, deleteChange(id, at(100), "del-again")); r[0].Outcome != store.OutcomeUnchanged {
+	if r := apply(t, db, deleteChange(id, at(100))); r[0].Outcome != store.OutcomeUnchanged {
 		t.Errorf("repeated delete: got %s, want unchanged", r[0].Outcome)
 	}
 
@@ -422,7 +432,7 @@ func TestDeleteBeforeCreateLeavesTombstone(t *testing.T) {
 	const id = 17
 	create := upsert(profileOnly(id, "late@example.com", "Late", at(10)), at(10), "create")
 	create.Need = shopsync.AllParts
-	got := outcomes(apply(t, db, deleteChange(id, at(20), "delete")))
+	got := outcomes(apply(t, db, deleteChange(id, at(20))))
 	got = append(got, outcomes(apply(t, db, create))...)
 	if diff := cmp.Diff(got, []store.Outcome{store.OutcomeApplied, store.OutcomeStale}); diff != "" {
 		t.Errorf("outcomes (-got +want):\n%s", diff)
@@ -606,7 +616,7 @@ func TestRedactCustomerErasesEveryByte(t *testing.T) {
 	later := []store.Change{
 		upsert(again, at(101), "u"),
 		tagsChange(store.ChangeTagsAdded, victim, at(102), at(102), "x"),
-		deleteChange(victim, at(103), "d"),
+		deleteChange(victim, at(103)),
 	}
 	for i, r := range apply(t, db, later...) {
 		if r.Outcome != store.OutcomeIgnored {
@@ -667,37 +677,49 @@ func TestRedactShopErasesAll(t *testing.T) {
 	}
 }
 
+// TestImportObeysPartGates: a page read from the Admin API is the truth
+// as of its Date. It replaces what a webhook triggered before that brought
+// (whatever the consent clocks say: a read at 70 saw the consent as it was
+// at 70), and keeps what a webhook triggered after it brought.
 func TestImportObeysPartGates(t *testing.T) {
 	ctx := context.Background()
-	db, _ := newDB(t)
-	const id = 31
-	seed(t, db, contact(id, "before@example.com", at(0), 1), at(1))
-	// A webhook brings a consent change at 50.
-	apply(t, db, upsert(emailConsent(id, "subscribed", at(50)), at(50), "consent"))
+	for _, tt := range []struct {
+		name    string
+		fetched time.Time
+		consent bool // the webhook's subscribed consent is kept
+	}{
+		{"page read before the webhook", at(45), true},
+		{"page read after the webhook", at(70), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			db, _ := newDB(t)
+			const id = 31
+			seed(t, db, contact(id, "before@example.com", at(0), 1), at(1))
+			// A webhook brings a consent change at 50.
+			apply(t, db, upsert(emailConsent(id, "subscribed", at(50)), at(50), "consent"))
 
-	// An import page fetched later has a newer profile (60) but consent data
-	// from before the webhook's (consent_updated_at 40).
-	page := contact(id, "after@example.com", at(60), 7)
-	page.Clocks[shopsync.PartEmailConsent] = at(40)
-	page.Attributes[0] = shopsync.BoolAttr("accepts_email_marketing", ptr(false))
-	page.Attributes[0].Part = shopsync.PartEmailConsent
-	run, _ := beginRun(t, db)
-	counts, err := db.ApplyPage(ctx, run, 0, id, at(70), []shopsync.Contact{page})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if counts.Updated != 1 {
-		t.Errorf("got counts %+v, want 1 updated", counts)
-	}
-	c := mustContact(t, db, id)
-	if *c.Email != "after@example.com" || attrValue(c, "orders_count") != int64(7) {
-		t.Errorf("page's newer profile/purchasing not taken: email %q orders %v", *c.Email, attrValue(c, "orders_count"))
-	}
-	if got := attrValue(c, "accepts_email_marketing"); got != true {
-		t.Errorf("got accepts_email_marketing %v, want true (the webhook's newer consent)", got)
-	}
-	if got := attrValue(c, "email_marketing_consent"); got != "subscribed" {
-		t.Errorf("got email_marketing_consent %v, want subscribed", got)
+			// The page has a newer profile (60: a read at 45 cannot, but
+			// the gates are per part) and consent data dated 40.
+			page := contact(id, "after@example.com", at(60), 7)
+			page.Clocks[shopsync.PartEmailConsent] = shopsync.Clock{Time: at(40), Kind: shopsync.ClockConsentUpdatedAt}
+			page.Attributes[0] = shopsync.BoolAttr("accepts_email_marketing", ptr(false))
+			page.Attributes[0].Part = shopsync.PartEmailConsent
+			run, _ := beginRun(t, db)
+			counts, err := db.ApplyPage(ctx, run, 0, id, tt.fetched, []shopsync.Contact{page})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if counts.Updated != 1 {
+				t.Errorf("got counts %+v, want 1 updated", counts)
+			}
+			c := mustContact(t, db, id)
+			if *c.Email != "after@example.com" || attrValue(c, "orders_count") != int64(7) {
+				t.Errorf("page's profile/purchasing not taken: email %q orders %v", *c.Email, attrValue(c, "orders_count"))
+			}
+			if got := attrValue(c, "accepts_email_marketing"); got != tt.consent {
+				t.Errorf("got accepts_email_marketing %v, want %v", got, tt.consent)
+			}
+		})
 	}
 }
 
@@ -713,6 +735,7 @@ func TestImportFastPathKeepsAbsentFields(t *testing.T) {
 	next := contact(id, "fast@example.com", at(10), 2)
 	next.Phone = nil
 	next.Fields &^= shopsync.FieldPhone
+	next.Full &^= shopsync.Set(shopsync.PartProfile)
 	run, _ := beginRun(t, db)
 	if _, err := db.ApplyPage(ctx, run, 0, id, at(11), []shopsync.Contact{next}); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,18 +15,18 @@ import (
 	"github.com/shopsync/shopsync"
 )
 
-// contentHash hashes everything a contact's row and attributes hold, and
-// the clock of each part's version, so an unchanged customer is recognised
-// from one integer, without a write. (Clocks count: data equal to the
-// stored data but newer must move the stamps forward, or a late, older
-// event could pass the gate.)
+// contentHash hashes everything a contact's row and attributes hold, so
+// an unchanged customer is recognised from one integer, without a write.
+// Versions are not content: data equal to the stored data is not written
+// again, whatever its stamps (see upsert).
 //
 // The content is laid out in a buffer, each piece unambiguously (a kind,
 // and the length of what has one), and hashed at once with xxHash64.
 // Stored hashes outlive releases: a change here needs a migration that
-// hashes the stored contacts again (0006_content_hash_xxhash), or the next
-// import would rewrite every row and count it updated.
-func contentHash(c *shopsync.Contact, st *stamps) int64 {
+// hashes the stored contacts again (0006, then 0007 when the clocks left
+// the hash), or the next import would rewrite every row and count it
+// updated.
+func contentHash(c *shopsync.Contact) int64 {
 	var arr [2048]byte // a contact's content fits; a larger one grows
 	b := arr[:0]
 	b = hashStr(b, c.Email)
@@ -33,15 +34,18 @@ func contentHash(c *shopsync.Contact, st *stamps) int64 {
 	b = hashStr(b, c.LastName)
 	b = hashStr(b, c.Phone)
 	b = hashStr(b, c.State)
+	// Tags are a set: events add and remove them one by one, so their
+	// order is the order they came in, not always Shopify's.
 	b = binary.LittleEndian.AppendUint64(b, uint64(len(c.Tags)))
-	for i := range c.Tags {
-		b = hashStr(b, &c.Tags[i])
+	tags := c.Tags
+	if !slices.IsSorted(tags) {
+		tags = slices.Sorted(slices.Values(tags))
+	}
+	for i := range tags {
+		b = hashStr(b, &tags[i])
 	}
 	b = hashTime(b, c.ShopifyCreatedAt)
 	b = hashTime(b, c.ShopifyUpdatedAt)
-	for _, ps := range st.part {
-		b = binary.LittleEndian.AppendUint64(b, uint64(micros(ps.Clock)))
-	}
 	for i := range c.Attributes {
 		a := &c.Attributes[i]
 		b = hashStr(b, &a.Name)
@@ -217,6 +221,17 @@ func strArg(s *string) any {
 		return nil
 	}
 	return *s
+}
+
+// writeStamps writes only a contact's versions: a merge that changed no
+// content but made a part known. The row's content, its time and source
+// of change stay.
+func (tx *Tx) writeStamps(ctx context.Context, r *record) error {
+	if _, err := tx.exec(ctx, `UPDATE contacts SET stamps = ?, tag_events = ? WHERE shopify_id = ?`,
+		r.stamps.encode(), r.tags.encode(), r.c.ShopifyID); err != nil {
+		return fmt.Errorf("contact %d versions: %w", r.c.ShopifyID, err)
+	}
+	return nil
 }
 
 // loadRecord reads the stored contact with the given id, deleted or not,

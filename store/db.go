@@ -207,6 +207,7 @@ func (db *DB) migrate(ctx context.Context) error {
 // same order as the SQL files.
 var goMigrations = map[string]func(context.Context, *DB) error{
 	"migrations/0006_content_hash_xxhash.go": rehashContacts,
+	"migrations/0007_merge_model_stamps.go":  restampContacts,
 }
 
 // migrateGo applies a Go migration not yet recorded. fn commits its own

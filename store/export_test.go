@@ -6,7 +6,7 @@ import (
 )
 
 // CheckContentHashes reports a stored contact whose content_hash is not
-// contentHash of its record as read back: what migration 0006 computes
+// contentHash of its record as read back: what migration 0007 computes
 // must be what the writers stored, or an upgraded store's next import
 // would rewrite contacts that did not change.
 func CheckContentHashes(ctx context.Context, db *DB) error {
@@ -25,7 +25,7 @@ func CheckContentHashes(ctx context.Context, db *DB) error {
 		if err != nil {
 			return err
 		}
-		if h := contentHash(&r.c, &r.stamps); h != r.hash {
+		if h := contentHash(&r.c); h != r.hash {
 			return fmt.Errorf("contact %d: stored content_hash %d, its record hashes to %d", r.c.ShopifyID, r.hash, h)
 		}
 	}

@@ -23,7 +23,7 @@ type stored struct {
 
 // ImportPage is one page of a full import: full records of the customers
 // with an id in (After, Last], in strictly ascending id order, as read at
-// Fetched.
+// Fetched: Shopify's clock, the Date of the answer that carried them.
 type ImportPage struct {
 	After, Last int64
 	Fetched     time.Time
@@ -115,13 +115,13 @@ func (tx *Tx) applyPage(ctx context.Context, run *shopsync.SyncRun, pg *ImportPa
 		}
 		var e effect
 		if ok && fastPath(c, &s, pg.Fetched) {
-			r := record{c: *c, stamps: s.stamps}
+			// What mergeParts would make of it: the page's record as it
+			// is, every part stamped by the page.
+			r := record{c: *c}
 			for p := range shopsync.NumParts {
-				if c.Parts.Has(p) {
-					r.stamps.part[p] = stampOf(c, p, pg.Fetched)
-				}
+				r.stamps.part[p] = stampOf(c.Clocks[p], pg.Fetched, true)
 			}
-			r.hash = contentHash(&r.c, &r.stamps)
+			r.hash = contentHash(&r.c)
 			e = effectUnchanged
 			if r.hash != s.hash {
 				e = effectUpdated
@@ -139,9 +139,11 @@ func (tx *Tx) applyPage(ctx context.Context, run *shopsync.SyncRun, pg *ImportPa
 					return err
 				}
 			}
-			if e, err = tx.upsert(ctx, old, c, pg.Fetched, SourceImport); err != nil {
+			res, err := tx.upsert(ctx, old, c, pg.Fetched, true, SourceImport)
+			if err != nil {
 				return err
 			}
+			e = res.effect
 		}
 		switch e {
 		case effectCreated:
@@ -152,30 +154,31 @@ func (tx *Tx) applyPage(ctx context.Context, run *shopsync.SyncRun, pg *ImportPa
 			counts.Unchanged++
 		}
 	}
+	seen := formatTime(pg.Fetched)
 	for id, s := range have {
 		if s.deleted {
 			continue
 		}
 		if _, err := tx.exec(ctx,
-			`INSERT OR IGNORE INTO import_missing (import_id, shopify_id) VALUES (?, ?)`, run.ImportID, id); err != nil {
+			`INSERT OR IGNORE INTO import_missing (import_id, shopify_id, seen) VALUES (?, ?, ?)`, run.ImportID, id, seen); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// fastPath reports whether a full record can overwrite the stored contact
-// without reading it: it carries the profile and tags with every field (a
-// key missing from the payload must keep the stored value, which only the
-// merge does), the contact is live with no pending tag events, and no part
-// stored is newer.
+// fastPath reports whether a page's record can replace the stored contact
+// without reading it, because mergeParts would give the page's record as
+// it is: it carries every part and field whole and nothing stored is newer
+// (a live contact, every part known and older than the page, no field or
+// tag versioned apart).
 func fastPath(c *shopsync.Contact, s *stored, fetched time.Time) bool {
-	if s.deleted || s.tagEvents || !c.Fields.Has(shopsync.AllFields) ||
-		!c.Parts.Has(shopsync.PartProfile) || !c.Parts.Has(shopsync.PartTags) {
+	if s.deleted || s.tagEvents || s.stamps.fields != nil || !c.Fields.Has(shopsync.AllFields) ||
+		c.Full != shopsync.AllParts || s.stamps.known() != shopsync.AllParts || !plainAttributes(c.Attributes) {
 		return false
 	}
 	for p := range shopsync.NumParts {
-		if c.Parts.Has(p) && stampOf(c, p, fetched).Compare(s.stamps.part[p]) < 0 {
+		if !stampOf(c.Clocks[p], fetched, true).Supersedes(s.stamps.part[p]) {
 			return false
 		}
 	}
@@ -231,65 +234,73 @@ func (tx *Tx) storedRange(ctx context.Context, after, last int64) (map[int64]sto
 }
 
 // FinishImport completes the run's import after its last page: stored
-// contacts past the checkpoint are missing too, and every contact found
-// missing is marked deleted — unless something (a webhook) wrote it after
-// the import started. It returns how many contacts it deleted and records
-// the run as succeeded. Only a completed import deletes anything.
-func (db *DB) FinishImport(ctx context.Context, run *shopsync.SyncRun) (int64, error) {
+// contacts past the checkpoint are missing too (as of the last read, at
+// seen), and every contact found missing is marked deleted, as of the
+// read that did not list it — unless some of its data is not older than
+// that read (a webhook triggered after it brought the contact). It
+// returns how many contacts it deleted and records the run as succeeded.
+// Only a completed import deletes anything.
+func (db *DB) FinishImport(ctx context.Context, run *shopsync.SyncRun, seen time.Time) (int64, error) {
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("finish import: %w", err)
 	}
 	defer tx.Rollback()
 	var checkpoint int64
-	var started string
 	if err := tx.QueryRowContext(ctx,
-		`SELECT checkpoint_id, started_at FROM imports WHERE id = ? AND finished_at IS NULL`, run.ImportID,
-	).Scan(&checkpoint, &started); err != nil {
+		`SELECT checkpoint_id FROM imports WHERE id = ? AND finished_at IS NULL`, run.ImportID,
+	).Scan(&checkpoint); err != nil {
 		return 0, fmt.Errorf("finish import %d: %w", run.ImportID, err)
 	}
 	if _, err := tx.ExecContext(ctx, `
-		INSERT OR IGNORE INTO import_missing (import_id, shopify_id)
-		SELECT ?, shopify_id FROM contacts WHERE shopify_id > ? AND deleted_at IS NULL`,
-		run.ImportID, checkpoint); err != nil {
-		return 0, fmt.Errorf("finish import %d: %w", run.ImportID, err)
-	}
-	// A contact written after the import started (by a webhook) is kept:
-	// the import's pages are older than that write.
-	startedAt, err := parseTime(started)
-	if err != nil {
+		INSERT OR IGNORE INTO import_missing (import_id, shopify_id, seen)
+		SELECT ?, shopify_id, ? FROM contacts WHERE shopify_id > ? AND deleted_at IS NULL`,
+		run.ImportID, formatTime(seen), checkpoint); err != nil {
 		return 0, fmt.Errorf("finish import %d: %w", run.ImportID, err)
 	}
 	rows, err := tx.QueryContext(ctx, `
-		SELECT shopify_id FROM contacts
-		WHERE deleted_at IS NULL AND updated_at < ?
-			AND shopify_id IN (SELECT shopify_id FROM import_missing WHERE import_id = ?)`,
-		started, run.ImportID)
+		SELECT m.shopify_id, m.seen FROM import_missing AS m JOIN contacts AS c USING (shopify_id)
+		WHERE m.import_id = ? AND c.deleted_at IS NULL ORDER BY m.shopify_id`, run.ImportID)
 	if err != nil {
 		return 0, fmt.Errorf("finish import %d: %w", run.ImportID, err)
 	}
-	var ids []int64
+	type missing struct {
+		id   int64
+		seen time.Time
+	}
+	var gone []missing
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var (
+			m    missing
+			when sql.NullString
+		)
+		if err := rows.Scan(&m.id, &when); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("finish import %d: %w", run.ImportID, err)
 		}
-		ids = append(ids, id)
+		m.seen = seen // noted by a release before 0007: as of the last read
+		if when.Valid {
+			if m.seen, err = parseTime(when.String); err != nil {
+				rows.Close()
+				return 0, fmt.Errorf("finish import %d: %w", run.ImportID, err)
+			}
+		}
+		gone = append(gone, m)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("finish import %d: %w", run.ImportID, err)
 	}
-	// The deletion is versioned by the import's start: Shopify had no
-	// such customer after it, so only newer data brings the contact back.
-	gone := shopsync.Stamp{Clock: startedAt, Tie: startedAt}
-	for _, id := range ids {
-		if _, err := tx.markDeleted(ctx, id, gone, SourceImport); err != nil {
+	var deleted int64
+	for _, m := range gone {
+		e, err := tx.markDeleted(ctx, m.id, stampOf(shopsync.Clock{}, m.seen, true), SourceImport)
+		if err != nil {
 			return 0, fmt.Errorf("finish import %d: %w", run.ImportID, err)
 		}
+		if e == effectUpdated {
+			deleted++
+		}
 	}
-	deleted := int64(len(ids))
 	if _, err := tx.ExecContext(ctx, `DELETE FROM import_missing WHERE import_id = ?`, run.ImportID); err != nil {
 		return 0, fmt.Errorf("finish import %d: %w", run.ImportID, err)
 	}

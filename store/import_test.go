@@ -31,21 +31,26 @@ func contact(id int64, email string, updated time.Time, orders int64) shopsync.C
 			shopsync.IntAttr("orders_count", &orders),
 			shopsync.DecimalAttr("total_spent", ptr("123456789.10")),
 		},
-		Parts: shopsync.AllParts,
+		Parts: shopsync.AllParts, Full: shopsync.AllParts,
 	}
 	c.Attributes[0].Part = shopsync.PartEmailConsent
 	c.Attributes[2].Part = shopsync.PartPurchasing
 	c.Attributes[3].Part = shopsync.PartPurchasing
 	for p := range c.Clocks {
-		c.Clocks[p] = updated.UTC()
+		c.Clocks[p] = updatedAt(updated)
 	}
 	return c
+}
+
+// updatedAt is a clock read from a customer's updated_at.
+func updatedAt(t time.Time) shopsync.Clock {
+	return shopsync.Clock{Time: t.UTC(), Kind: shopsync.ClockUpdatedAt}
 }
 
 // ignoreVersions leaves out what a stored contact does not carry back:
 // the parts and clocks of the payload it came from.
 var ignoreVersions = cmp.Options{
-	cmpopts.IgnoreFields(shopsync.Contact{}, "Parts", "Clocks"),
+	cmpopts.IgnoreFields(shopsync.Contact{}, "Parts", "Full", "Clocks"),
 	cmpopts.IgnoreFields(shopsync.Attribute{}, "Part"),
 }
 
@@ -79,32 +84,35 @@ func TestApplyPageCounts(t *testing.T) {
 	if cp != 0 {
 		t.Fatalf("got checkpoint %d, want 0", cp)
 	}
+	// Pages are read at Date f(n), on Shopify's clock.
+	f := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Hour) }
 	page := []shopsync.Contact{contact(big, "Bob@Example.com", t0, 1), contact(big+7, "x@example.com", t0, 2)}
-	got, err := db.ApplyPage(ctx, run, 0, big+7, time.Now(), page)
+	got, err := db.ApplyPage(ctx, run, 0, big+7, f(2), page)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(got, shopsync.PageCounts{Created: 2}); diff != "" {
 		t.Errorf("first apply (-got +want):\n%s", diff)
 	}
-	if _, err := db.FinishImport(ctx, run); err != nil {
+	if _, err := db.FinishImport(ctx, run, f(2)); err != nil {
 		t.Fatal(err)
 	}
 
-	// Same data again: unchanged. A newer record: updated. An older one: unchanged (stale).
+	// Same data again: unchanged. A newer record: updated. A page read
+	// before the last one: unchanged (stale), whatever it holds.
 	run, _ = beginRun(t, db)
 	page = []shopsync.Contact{
 		contact(big, "Bob@Example.com", t0, 1),
 		contact(big+7, "x@example.com", t0.Add(time.Minute), 3),
 	}
-	if got, err = db.ApplyPage(ctx, run, 0, big+7, time.Now(), page); err != nil {
+	if got, err = db.ApplyPage(ctx, run, 0, big+7, f(3), page); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(got, shopsync.PageCounts{Updated: 1, Unchanged: 1}); diff != "" {
 		t.Errorf("second apply (-got +want):\n%s", diff)
 	}
 	stale := []shopsync.Contact{contact(big, "old@example.com", t0.Add(-time.Hour), 0)}
-	if got, err = db.ApplyPage(ctx, run, 0, big, time.Now(), stale); err != nil {
+	if got, err = db.ApplyPage(ctx, run, 0, big, f(1), stale); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(got, shopsync.PageCounts{Unchanged: 1}); diff != "" {
@@ -182,7 +190,7 @@ func TestDeleteOnlyWhenImportCompletes(t *testing.T) {
 	if _, err := db.ApplyPage(ctx, run, 0, 6, time.Now(), page); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.FinishImport(ctx, run); err != nil {
+	if _, err := db.FinishImport(ctx, run, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 
@@ -207,7 +215,7 @@ func TestDeleteOnlyWhenImportCompletes(t *testing.T) {
 	if _, err := db.ApplyPage(ctx, run, 3, 5, time.Now(), []shopsync.Contact{page[3], page[4]}); err != nil {
 		t.Fatal(err)
 	}
-	deleted, err := db.FinishImport(ctx, run)
+	deleted, err := db.FinishImport(ctx, run, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +358,7 @@ func TestApplyPagesOneTransaction(t *testing.T) {
 	if _, err := db.ApplyPage(ctx, run, 0, 4, time.Now(), []shopsync.Contact{c(4)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.FinishImport(ctx, run); err != nil {
+	if _, err := db.FinishImport(ctx, run, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 
@@ -392,7 +400,7 @@ func TestApplyPagesOneTransaction(t *testing.T) {
 	if cp != 9 {
 		t.Errorf("checkpoint after the batch: %d, want 9", cp)
 	}
-	if deleted, err := db.FinishImport(ctx, run); err != nil || deleted != 1 {
+	if deleted, err := db.FinishImport(ctx, run, time.Now()); err != nil || deleted != 1 {
 		t.Errorf("finish: %d deleted (%v), want 1 (customer 4, missing from the middle page)", deleted, err)
 	}
 }

@@ -8,6 +8,26 @@ import (
 	"github.com/shopsync/shopsync"
 )
 
+// The merge model (README, "Nothing stale, nothing twice"). Every write
+// of customer data — an import page, a sweep, a re-fetch, a webhook —
+// goes through mergeParts, part by part and, within a part, field by
+// field:
+//
+//   - A part's data replaces the stored part's when its stamp supersedes
+//     the stored one (shopsync.Stamp.Supersedes): data read from the Admin
+//     API is the truth as of the response's Date and replaces anything
+//     older; an event is ordered by the part's own clock when both sides
+//     have one of the same kind, else by its trigger time.
+//   - Only the fields and attributes a payload carried change: a key
+//     absent from a payload is unknown and keeps the stored value.
+//   - A part carried whole moves the part's stamp; a part carried in part
+//     versions the fields it carried, each on its own (see stamps).
+//   - An event whose payload is a whole customer object older than the
+//     stored one (its updated_at) is stale in every part (olderSnapshot).
+//   - Deletions are only ever learnt from reads (a full import that no
+//     longer lists a customer, or a re-fetch that no longer finds it), and
+//     only a later read brings a deleted contact back.
+
 // record is a stored contact with its versions: what a merge reads and
 // writes.
 type record struct {
@@ -21,110 +41,205 @@ type record struct {
 // deleted reports whether the contact is marked deleted.
 func (r *record) deleted() bool { return r.c.DeletedAt != nil }
 
-// stampOf returns the stamp incoming data gives part p: its clock for p,
-// then the tie-break.
-func stampOf(c *shopsync.Contact, p shopsync.Part, tie time.Time) shopsync.Stamp {
-	return shopsync.Stamp{Clock: c.Clocks[p], Tie: tie.UTC()}
+// topField is a top-level contact field: its bit in FieldSet, its key in
+// field stamps (a leading dot keeps it apart from attribute names), and
+// its part.
+type topField struct {
+	bit  shopsync.FieldSet
+	key  string
+	part shopsync.Part
+}
+
+var topFields = [...]topField{
+	{shopsync.FieldEmail, ".email", shopsync.PartProfile},
+	{shopsync.FieldFirstName, ".first_name", shopsync.PartProfile},
+	{shopsync.FieldLastName, ".last_name", shopsync.PartProfile},
+	{shopsync.FieldPhone, ".phone", shopsync.PartProfile},
+	{shopsync.FieldState, ".state", shopsync.PartProfile},
+	{shopsync.FieldCreatedAt, ".created_at", shopsync.PartProfile},
+	{shopsync.FieldUpdatedAt, ".updated_at", shopsync.PartProfile},
+	{shopsync.FieldTags, ".tags", shopsync.PartTags},
 }
 
 // newRecord builds the record of a contact not stored before from
-// incoming data: the parts it carries, nulls elsewhere.
+// incoming data seen at seen: the parts it carries, nulls elsewhere.
 //
-// A full customer (every part and field, attributes sorted by name, as an
-// import maps them) is taken as it is, sharing its slices: a merge into
-// nothing would copy it attribute by attribute to the same record
+// A full customer (every part and field whole, attributes sorted by name,
+// as an import maps them) is taken as it is, sharing its slices: a merge
+// into nothing would copy it attribute by attribute to the same record
 // (TestNewRecordOfFullCustomer), and this is most of an import.
-func newRecord(in *shopsync.Contact, tie time.Time) record {
-	if in.Parts == shopsync.AllParts && in.Fields.Has(shopsync.AllFields) && sortedUnique(in.Attributes) {
+func newRecord(in *shopsync.Contact, seen time.Time, read bool) record {
+	if in.Full == shopsync.AllParts && in.Fields.Has(shopsync.AllFields) && plainAttributes(in.Attributes) {
 		r := record{c: shopsync.Contact{ShopifyID: in.ShopifyID,
 			Email: in.Email, FirstName: in.FirstName, LastName: in.LastName, Phone: in.Phone, State: in.State,
 			Tags: in.Tags, ShopifyCreatedAt: in.ShopifyCreatedAt, ShopifyUpdatedAt: in.ShopifyUpdatedAt,
 			Attributes: in.Attributes}}
 		for p := range shopsync.NumParts {
-			r.stamps.part[p] = stampOf(in, p, tie)
+			r.stamps.part[p] = stampOf(in.Clocks[p], seen, read)
 		}
 		return r
 	}
-	return mergedRecord(in, tie)
+	return mergedRecord(in, seen, read)
 }
 
 // mergedRecord is newRecord by a merge into an empty record.
-func mergedRecord(in *shopsync.Contact, tie time.Time) record {
+func mergedRecord(in *shopsync.Contact, seen time.Time, read bool) record {
 	r := record{c: shopsync.Contact{ShopifyID: in.ShopifyID, Tags: []string{},
 		Attributes: make(shopsync.Attributes, 0, len(in.Attributes))}}
-	mergeParts(&r, in, tie)
+	mergeParts(&r, in, seen, read)
 	return r
 }
 
-// sortedUnique reports whether attributes are sorted by name, each once.
-func sortedUnique(as shopsync.Attributes) bool {
-	for i := 1; i < len(as); i++ {
-		if as[i].Name <= as[i-1].Name {
+// plainAttributes reports whether attributes are sorted by name, each
+// once, and all carry their value (no KeepIf).
+func plainAttributes(as shopsync.Attributes) bool {
+	for i := range as {
+		if as[i].KeepIf != "" || (i > 0 && as[i].Name <= as[i-1].Name) {
 			return false
 		}
 	}
 	return true
 }
 
-// mergeParts merges incoming data into r part by part: a part the data
-// carries replaces the stored one unless the stored one is newer (an older
-// event never overwrites newer data). Within a part, only the fields and
-// attributes the data carried change: a key absent from a payload is
-// unknown and keeps its stored value. It returns the parts taken and the
-// parts found stale.
-func mergeParts(r *record, in *shopsync.Contact, tie time.Time) (taken, stale shopsync.PartSet) {
+// merged is what mergeParts did.
+type merged struct {
+	taken   shopsync.PartSet // parts of which something was taken, or whose stamp moved
+	stale   shopsync.PartSet // parts carried of which nothing was newer than what is stored
+	refetch bool             // a stored value became unknown: read the contact again
+}
+
+// mergeParts merges incoming data seen at seen (read: from the Admin API)
+// into r, part by part and field by field; see the merge model above.
+func mergeParts(r *record, in *shopsync.Contact, seen time.Time, read bool) merged {
+	var m merged
+	if !read && olderSnapshot(r, in) {
+		m.stale = in.Parts
+		return m
+	}
+	var took []string
 	for p := range shopsync.NumParts {
 		if !in.Parts.Has(p) {
 			continue
 		}
-		st := stampOf(in, p, tie)
-		if st.Compare(r.stamps.part[p]) < 0 {
-			stale |= shopsync.Set(p)
+		st := stampOf(in.Clocks[p], seen, read)
+		if !st.Supersedes(r.stamps.part[p]) {
+			m.stale |= shopsync.Set(p)
 			continue
 		}
-		taken |= shopsync.Set(p)
-		r.stamps.part[p] = st
-	}
-	if taken.Has(shopsync.PartProfile) {
-		f := in.Fields
-		take := func(field shopsync.FieldSet, dst **string, src *string) {
-			if f.Has(field) {
-				*dst = src
+		// may reports whether a field of p, versioned apart from its
+		// part, is older than the incoming data.
+		may := func(key string) bool {
+			f, ok := r.stamps.fields[key]
+			return !ok || st.Supersedes(f.stamp)
+		}
+		took = took[:0]
+		for _, f := range topFields {
+			if f.part != p || !in.Fields.Has(f.bit) || !may(f.key) {
+				continue
+			}
+			r.takeField(in, f.bit, st)
+			took = append(took, f.key)
+		}
+		// Attributes whose value the payload did not carry are decided
+		// against the stored values, before any is replaced.
+		keep := map[string]bool{}
+		for i := range in.Attributes {
+			if a := &in.Attributes[i]; a.Part == p && a.KeepIf != "" {
+				keep[a.Name] = sameAttr(r.c.Attributes, in.Attributes, a.KeepIf)
 			}
 		}
-		take(shopsync.FieldEmail, &r.c.Email, in.Email)
-		take(shopsync.FieldFirstName, &r.c.FirstName, in.FirstName)
-		take(shopsync.FieldLastName, &r.c.LastName, in.LastName)
-		take(shopsync.FieldPhone, &r.c.Phone, in.Phone)
-		take(shopsync.FieldState, &r.c.State, in.State)
-		if f.Has(shopsync.FieldCreatedAt) {
-			r.c.ShopifyCreatedAt = in.ShopifyCreatedAt
+		for _, a := range in.Attributes {
+			if a.Part != p || !may(a.Name) {
+				continue
+			}
+			if a.KeepIf != "" {
+				if keep[a.Name] {
+					continue
+				}
+				a = shopsync.Attribute{Name: a.Name, Type: a.Type, Part: a.Part}
+				m.refetch = true
+			}
+			r.c.Attributes = setAttr(r.c.Attributes, a)
+			took = append(took, a.Name)
 		}
-		if f.Has(shopsync.FieldUpdatedAt) {
-			r.c.ShopifyUpdatedAt = in.ShopifyUpdatedAt
+		switch {
+		case in.Full.Has(p):
+			r.stamps.setPart(p, st)
+		case len(took) > 0:
+			for _, key := range took {
+				r.stamps.setField(p, key, st)
+			}
+		default:
+			m.stale |= shopsync.Set(p)
+			continue
 		}
+		m.taken |= shopsync.Set(p)
 	}
-	if taken.Has(shopsync.PartTags) && in.Fields.Has(shopsync.FieldTags) {
+	return m
+}
+
+// olderSnapshot reports whether an event's payload is a customer object
+// older than the profile stored: a payload with updated_at is the
+// customer as of then, every part it carries included, so one older than
+// the stored updated_at is older in every part, whatever clock each part
+// would otherwise be compared by. (Without this, an old whole customer
+// sent again could revert a consent that a consent topic brought.)
+func olderSnapshot(r *record, in *shopsync.Contact) bool {
+	return in.Fields.Has(shopsync.FieldUpdatedAt) && in.ShopifyUpdatedAt != nil &&
+		r.c.ShopifyUpdatedAt != nil && in.ShopifyUpdatedAt.Before(*r.c.ShopifyUpdatedAt)
+}
+
+// takeField copies one top-level field from in; the tags list as of st,
+// with the tag events newer than it applied on top.
+func (r *record) takeField(in *shopsync.Contact, bit shopsync.FieldSet, st shopsync.Stamp) {
+	switch bit {
+	case shopsync.FieldEmail:
+		r.c.Email = in.Email
+	case shopsync.FieldFirstName:
+		r.c.FirstName = in.FirstName
+	case shopsync.FieldLastName:
+		r.c.LastName = in.LastName
+	case shopsync.FieldPhone:
+		r.c.Phone = in.Phone
+	case shopsync.FieldState:
+		r.c.State = in.State
+	case shopsync.FieldCreatedAt:
+		r.c.ShopifyCreatedAt = in.ShopifyCreatedAt
+	case shopsync.FieldUpdatedAt:
+		r.c.ShopifyUpdatedAt = in.ShopifyUpdatedAt
+	case shopsync.FieldTags:
 		// Tag events newer than the whole list still count; older ones
 		// are history.
-		tags := slices.Clone(in.Tags)
 		for tag, e := range r.tags {
-			if e.stamp.Compare(r.stamps.part[shopsync.PartTags]) <= 0 {
+			if st.Supersedes(e.stamp) {
 				delete(r.tags, tag)
 			}
 		}
-		r.c.Tags = r.tags.apply(tags)
+		r.c.Tags = r.tags.apply(slices.Clone(in.Tags))
 	}
-	for _, a := range in.Attributes {
-		if taken.Has(a.Part) {
-			r.c.Attributes = setAttr(r.c.Attributes, a)
+}
+
+// sameAttr reports whether the attribute called name is stored with the
+// value the incoming attributes give it. An attribute missing on either
+// side is not the same.
+func sameAttr(stored, incoming shopsync.Attributes, name string) bool {
+	a, ok := stored.Get(name)
+	if !ok {
+		return false
+	}
+	for _, b := range incoming {
+		if b.Name == name && b.KeepIf == "" {
+			at, aok := a.Text()
+			bt, bok := b.Text()
+			return a.Type == b.Type && aok == bok && at == bt
 		}
 	}
-	return taken, stale
+	return false
 }
 
 // setAttr replaces or inserts a by name, keeping as sorted.
 func setAttr(as shopsync.Attributes, a shopsync.Attribute) shopsync.Attributes {
+	a.KeepIf = ""
 	i, found := slices.BinarySearchFunc(as, a.Name, func(x shopsync.Attribute, name string) int {
 		return strings.Compare(x.Name, name)
 	})
@@ -146,10 +261,10 @@ func mergeTags(r *record, tags []string, add bool, st shopsync.Stamp) bool {
 		if tag == "" {
 			continue
 		}
-		if st.Compare(r.stamps.part[shopsync.PartTags]) < 0 {
+		if !st.Supersedes(r.stamps.part[shopsync.PartTags]) {
 			continue
 		}
-		if e, ok := r.tags[tag]; ok && st.Compare(e.stamp) < 0 {
+		if e, ok := r.tags[tag]; ok && !st.Supersedes(e.stamp) {
 			continue
 		}
 		if r.tags == nil {

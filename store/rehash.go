@@ -2,25 +2,34 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"time"
+
+	"github.com/shopsync/shopsync"
 )
 
-// rehashBatch is how many contacts migration 0006 hashes a transaction:
+// rehashBatch is how many contacts migration 0007 rewrites a transaction:
 // the WAL holds one batch, not the whole table.
 const rehashBatch = 2000
 
-// rehashContacts is migration 0006: it hashes every stored contact again
-// with contentHash (xxHash64 since 0006, FNV-1a before), from its row, as
-// the writer hashed it. Without it, the next import would find every hash
-// changed, rewrite every row and count it updated. It commits a batch at
-// a time; cut short, it starts again, and a contact hashed already gets
-// the same hash.
-func rehashContacts(ctx context.Context, db *DB) error {
+// rehashContacts was migration 0006, which hashed every stored contact
+// again with xxHash64. Migration 0007 hashes every contact again (the
+// clocks left the hash) and rewrites its stamps, so 0006 has nothing left
+// to do: a store that had not run it gets the same result from 0007.
+func rehashContacts(context.Context, *DB) error { return nil }
+
+// restampContacts is migration 0007: every stored contact's stamps are
+// rewritten in the format of stampsVersion (each part's clock with its
+// kind, the time its data was seen, whether it was read), and its content
+// hashed again without the clocks. It commits a batch at a time; cut
+// short, it starts again, and a contact already done is left as it is.
+func restampContacts(ctx context.Context, db *DB) error {
 	var after int64 // ids are positive
 	for {
-		last, n, err := db.rehashAfter(ctx, after)
+		last, n, err := db.restampAfter(ctx, after)
 		if err != nil {
-			return fmt.Errorf("hash contacts after id %d: %w", after, err)
+			return fmt.Errorf("rewrite contacts after id %d: %w", after, err)
 		}
 		if n < rehashBatch {
 			return nil
@@ -29,27 +38,32 @@ func rehashContacts(ctx context.Context, db *DB) error {
 	}
 }
 
-// rehashAfter hashes again the next rehashBatch contacts with an id above
+// restampAfter rewrites the next rehashBatch contacts with an id above
 // after, in one transaction; it returns the last id and how many it read.
-func (db *DB) rehashAfter(ctx context.Context, after int64) (last int64, n int, err error) {
+func (db *DB) restampAfter(ctx context.Context, after int64) (last int64, n int, err error) {
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT `+recordColumns+` FROM contacts
-		WHERE shopify_id > ? ORDER BY shopify_id LIMIT ?`, after, rehashBatch)
+	rows, err := tx.QueryContext(ctx, `SELECT `+contactColumns+`, content_hash, stamps
+		FROM contacts WHERE shopify_id > ? ORDER BY shopify_id LIMIT ?`, after, rehashBatch)
 	if err != nil {
 		return 0, 0, err
 	}
-	var recs []*record
+	type row struct {
+		c    *shopsync.Contact
+		hash int64
+		blob []byte
+	}
+	var batch []row
 	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
+		var r row
+		if r.c, _, err = scanContact(rows, &r.hash, &r.blob); err != nil {
 			rows.Close()
 			return 0, 0, err
 		}
-		recs = append(recs, r)
+		batch = append(batch, r)
 	}
 	if err := rows.Close(); err != nil {
 		return 0, 0, err
@@ -57,13 +71,92 @@ func (db *DB) rehashAfter(ctx context.Context, after int64) (last int64, n int, 
 	if err := rows.Err(); err != nil {
 		return 0, 0, err
 	}
-	for _, r := range recs {
-		if h := contentHash(&r.c, &r.stamps); h != r.hash {
-			if _, err := tx.exec(ctx, `UPDATE contacts SET content_hash = ? WHERE shopify_id = ?`, h, r.c.ShopifyID); err != nil {
-				return 0, 0, err
+	for _, r := range batch {
+		last = r.c.ShopifyID
+		if len(r.blob) > 0 && r.blob[0] == stampsVersion {
+			if _, err := decodeStamps(r.blob, nil); err == nil {
+				continue // done by an earlier, interrupted run
 			}
 		}
-		last = r.c.ShopifyID
+		st, err := legacyStamps(r.blob, r.c)
+		if err != nil {
+			return 0, 0, fmt.Errorf("contact %d: %w", r.c.ShopifyID, err)
+		}
+		if _, err := tx.exec(ctx, `UPDATE contacts SET stamps = ?, content_hash = ? WHERE shopify_id = ?`,
+			st.encode(), contentHash(r.c), r.c.ShopifyID); err != nil {
+			return 0, 0, err
+		}
 	}
-	return last, len(recs), tx.Commit()
+	return last, len(batch), tx.Commit()
+}
+
+// legacyStamps reads stamps as releases before 0007 wrote them, varint
+// pairs of Unix microseconds (a clock of unknown kind and a tie-break: a
+// webhook's trigger time, or the local time a page was fetched), one pair
+// per part and the deletion's. A clock equal to the contact's updated_at,
+// or for a consent part to its consent_updated_at, takes that kind; any
+// other is compared by its tie-break alone. NULL: every part versioned by
+// updated_at.
+func legacyStamps(b []byte, c *shopsync.Contact) (stamps, error) {
+	if b == nil {
+		return decodeStamps(nil, c.ShopifyUpdatedAt)
+	}
+	var s stamps
+	read := func() (time.Time, error) {
+		v, n := binary.Varint(b)
+		if n <= 0 {
+			return time.Time{}, errBadStamps
+		}
+		b = b[n:]
+		return fromMicros(v), nil
+	}
+	consent := map[shopsync.Part]string{
+		shopsync.PartEmailConsent: "email_marketing_consent_updated_at",
+		shopsync.PartSMSConsent:   "sms_marketing_consent_updated_at",
+	}
+	for i := range int(shopsync.NumParts) + 1 {
+		clock, err := read()
+		if err != nil {
+			return s, err
+		}
+		tie, err := read()
+		if err != nil {
+			return s, err
+		}
+		if i == int(shopsync.NumParts) {
+			if !clock.IsZero() || !tie.IsZero() {
+				s.deleted = shopsync.Stamp{Seen: later(clock, tie), Read: true}
+			}
+			break
+		}
+		if clock.IsZero() && tie.IsZero() {
+			continue
+		}
+		st := shopsync.Stamp{Seen: tie}
+		switch {
+		case c.ShopifyUpdatedAt != nil && clock.Equal(*c.ShopifyUpdatedAt):
+			st.Clock = shopsync.Clock{Time: clock, Kind: shopsync.ClockUpdatedAt}
+		case consent[shopsync.Part(i)] != "":
+			if a, ok := c.Attributes.Get(consent[shopsync.Part(i)]); ok {
+				if t, ok := a.Value.(time.Time); ok && clock.Equal(t) {
+					st.Clock = shopsync.Clock{Time: clock, Kind: shopsync.ClockConsentUpdatedAt}
+				}
+			}
+		}
+		if st.Seen.IsZero() {
+			st.Seen = clock
+		}
+		s.part[i] = st
+	}
+	if len(b) != 0 {
+		return s, errBadStamps
+	}
+	return s, nil
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

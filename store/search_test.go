@@ -13,7 +13,7 @@ func TestSearchContacts(t *testing.T) {
 	a.LastName, a.Phone = ptr("花子"), ptr("+81 90-1234-5678")
 	b := profileOnly(2, "bob_100%@example.com", "Bob", at(2))
 	c := profileOnly(3, "gone@example.com", "山田", at(3))
-	apply(t, db, upsert(a, at(1), ""), upsert(b, at(2), ""), upsert(c, at(3), ""), deleteChange(3, at(4), ""))
+	apply(t, db, upsert(a, at(1), ""), upsert(b, at(2), ""), upsert(c, at(3), ""), deleteChange(3, at(4)))
 
 	ids := func(q string) []int64 {
 		t.Helper()

@@ -4,20 +4,99 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/shopsync/shopsync"
 )
 
-// stamps is a stored contact's versions: one stamp per part, and the
-// deletion's (zero when not deleted).
+// stamps is a stored contact's versions: one stamp per part, the stamps
+// of fields that changed apart from their part, and the deletion's (zero
+// when not deleted).
+//
+// A payload that carries a part whole moves the part's stamp. One that
+// carries only some fields of a part (a webhook trimmed by include_fields,
+// the currency in a 2025-01 customers/update) versions just those fields:
+// their stamps are kept here, by field, until a newer whole part makes
+// them history. So a field is as new as its own stamp, or else its part's.
 type stamps struct {
 	part    [shopsync.NumParts]shopsync.Stamp
+	fields  map[string]fieldStamp // by fieldKey; nil when none
 	deleted shopsync.Stamp
 }
 
-// micros is a time in Unix microseconds, 0 for the zero time.
+// fieldStamp is the version of one field changed apart from its part.
+type fieldStamp struct {
+	part  shopsync.Part
+	stamp shopsync.Stamp
+}
+
+// of returns the stamp field key of part p is versioned by.
+func (s *stamps) of(p shopsync.Part, key string) shopsync.Stamp {
+	if f, ok := s.fields[key]; ok {
+		return f.stamp
+	}
+	return s.part[p]
+}
+
+// setField versions one field apart from its part.
+func (s *stamps) setField(p shopsync.Part, key string, st shopsync.Stamp) {
+	if s.fields == nil {
+		s.fields = map[string]fieldStamp{}
+	}
+	s.fields[key] = fieldStamp{part: p, stamp: st}
+}
+
+// setPart moves part p's stamp to st and forgets the fields of p that st
+// supersedes: their data is no newer than the part's now.
+func (s *stamps) setPart(p shopsync.Part, st shopsync.Stamp) {
+	s.part[p] = st
+	for key, f := range s.fields {
+		if f.part == p && st.Supersedes(f.stamp) {
+			delete(s.fields, key)
+		}
+	}
+}
+
+// clone returns a copy that shares no map with s.
+func (s stamps) clone() stamps {
+	if s.fields != nil {
+		m := make(map[string]fieldStamp, len(s.fields))
+		for k, v := range s.fields {
+			m[k] = v
+		}
+		s.fields = m
+	}
+	return s
+}
+
+// known returns the parts with a version of their own: parts some payload
+// carried whole.
+func (s *stamps) known() shopsync.PartSet {
+	var ps shopsync.PartSet
+	for p, st := range s.part {
+		if !st.IsZero() {
+			ps |= shopsync.Set(shopsync.Part(p))
+		}
+	}
+	return ps
+}
+
+// all calls fn with every stamp of the contact's data (not the deletion).
+func (s *stamps) all(fn func(shopsync.Stamp)) {
+	for _, st := range s.part {
+		if !st.IsZero() {
+			fn(st)
+		}
+	}
+	for _, f := range s.fields {
+		fn(f.stamp)
+	}
+}
+
+// micros is a time in Unix microseconds, 0 for the zero time: the
+// resolution of every stored stamp.
 func micros(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
@@ -32,36 +111,131 @@ func fromMicros(us int64) time.Time {
 	return time.UnixMicro(us).UTC()
 }
 
-// encode writes the stamps as varint pairs (see migration 0002).
+// stampOf returns a stamp as it will read back from the store: times in
+// UTC to the microsecond.
+func stampOf(clock shopsync.Clock, seen time.Time, read bool) shopsync.Stamp {
+	st := shopsync.Stamp{Seen: fromMicros(micros(seen)), Read: read}
+	if !clock.IsZero() {
+		st.Clock = shopsync.Clock{Time: fromMicros(micros(clock.Time)), Kind: clock.Kind}
+	}
+	return st
+}
+
+// stampsVersion is the first byte of the stamps column's blob (migration
+// 0007; the blobs of 0002 had no version).
+const stampsVersion = 1
+
+// encode writes the stamps (see migration 0007): the version byte; each
+// part's stamp in Part order, then the deletion's; the number of field
+// stamps, and each as its key's length and bytes, its part, and its stamp.
+// A stamp is a byte of flags (bit 0: read; bits 1–2: the clock's kind),
+// the clock in Unix microseconds as a varint when it has a kind, and Seen
+// likewise.
 func (s *stamps) encode() []byte {
-	// A time in microseconds takes 8 or 9 bytes as a varint: one
-	// allocation of the right size, not three growing ones.
-	b := make([]byte, 0, 2*(int(shopsync.NumParts)+1)*9)
-	put := func(st shopsync.Stamp) {
-		b = binary.AppendVarint(b, micros(st.Clock))
-		b = binary.AppendVarint(b, micros(st.Tie))
-	}
+	b := make([]byte, 0, 1+(int(shopsync.NumParts)+1)*19+len(s.fields)*40)
+	b = append(b, stampsVersion)
 	for _, st := range s.part {
-		put(st)
+		b = appendStamp(b, st)
 	}
-	put(s.deleted)
+	b = appendStamp(b, s.deleted)
+	b = binary.AppendUvarint(b, uint64(len(s.fields)))
+	keys := make([]string, 0, len(s.fields))
+	for k := range s.fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // one content, one blob
+	for _, k := range keys {
+		f := s.fields[k]
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+		b = append(b, byte(f.part))
+		b = appendStamp(b, f.stamp)
+	}
 	return b
+}
+
+func appendStamp(b []byte, st shopsync.Stamp) []byte {
+	flags := byte(0)
+	if st.Read {
+		flags |= 1
+	}
+	kind := st.Clock.Kind
+	if st.Clock.Time.IsZero() {
+		kind = shopsync.ClockNone
+	}
+	flags |= byte(kind) << 1
+	b = append(b, flags)
+	if kind != shopsync.ClockNone {
+		b = binary.AppendVarint(b, micros(st.Clock.Time))
+	}
+	return binary.AppendVarint(b, micros(st.Seen))
 }
 
 var errBadStamps = errors.New("malformed stamps")
 
 // decodeStamps reads stored stamps. A NULL (a contact stored before
-// stamps existed) gives every part the stored shopify_updated_at.
+// stamps existed) gives every part the stored shopify_updated_at as an
+// updated_at clock.
 func decodeStamps(b []byte, updatedAt *time.Time) (stamps, error) {
 	var s stamps
 	if b == nil {
 		if updatedAt != nil {
 			for p := range s.part {
-				s.part[p].Clock = updatedAt.UTC()
+				s.part[p].Clock = shopsync.Clock{Time: updatedAt.UTC(), Kind: shopsync.ClockUpdatedAt}
 			}
 		}
 		return s, nil
 	}
+	if len(b) == 0 || b[0] != stampsVersion {
+		return s, errBadStamps
+	}
+	b = b[1:]
+	var err error
+	for p := range s.part {
+		if s.part[p], b, err = readStamp(b); err != nil {
+			return s, err
+		}
+	}
+	if s.deleted, b, err = readStamp(b); err != nil {
+		return s, err
+	}
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return s, errBadStamps
+	}
+	b = b[k:]
+	for range n {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) || len(b)-k-int(l) < 1 {
+			return s, errBadStamps
+		}
+		key := string(b[k : k+int(l)])
+		b = b[k+int(l):]
+		p := shopsync.Part(b[0])
+		if p >= shopsync.NumParts {
+			return s, errBadStamps
+		}
+		var st shopsync.Stamp
+		if st, b, err = readStamp(b[1:]); err != nil {
+			return s, err
+		}
+		s.setField(p, key, st)
+	}
+	if len(b) != 0 {
+		return s, errBadStamps
+	}
+	return s, nil
+}
+
+func readStamp(b []byte) (shopsync.Stamp, []byte, error) {
+	var st shopsync.Stamp
+	if len(b) == 0 || b[0]>>3 != 0 {
+		return st, b, errBadStamps
+	}
+	flags := b[0]
+	b = b[1:]
+	st.Read = flags&1 != 0
+	kind := shopsync.ClockKind(flags >> 1 & 3)
 	read := func() (time.Time, error) {
 		v, n := binary.Varint(b)
 		if n <= 0 {
@@ -70,31 +244,19 @@ func decodeStamps(b []byte, updatedAt *time.Time) (stamps, error) {
 		b = b[n:]
 		return fromMicros(v), nil
 	}
-	for i := range int(shopsync.NumParts) + 1 {
-		st := &s.deleted
-		if i < int(shopsync.NumParts) {
-			st = &s.part[i]
+	if kind != shopsync.ClockNone {
+		t, err := read()
+		if err != nil {
+			return st, b, err
 		}
-		var err error
-		if st.Clock, err = read(); err != nil {
-			return s, err
-		}
-		if st.Tie, err = read(); err != nil {
-			return s, err
-		}
+		st.Clock = shopsync.Clock{Time: t, Kind: kind}
 	}
-	return s, nil
-}
-
-// known returns the parts with a version.
-func (s *stamps) known() shopsync.PartSet {
-	var ps shopsync.PartSet
-	for p, st := range s.part {
-		if !st.IsZero() {
-			ps |= shopsync.Set(shopsync.Part(p))
-		}
+	t, err := read()
+	if err != nil {
+		return st, b, err
 	}
-	return ps
+	st.Seen = t
+	return st, b, nil
 }
 
 // tagEvent is a tag added or removed by customer.tags_added or
@@ -102,12 +264,15 @@ func (s *stamps) known() shopsync.PartSet {
 // commute across tags, so each tag keeps its own version: adding "b" is
 // not stale just because removing "a" happened later.
 type tagEvent struct {
-	stamp shopsync.Stamp
+	stamp shopsync.Stamp // an event's: an occurredAt clock, if any, and its trigger time
 	added bool
 }
 
 type tagEvents map[string]tagEvent
 
+// encode writes the tag events as JSON {"tag": [clock, seen, added]}:
+// Unix microseconds (clock 0 when the event had no occurredAt), and 1 or
+// 0. NULL when there are none.
 func (te tagEvents) encode() any {
 	if len(te) == 0 {
 		return nil
@@ -118,7 +283,7 @@ func (te tagEvents) encode() any {
 		if e.added {
 			added = 1
 		}
-		m[tag] = [3]int64{micros(e.stamp.Clock), micros(e.stamp.Tie), added}
+		m[tag] = [3]int64{micros(e.stamp.Clock.Time), micros(e.stamp.Seen), added}
 	}
 	b, _ := json.Marshal(m) // cannot fail: strings and integers
 	return string(b)
@@ -134,19 +299,23 @@ func decodeTagEvents(s *string) (tagEvents, error) {
 	}
 	te := make(tagEvents, len(m))
 	for tag, v := range m {
-		te[tag] = tagEvent{stamp: shopsync.Stamp{Clock: fromMicros(v[0]), Tie: fromMicros(v[1])}, added: v[2] != 0}
+		st := shopsync.Stamp{Seen: fromMicros(v[1])}
+		if v[0] != 0 {
+			st.Clock = shopsync.Clock{Time: fromMicros(v[0]), Kind: shopsync.ClockOccurredAt}
+		}
+		te[tag] = tagEvent{stamp: st, added: v[2] != 0}
 	}
 	return te, nil
 }
 
-// apply replays the events onto tags, in stamp order, keeping tags' order.
+// apply replays the events onto tags, in Seen order, keeping tags' order.
 func (te tagEvents) apply(tags []string) []string {
 	names := make([]string, 0, len(te))
 	for tag := range te {
 		names = append(names, tag)
 	}
 	sort.Slice(names, func(i, j int) bool {
-		if c := te[names[i]].stamp.Compare(te[names[j]].stamp); c != 0 {
+		if c := te[names[i]].stamp.Seen.Compare(te[names[j]].stamp.Seen); c != 0 {
 			return c < 0
 		}
 		return names[i] < names[j]

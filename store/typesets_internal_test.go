@@ -132,8 +132,8 @@ func testRecord(c shopsync.Contact) *record {
 	if c.Tags == nil {
 		c.Tags = []string{}
 	}
-	c.Fields, c.Parts = shopsync.AllFields, shopsync.AllParts
-	r := newRecord(&c, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	r.hash = contentHash(&r.c, &r.stamps)
+	c.Fields, c.Parts, c.Full = shopsync.AllFields, shopsync.AllParts, shopsync.AllParts
+	r := newRecord(&c, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), true)
+	r.hash = contentHash(&r.c)
 	return &r
 }

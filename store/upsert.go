@@ -18,7 +18,6 @@ const (
 	effectCreated                 // new to the store, or back from deleted
 	effectUpdated                 // some part changed
 	effectStale                   // every part carried was older than the stored one
-	effectIgnored                 // the contact was redacted: never stored again
 )
 
 // clone returns a deep enough copy of r for a merge to change.
@@ -27,79 +26,108 @@ func (r *record) clone() record {
 	out.c.Attributes = slices.Clone(r.c.Attributes)
 	out.c.Tags = slices.Clone(r.c.Tags)
 	out.tags = maps.Clone(r.tags)
+	out.stamps = r.stamps.clone()
 	return out
 }
 
-// upsert merges incoming data into the stored record old (nil when there
-// is none) and writes the result when it changed anything.
-func (tx *Tx) upsert(ctx context.Context, old *record, in *shopsync.Contact, tie time.Time, source string) (effect, error) {
+// upsertResult is what upsert did: its effect, and whether the contact
+// must be read again in full (a value it held became unknown).
+type upsertResult struct {
+	effect  effect
+	refetch bool
+}
+
+// upsert merges incoming data seen at seen (read: from the Admin API)
+// into the stored record old (nil when there is none) and writes the
+// result when its content changed.
+//
+// A merge that changes no content writes nothing (a sweep after webhooks
+// finds the contact unchanged, and its provenance stays the webhooks'),
+// unless it made a part known for the first time: then only the stamps
+// are written, so that the contact is not fetched again and again.
+func (tx *Tx) upsert(ctx context.Context, old *record, in *shopsync.Contact, seen time.Time, read bool, source string) (upsertResult, error) {
 	if old == nil {
-		r := newRecord(in, tie)
-		r.hash = contentHash(&r.c, &r.stamps)
-		return effectCreated, tx.writeRecord(ctx, &r, source)
+		r := newRecord(in, seen, read)
+		r.hash = contentHash(&r.c)
+		return upsertResult{effect: effectCreated}, tx.writeRecord(ctx, &r, source)
 	}
 	r := old.clone()
 	resurrected := false
 	if r.deleted() {
-		// Only data known true after the deletion was known brings a
-		// contact back: a webhook triggered later, or a customer listed by
-		// the API after the deletion (an import infers deletions from
-		// absence, so a later listing wins). A late webhook from before
-		// the deletion is stale: Shopify never restores a customer.
-		if !in.Parts.Has(shopsync.PartProfile) || !tie.After(r.stamps.deleted.Tie) {
-			return effectStale, nil
+		// Deletions are learnt from reads, and only a later read brings
+		// the contact back: Shopify never restores a customer, so an event
+		// about one (a late delivery, or an old body sent again) is stale.
+		if !read || !stampOf(shopsync.Clock{}, seen, true).Supersedes(r.stamps.deleted) {
+			return upsertResult{effect: effectStale}, nil
 		}
 		r.c.DeletedAt, r.stamps.deleted, resurrected = nil, shopsync.Stamp{}, true
 	}
-	taken, _ := mergeParts(&r, in, tie)
-	if taken == 0 {
-		return effectStale, nil
+	m := mergeParts(&r, in, seen, read)
+	if m.taken == 0 {
+		return upsertResult{effect: effectStale}, nil
 	}
-	r.hash = contentHash(&r.c, &r.stamps)
-	if !resurrected && r.hash == old.hash && slices.Equal(r.c.Tags, old.c.Tags) {
-		return effectUnchanged, nil
+	r.hash = contentHash(&r.c)
+	if !resurrected && r.hash == old.hash && sameTags(r.c.Tags, old.c.Tags) {
+		if r.stamps.known() != old.stamps.known() {
+			if err := tx.writeStamps(ctx, &r); err != nil {
+				return upsertResult{}, err
+			}
+		}
+		return upsertResult{effect: effectUnchanged, refetch: m.refetch}, nil
 	}
 	if err := tx.writeRecord(ctx, &r, source); err != nil {
-		return 0, err
+		return upsertResult{}, err
 	}
+	res := upsertResult{effect: effectUpdated, refetch: m.refetch}
 	if resurrected {
-		return effectCreated, nil
+		res.effect = effectCreated
 	}
-	return effectUpdated, nil
+	return res, nil
+}
+
+// sameTags reports whether two lists hold the same tags, in any order
+// (the hash cannot tell them apart from its own collision).
+func sameTags(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
 }
 
 // upsertTags applies a customer.tags_added or customer.tags_removed.
-func (tx *Tx) upsertTags(ctx context.Context, old *record, id int64, tags []string, add bool, st shopsync.Stamp, source string) (effect, error) {
+func (tx *Tx) upsertTags(ctx context.Context, old *record, id int64, tags []string, add bool, st shopsync.Stamp, source string) (upsertResult, error) {
 	var r record
 	created := old == nil
 	if created {
 		r = record{c: shopsync.Contact{ShopifyID: id, Tags: []string{}, Attributes: shopsync.Attributes{}}}
 	} else {
 		if old.deleted() {
-			return effectStale, nil
+			return upsertResult{effect: effectStale}, nil
 		}
 		r = old.clone()
 	}
 	if !mergeTags(&r, tags, add, st) {
-		return effectStale, nil
+		return upsertResult{effect: effectStale}, nil
 	}
-	r.hash = contentHash(&r.c, &r.stamps)
-	if !created && slices.Equal(r.c.Tags, old.c.Tags) && maps.Equal(r.tags, old.tags) {
-		return effectUnchanged, nil
+	r.hash = contentHash(&r.c)
+	if !created && sameTags(r.c.Tags, old.c.Tags) && maps.Equal(r.tags, old.tags) {
+		return upsertResult{effect: effectUnchanged}, nil
 	}
 	if err := tx.writeRecord(ctx, &r, source); err != nil {
-		return 0, err
+		return upsertResult{}, err
 	}
 	if created {
-		return effectCreated, nil
+		return upsertResult{effect: effectCreated}, nil
 	}
-	return effectUpdated, nil
+	return upsertResult{effect: effectUpdated}, nil
 }
 
-// markDeleted marks the contact deleted as of st: Clock is Shopify's time
-// of the deletion when known, Tie when shopsync learnt of it. A deletion is
-// final in Shopify, so it is never stale. A contact not stored gets a
-// tombstone, so that a late customers/create cannot bring it back.
+// markDeleted marks the contact deleted as of st, a read that no longer
+// found the customer: a full import that did not list it, or a re-fetch
+// that Shopify answered without it. The contact stays when some of its
+// data is not older than that read (a webhook triggered after it brought
+// it). A contact not stored gets a tombstone, so that a late
+// customers/create cannot bring it back.
 func (tx *Tx) markDeleted(ctx context.Context, id int64, st shopsync.Stamp, source string) (effect, error) {
 	old, err := tx.loadRecord(ctx, id)
 	if err != nil {
@@ -110,22 +138,20 @@ func (tx *Tx) markDeleted(ctx context.Context, id int64, st shopsync.Stamp, sour
 	case old == nil:
 		r = record{c: shopsync.Contact{ShopifyID: id, Tags: []string{}, Attributes: shopsync.Attributes{}}}
 	case old.deleted():
-		if st.Compare(old.stamps.deleted) <= 0 {
-			return effectUnchanged, nil
-		}
-		r = old.clone()
+		return effectUnchanged, nil
 	default:
+		if !supersedesAll(st, old) {
+			return effectStale, nil
+		}
 		r = old.clone()
 	}
 	now, err := parseTime(tx.now)
 	if err != nil {
 		return 0, err
 	}
-	if r.c.DeletedAt == nil {
-		r.c.DeletedAt = &now
-	}
+	r.c.DeletedAt = &now
 	r.stamps.deleted = st
-	r.hash = contentHash(&r.c, &r.stamps)
+	r.hash = contentHash(&r.c)
 	if err := tx.writeRecord(ctx, &r, source); err != nil {
 		return 0, fmt.Errorf("delete contact %d: %w", id, err)
 	}
@@ -133,6 +159,17 @@ func (tx *Tx) markDeleted(ctx context.Context, id int64, st shopsync.Stamp, sour
 		return 0, fmt.Errorf("delete contact %d: %w", id, err)
 	}
 	return effectUpdated, nil
+}
+
+// supersedesAll reports whether st supersedes every version of r's data:
+// its parts, its fields changed apart, and its tag events.
+func supersedesAll(st shopsync.Stamp, r *record) bool {
+	ok := true
+	r.stamps.all(func(s shopsync.Stamp) { ok = ok && st.Supersedes(s) })
+	for _, e := range r.tags {
+		ok = ok && st.Supersedes(e.stamp)
+	}
+	return ok
 }
 
 // redactedIn returns the redacted customer ids in (after, last].

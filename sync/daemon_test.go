@@ -109,7 +109,7 @@ func TestRefetchBurstCoalesces(t *testing.T) {
 			t.Fatal(err)
 		}
 		changes = append(changes, store.Change{Kind: store.ChangeUpsert, ShopifyID: id, Contact: &c,
-			Tie: time.Now().Add(-time.Hour), Source: "customers/create", Need: m.Parts()})
+			Seen: time.Now().Add(-time.Hour), Source: "customers/create", Need: m.Parts()})
 	}
 	results, err := f.db.ApplyChanges(ctx, changes)
 	if err != nil {

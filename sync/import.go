@@ -29,7 +29,7 @@ type Store interface {
 	BeginRun(ctx context.Context, trigger shopsync.Trigger) (*shopsync.SyncRun, int64, error)
 	SetRunTotal(ctx context.Context, runID, total int64) error
 	ApplyPages(ctx context.Context, run *shopsync.SyncRun, pages []store.ImportPage) (shopsync.PageCounts, error)
-	FinishImport(ctx context.Context, run *shopsync.SyncRun) (int64, error)
+	FinishImport(ctx context.Context, run *shopsync.SyncRun, seen time.Time) (int64, error)
 	FailRun(ctx context.Context, runID int64, reason string) error
 	RunningRun(ctx context.Context) (*shopsync.SyncRun, error)
 }
@@ -188,6 +188,7 @@ func (im *Importer) importAll(ctx context.Context, run *shopsync.SyncRun, checkp
 		}
 	}()
 	after := checkpoint
+	var seen time.Time // the Date of the last answer: the listing ended as of then
 	batch := make([]store.ImportPage, 0, maxBatch)
 	for p := range pages {
 		batch = batch[:0]
@@ -196,6 +197,13 @@ func (im *Importer) importAll(ctx context.Context, run *shopsync.SyncRun, checkp
 			if p.err != nil {
 				failed = p.err
 				break
+			}
+			if p.end {
+				seen = p.fetched
+				if !ready(pages, &p) {
+					break
+				}
+				continue
 			}
 			batch = append(batch, store.ImportPage{After: after, Last: p.last, Fetched: p.fetched, Contacts: p.contacts})
 			after = p.last
@@ -224,7 +232,10 @@ func (im *Importer) importAll(ctx context.Context, run *shopsync.SyncRun, checkp
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	deleted, err := im.store.FinishImport(ctx, run)
+	if seen.IsZero() {
+		return errors.New("the listing of customers ended without its last page")
+	}
+	deleted, err := im.store.FinishImport(ctx, run, seen)
 	if err != nil {
 		return err
 	}
@@ -253,12 +264,13 @@ func ready(pages <-chan fetchedPage, p *fetchedPage) bool {
 	}
 }
 
-// fetchedPage is a mapped page of customers, or the error that ended the
-// listing.
+// fetchedPage is a mapped page of customers, the end of the listing, or
+// the error that ended it.
 type fetchedPage struct {
 	contacts []shopsync.Contact
 	last     int64     // the page's last id
-	fetched  time.Time // when the page was asked for: the tie-break of its data
+	fetched  time.Time // the answer's Date: the page is the truth as of then
+	end      bool      // the last answer came: fetched is its Date
 	err      error
 }
 
@@ -275,7 +287,6 @@ func (im *Importer) fetch(ctx context.Context, after int64, out chan<- fetchedPa
 			return false
 		}
 	}
-	fetched := time.Now()
 	page, err := im.source.ListCustomers(ctx, after, PageSize)
 	for {
 		if err != nil {
@@ -288,15 +299,15 @@ func (im *Importer) fetch(ctx context.Context, after int64, out chan<- fetchedPa
 				send(fetchedPage{err: err})
 				return
 			}
-			if !send(fetchedPage{contacts: contacts, last: last, fetched: fetched}) {
+			if !send(fetchedPage{contacts: contacts, last: last, fetched: page.Date}) {
 				return
 			}
 			after = last
 		}
 		if !page.HasNext() {
+			send(fetchedPage{end: true, fetched: page.Date})
 			return
 		}
-		fetched = time.Now()
 		page, err = im.source.NextPage(ctx, page)
 	}
 }

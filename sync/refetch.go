@@ -2,10 +2,12 @@ package sync
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/shopsync/shopsync/mapping"
+	"github.com/shopsync/shopsync/shopify"
 	"github.com/shopsync/shopsync/store"
 )
 
@@ -71,20 +73,51 @@ func (rf *Refetcher) Drain(ctx context.Context) (int, error) {
 		if err != nil || len(ids) == 0 {
 			return total, err
 		}
-		fetched := time.Now()
-		customers, err := rf.source.CustomersByID(ctx, ids)
+		page, err := rf.source.CustomersByID(ctx, ids)
 		if err != nil {
 			return total, err
 		}
-		if _, err := applyCustomers(ctx, rf.store, rf.mapper, customers, fetched, store.SourceRefetch); err != nil {
+		if _, err := applyCustomers(ctx, rf.store, rf.mapper, page.Customers, page.Date, store.SourceRefetch); err != nil {
 			return total, err
 		}
-		// Ids Shopify did not return are deleted customers: their
-		// customers/delete webhook (or the next import) says so.
+		// Ids Shopify did not return are customers it did not have as of
+		// the answer: deleted (a customers/delete, or a merge, is
+		// confirmed so before it takes effect).
+		if err := confirmDeleted(ctx, rf.store, ids, page, store.SourceRefetch); err != nil {
+			return total, err
+		}
 		if err := rf.store.DequeueRefetch(ctx, ids, taken); err != nil {
 			return total, err
 		}
-		total += len(customers)
-		rf.logger.Debug("re-fetched contacts", "asked", len(ids), "got", len(customers))
+		total += len(page.Customers)
+		rf.logger.Debug("re-fetched contacts", "asked", len(ids), "got", len(page.Customers))
 	}
+}
+
+// confirmDeleted marks deleted, as of the page's Date, the ids asked for
+// that the page does not hold.
+func confirmDeleted(ctx context.Context, st ChangeStore, ids []int64, page *shopify.Page, source string) error {
+	got := make(map[int64]bool, len(page.Customers))
+	for i := range page.Customers {
+		got[page.Customers[i].ID] = true
+	}
+	var changes []store.Change
+	for _, id := range ids {
+		if !got[id] {
+			changes = append(changes, store.Change{Kind: store.ChangeDelete, ShopifyID: id, Seen: page.Date, Read: true, Source: source})
+		}
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	results, err := st.ApplyChanges(ctx, changes)
+	if err != nil {
+		return err
+	}
+	for i, r := range results {
+		if r.Err != nil {
+			return fmt.Errorf("customer %d: %w", changes[i].ShopifyID, r.Err)
+		}
+	}
+	return nil
 }

@@ -17,7 +17,7 @@ import (
 type Fetcher interface {
 	ListCustomersUpdatedSince(ctx context.Context, since time.Time, limit int) (*shopify.Page, error)
 	NextPage(ctx context.Context, p *shopify.Page) (*shopify.Page, error)
-	CustomersByID(ctx context.Context, ids []int64) ([]shopify.Customer, error)
+	CustomersByID(ctx context.Context, ids []int64) (*shopify.Page, error)
 }
 
 // ChangeStore is what sweeps and re-fetches need of the store.
@@ -102,13 +102,12 @@ func (sw *Sweeper) Sweep(ctx context.Context) (*shopsync.SyncRun, error) {
 }
 
 func (sw *Sweeper) sweep(ctx context.Context, run *shopsync.SyncRun, since time.Time) error {
-	fetched := time.Now()
 	page, err := sw.source.ListCustomersUpdatedSince(ctx, since, PageSize)
 	for {
 		if err != nil {
 			return fmt.Errorf("list customers updated since %s: %w", shopsync.FormatTime(since), err)
 		}
-		counts, aerr := applyCustomers(ctx, sw.store, sw.mapper, page.Customers, fetched, store.SourceReconcile)
+		counts, aerr := applyCustomers(ctx, sw.store, sw.mapper, page.Customers, page.Date, store.SourceReconcile)
 		if aerr != nil {
 			return aerr
 		}
@@ -122,14 +121,13 @@ func (sw *Sweeper) sweep(ctx context.Context, run *shopsync.SyncRun, since time.
 		if !page.HasNext() {
 			return nil
 		}
-		fetched = time.Now()
 		page, err = sw.source.NextPage(ctx, page)
 	}
 }
 
-// applyCustomers merges full customer records read from the API at
-// fetched, in one transaction.
-func applyCustomers(ctx context.Context, st ChangeStore, m *mapping.Mapper, customers []shopify.Customer, fetched time.Time, source string) (shopsync.PageCounts, error) {
+// applyCustomers merges full customer records read from the API, the
+// truth as of seen (the answer's Date), in one transaction.
+func applyCustomers(ctx context.Context, st ChangeStore, m *mapping.Mapper, customers []shopify.Customer, seen time.Time, source string) (shopsync.PageCounts, error) {
 	var counts shopsync.PageCounts
 	if len(customers) == 0 {
 		return counts, nil
@@ -141,7 +139,7 @@ func applyCustomers(ctx context.Context, st ChangeStore, m *mapping.Mapper, cust
 			return counts, fmt.Errorf("map customer %d: %w", customers[i].ID, err)
 		}
 		changes = append(changes, store.Change{
-			Kind: store.ChangeUpsert, ShopifyID: c.ShopifyID, Contact: &c, Tie: fetched, Source: source,
+			Kind: store.ChangeUpsert, ShopifyID: c.ShopifyID, Contact: &c, Seen: seen, Read: true, Source: source,
 		})
 	}
 	results, err := st.ApplyChanges(ctx, changes)

@@ -129,7 +129,7 @@ func (e *env) serve(ctx context.Context, cfg Config, logger *slog.Logger) error 
 	secrets := append([]string{cfg.Shopify.ClientSecret}, cfg.Shopify.WebhookSecrets...)
 	hooks := webhook.NewHandler(webhook.Config{
 		Shop: cfg.Shopify.Shop, Secrets: secrets, Mapper: mapper, Committer: committer,
-		Metrics: hookMetrics, Logger: logger, OnQueued: refetcher.Poke,
+		Metrics: hookMetrics, Logger: logger, OnQueued: refetcher.Poke, ShopifyNow: client.ShopifyNow,
 	})
 	if cfg.Shopify.ClientSecret == "" && len(cfg.Shopify.WebhookSecrets) == 0 {
 		logger.Warn("no webhook secret configured: every webhook will be refused with 401; set shopify.webhook_secrets or shopify.client_secret")
