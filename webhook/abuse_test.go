@@ -37,7 +37,7 @@ func newAbuseTarget(t *testing.T) *abuseTarget {
 	db := testutil.MustOpenDB(t)
 	c := webhook.NewCommitter(db)
 	t.Cleanup(c.Close)
-	r := &receiver{metrics: prometheus.NewRegistry()}
+	r := &receiver{db: db, metrics: prometheus.NewRegistry()}
 	h := webhook.NewHandler(webhook.Config{
 		Shop: testShop, Secrets: []string{testSecret}, Mapper: newMapper(t), Committer: c,
 		Metrics: webhook.NewMetrics(r.metrics), Logger: slog.New(slog.DiscardHandler),
@@ -156,6 +156,7 @@ func TestAbuseReplayAfterSevenDays(t *testing.T) {
 	// applied as new would resurrect the contact.
 	a.mustSend(t, delivery{topic: webhook.TopicCustomersDelete, body: sampleDelete, headers: hdr(
 		"X-Shopify-Webhook-Id", "deleted", "X-Shopify-Triggered-At", "2026-07-01T11:00:00Z")})
+	a.confirmGone(t, bigID, time.Date(2026, 7, 1, 11, 0, 1, 0, time.UTC))
 	rows := deliveryRows(t, a.db.Path())
 
 	const daemonRetention = 8 * 24 * time.Hour // cmd/shopsync deliveryRetention

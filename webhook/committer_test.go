@@ -69,8 +69,8 @@ func waitQueued(t *testing.T, c *Committer, n int) {
 func profileChange(id int64) store.Change {
 	email := fmt.Sprintf("c%d@example.com", id)
 	k := shopsync.Contact{ShopifyID: id, Email: &email, Fields: shopsync.FieldEmail, Parts: shopsync.Set(shopsync.PartProfile)}
-	k.Clocks[shopsync.PartProfile] = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	return store.Change{Kind: store.ChangeUpsert, ShopifyID: id, Contact: &k, Tie: k.Clocks[0], Source: "test",
+	k.Clocks[shopsync.PartProfile] = shopsync.Clock{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Kind: shopsync.ClockUpdatedAt}
+	return store.Change{Kind: store.ChangeUpsert, ShopifyID: id, Contact: &k, Seen: k.Clocks[0].Time, Source: "test",
 		Delivery: &store.Delivery{WebhookID: fmt.Sprintf("w%d", id), Topic: TopicCustomersUpdate}}
 }
 

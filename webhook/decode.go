@@ -2,6 +2,8 @@ package webhook
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +24,7 @@ const (
 	TopicCustomersEnable      = "customers/enable"
 	TopicCustomersDisable     = "customers/disable"
 	TopicCustomersDelete      = "customers/delete"
+	TopicCustomersMerge       = "customers/merge"
 	TopicEmailConsentUpdate   = "customers_email_marketing_consent/update"
 	TopicSMSConsentUpdate     = "customers_marketing_consent/update"
 	TopicPurchasingSummary    = "customers/purchasing_summary"
@@ -36,15 +39,22 @@ const (
 // Topics lists the topics shopsync acts on.
 var Topics = []string{
 	TopicCustomersCreate, TopicCustomersUpdate, TopicCustomersEnable, TopicCustomersDisable,
-	TopicCustomersDelete, TopicEmailConsentUpdate, TopicSMSConsentUpdate, TopicPurchasingSummary,
-	TopicTagsAdded, TopicTagsRemoved, TopicCustomersRedact, TopicShopRedact, TopicCustomersDataRequest,
+	TopicCustomersDelete, TopicCustomersMerge, TopicEmailConsentUpdate, TopicSMSConsentUpdate,
+	TopicPurchasingSummary, TopicTagsAdded, TopicTagsRemoved, TopicCustomersRedact, TopicShopRedact,
+	TopicCustomersDataRequest,
 }
 
-// Meta is what a delivery's headers say about it.
+// Meta is what a delivery's headers, and the receiver, say about it. The
+// headers are not signed: Decode trusts none of them beyond what the body
+// confirms.
 type Meta struct {
 	Topic       string
 	WebhookID   string
-	TriggeredAt time.Time // X-Shopify-Triggered-At; the receive time when absent
+	EventID     string    // X-Shopify-Event-Id; "" when not sent
+	TriggeredAt time.Time // X-Shopify-Triggered-At, clamped to the time of receipt; that time when absent
+	// Shop is the configured shop's myshopify.com domain: a compliance
+	// body's shop_domain must name it.
+	Shop string
 }
 
 // ErrPayload wraps every decoding error: the body is not the topic's JSON.
@@ -58,23 +68,70 @@ func payloadErr(format string, args ...any) error {
 // topic shopsync does not use becomes store.ChangeIgnore: it is recorded
 // and counted, and changes nothing.
 //
+// The signature covers the body, not the topic header, so a genuine body
+// could be sent again under another topic. Each topic's body must have
+// that topic's shape (checkShape), and a compliance body must name the
+// configured shop. The rest is made harmless downstream: a deletion only
+// queues a read that confirms it, and an old body loses against newer data
+// by the part's own clock.
+//
 // Keys absent from a payload are unknown and change nothing (mapping
 // leaves them out). A part without a clock of its own in the payload (a
-// 2025-01 consent update with consent_updated_at null) is versioned by
+// 2025-01 consent update with consent_updated_at null) is ordered by
 // X-Shopify-Triggered-At.
 func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 	ch := store.Change{
 		Source: meta.Topic,
-		Tie:    meta.TriggeredAt,
+		Seen:   meta.TriggeredAt,
 		Delivery: &store.Delivery{
 			WebhookID: meta.WebhookID, Topic: meta.Topic, TriggeredAt: meta.TriggeredAt,
 		},
 	}
+	if meta.EventID != "" {
+		// Shopify sends one event to each subscription of its topic, with
+		// the same event id; with include_fields their bodies may differ,
+		// and only the same body is the same delivery.
+		sum := sha256.Sum256(body)
+		ch.Delivery.EventKey = meta.EventID + " " + hex.EncodeToString(sum[:12])
+	}
+	if topicFamily(meta.Topic) == familyOther {
+		// Topics shopsync does not use are recorded, if they are JSON.
+		if !json.Valid(body) {
+			return ch, payloadErr("not JSON")
+		}
+		ch.Kind = store.ChangeIgnore
+		return ch, nil
+	}
+	keys, err := topLevel(body)
+	if err != nil {
+		return ch, err
+	}
+	if err := checkShape(meta, keys); err != nil {
+		return ch, err
+	}
 	switch meta.Topic {
 	case TopicCustomersCreate, TopicCustomersUpdate, TopicCustomersEnable, TopicCustomersDisable:
-		var c shopify.Customer
-		if err := unmarshal(body, &c); err != nil {
+		var p struct {
+			shopify.Customer
+			Addresses shopify.Opt[[]webhookAddress] `json:"addresses"`
+		}
+		if err := unmarshal(body, &p); err != nil {
 			return ch, err
+		}
+		c := p.Customer
+		if err := customerID(&c); err != nil {
+			return ch, err
+		}
+		// The whole addresses list tells what the default address is when
+		// the payload leaves default_address out: the one marked default,
+		// or none.
+		if !c.DefaultAddress.Set && p.Addresses.Set {
+			c.DefaultAddress = shopify.Null[shopify.Address]()
+			for _, a := range p.Addresses.V {
+				if a.Default {
+					c.DefaultAddress = shopify.Some(a.Address)
+				}
+			}
 		}
 		return upsert(m, ch, &c)
 	case TopicEmailConsentUpdate:
@@ -85,9 +142,6 @@ func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 		if err := unmarshal(body, &p); err != nil {
 			return ch, err
 		}
-		if !p.Consent.Set {
-			return ch, payloadErr("no email_marketing_consent")
-		}
 		return upsert(m, ch, &shopify.Customer{ID: p.CustomerID, EmailMarketingConsent: p.Consent})
 	case TopicSMSConsentUpdate:
 		var p struct {
@@ -96,9 +150,6 @@ func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 		}
 		if err := unmarshal(body, &p); err != nil {
 			return ch, err
-		}
-		if !p.Consent.Set {
-			return ch, payloadErr("no sms_marketing_consent")
 		}
 		return upsert(m, ch, &shopify.Customer{ID: p.ID, SMSMarketingConsent: p.Consent})
 	case TopicPurchasingSummary:
@@ -120,19 +171,40 @@ func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 		if meta.Topic == TopicTagsRemoved {
 			ch.Kind = store.ChangeTagsRemoved
 		}
-		ch.Clock = clockOr(p.OccurredAt, meta.TriggeredAt)
+		ch.Clock = occurredAt(p.OccurredAt)
 		return ch, nil
 	case TopicCustomersDelete:
+		var c shopify.Customer
+		if err := unmarshal(body, &c); err != nil {
+			return ch, err
+		}
+		if err := customerID(&c); err != nil {
+			return ch, err
+		}
+		// Confirmed by a read before it takes effect: a signed update body
+		// sent again as customers/delete must not delete a live customer.
+		ch.Kind, ch.ShopifyID = store.ChangeRefetch, c.ID
+		return ch, nil
+	case TopicCustomersMerge:
 		var p struct {
-			ID int64 `json:"id"`
+			KeptID    string `json:"admin_graphql_api_customer_kept_id"`
+			DeletedID string `json:"admin_graphql_api_customer_deleted_id"`
 		}
 		if err := unmarshal(body, &p); err != nil {
 			return ch, err
 		}
-		if p.ID <= 0 {
-			return ch, payloadErr("no customer id")
+		kept, err := customerGID(p.KeptID)
+		if err != nil {
+			return ch, err
 		}
-		ch.Kind, ch.ShopifyID, ch.Clock = store.ChangeDelete, p.ID, meta.TriggeredAt
+		merged, err := customerGID(p.DeletedID)
+		if err != nil {
+			return ch, err
+		}
+		// Whatever its status says, reading both customers again tells
+		// what became of them.
+		ch.Kind, ch.ShopifyID = store.ChangeMerge, kept
+		ch.Merge = &store.Merge{KeptID: kept, MergedID: merged}
 		return ch, nil
 	case TopicCustomersRedact, TopicCustomersDataRequest:
 		var p struct {
@@ -159,31 +231,174 @@ func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 		return ch, nil
 	case TopicShopRedact:
 		ch.Kind = store.ChangeRedactShop
-	default:
-		ch.Kind = store.ChangeIgnore
+		return ch, nil
 	}
-	// The topics above decode their body; these only need it to be JSON.
-	if !json.Valid(body) {
-		return ch, payloadErr("not JSON")
-	}
+	ch.Kind = store.ChangeIgnore
 	return ch, nil
+}
+
+// webhookAddress is an entry of a customer payload's addresses.
+type webhookAddress struct {
+	shopify.Address
+	Default bool `json:"default"`
+}
+
+// topLevel checks that body is one JSON object and returns its members.
+// Numbers stay raw text, never float64.
+func topLevel(body []byte) (map[string]json.RawMessage, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || body[0] != '{' {
+		return nil, payloadErr("not a JSON object")
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(body, &keys); err != nil {
+		return nil, payloadErr("%v", err)
+	}
+	return keys, nil
+}
+
+// A family of topics whose bodies share a shape, and the keys only bodies
+// of that family carry: a body with another family's keys was not written
+// for the topic it came under.
+type family int
+
+const (
+	familyCustomer     family = iota // the REST customer object, whole or trimmed
+	familyEmailConsent               // customers_email_marketing_consent/update
+	familyEvent                      // GraphQL-style events: purchasing summary, tags
+	familyMerge                      // customers/merge
+	familyCompliance                 // customers/redact, customers/data_request, shop/redact
+	familyOther                      // topics shopsync does not use
+)
+
+var familyKeys = map[family][]string{
+	familyEmailConsent: {"customer_id", "email_address"},
+	familyEvent:        {"customerId", "occurredAt", "numberOfOrders", "amountSpent", "lastOrderId"},
+	familyMerge:        {"admin_graphql_api_customer_kept_id", "admin_graphql_api_customer_deleted_id", "admin_graphql_api_job_id"},
+	familyCompliance:   {"shop_id", "shop_domain", "orders_to_redact", "orders_requested", "data_request"},
+}
+
+func topicFamily(topic string) family {
+	switch topic {
+	case TopicCustomersCreate, TopicCustomersUpdate, TopicCustomersEnable, TopicCustomersDisable,
+		TopicCustomersDelete, TopicSMSConsentUpdate:
+		return familyCustomer
+	case TopicEmailConsentUpdate:
+		return familyEmailConsent
+	case TopicPurchasingSummary, TopicTagsAdded, TopicTagsRemoved:
+		return familyEvent
+	case TopicCustomersMerge:
+		return familyMerge
+	case TopicCustomersRedact, TopicCustomersDataRequest, TopicShopRedact:
+		return familyCompliance
+	}
+	return familyOther
+}
+
+// checkShape checks that a body has its topic's shape: the keys the topic
+// needs, none that only another family's bodies carry, and, for the
+// privacy topics, exactly their own distinguishing keys and the
+// configured shop.
+func checkShape(meta Meta, keys map[string]json.RawMessage) error {
+	fam := topicFamily(meta.Topic)
+	if fam == familyOther {
+		return nil
+	}
+	for f, ks := range familyKeys {
+		if f == fam {
+			continue
+		}
+		for _, k := range ks {
+			if _, ok := keys[k]; ok {
+				return payloadErr("key %q does not belong in a %s body", k, meta.Topic)
+			}
+		}
+	}
+	need := func(ks ...string) error {
+		for _, k := range ks {
+			if v, ok := keys[k]; !ok || string(v) == "null" {
+				return payloadErr("a %s body needs %q", meta.Topic, k)
+			}
+		}
+		return nil
+	}
+	refuse := func(ks ...string) error {
+		for _, k := range ks {
+			if _, ok := keys[k]; ok {
+				return payloadErr("key %q does not belong in a %s body", k, meta.Topic)
+			}
+		}
+		return nil
+	}
+	var err error
+	switch meta.Topic {
+	case TopicEmailConsentUpdate:
+		err = need("customer_id", "email_marketing_consent")
+	case TopicSMSConsentUpdate:
+		err = need("id", "sms_marketing_consent")
+	case TopicPurchasingSummary:
+		err = need("customerId")
+		if err == nil {
+			err = refuse("tags")
+		}
+	case TopicTagsAdded, TopicTagsRemoved:
+		err = errors.Join(need("customerId", "tags"),
+			refuse("numberOfOrders", "amountSpent", "lastOrderId"))
+	case TopicCustomersMerge:
+		err = need("admin_graphql_api_customer_kept_id", "admin_graphql_api_customer_deleted_id")
+	case TopicCustomersRedact:
+		err = errors.Join(need("shop_id", "shop_domain", "customer", "orders_to_redact"),
+			refuse("orders_requested", "data_request"))
+	case TopicCustomersDataRequest:
+		err = errors.Join(need("shop_id", "shop_domain", "customer", "data_request"),
+			refuse("orders_to_redact"))
+	case TopicShopRedact:
+		err = errors.Join(need("shop_id", "shop_domain"),
+			refuse("customer", "orders_to_redact", "orders_requested", "data_request"))
+	}
+	if err != nil {
+		return err
+	}
+	if fam == familyCompliance {
+		var shop string
+		if json.Unmarshal(keys["shop_domain"], &shop) != nil || !strings.EqualFold(shop, meta.Shop) {
+			return payloadErr("%s for another shop", meta.Topic)
+		}
+	}
+	return nil
 }
 
 // unmarshal decodes a JSON object; numbers stay exact (ids are int64,
 // money a decimal string: never float64).
 func unmarshal(body []byte, v any) error {
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 || body[0] != '{' {
-		return payloadErr("not a JSON object")
-	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return payloadErr("%v", err)
 	}
 	return nil
 }
 
-// upsert maps a customer payload to a change, giving each carried part
-// without a clock of its own the delivery's.
+// customerID fills in a customer payload's id from admin_graphql_api_id
+// when id is absent (a payload trimmed by include_fields may carry only
+// the GraphQL id); both present must agree.
+func customerID(c *shopify.Customer) error {
+	if !c.AdminGraphQLAPIID.Valid() {
+		if c.ID <= 0 {
+			return payloadErr("no customer id")
+		}
+		return nil
+	}
+	gid, err := customerGID(c.AdminGraphQLAPIID.V)
+	if err != nil {
+		return err
+	}
+	if c.ID != 0 && c.ID != gid {
+		return payloadErr("id %d and admin_graphql_api_id %q disagree", c.ID, c.AdminGraphQLAPIID.V)
+	}
+	c.ID = gid
+	return nil
+}
+
+// upsert maps a customer payload to a change.
 func upsert(m *mapping.Mapper, ch store.Change, c *shopify.Customer) (store.Change, error) {
 	if c.ID <= 0 {
 		return ch, payloadErr("no customer id")
@@ -192,25 +407,23 @@ func upsert(m *mapping.Mapper, ch store.Change, c *shopify.Customer) (store.Chan
 	if err != nil {
 		return ch, payloadErr("%v", err)
 	}
-	for p := range shopsync.NumParts {
-		if k.Parts.Has(p) && k.Clocks[p].IsZero() {
-			k.Clocks[p] = ch.Tie.UTC()
-		}
-	}
 	ch.Kind, ch.ShopifyID, ch.Contact, ch.Need = store.ChangeUpsert, c.ID, &k, m.Parts()
 	return ch, nil
 }
 
 // purchasingSummary decodes customers/purchasing_summary, a GraphQL-style
 // payload: gid ids, numberOfOrders as a number or (UnsignedInt64) a
-// string, amountSpent as a MoneyV2 with a decimal string.
+// string, amountSpent as a MoneyV2 with a decimal string and the currency
+// it is in. It names the last order by id only: the stored name stays
+// while the id does, and is unknown (null, until the contact is read
+// again) once it changes.
 func purchasingSummary(m *mapping.Mapper, ch store.Change, body []byte) (store.Change, error) {
 	var p struct {
 		CustomerID     string          `json:"customerId"`
 		NumberOfOrders json.RawMessage `json:"numberOfOrders"`
 		AmountSpent    *struct {
-			Amount       shopify.Decimal `json:"amount"`
-			CurrencyCode string          `json:"currencyCode"`
+			Amount       shopify.Decimal     `json:"amount"`
+			CurrencyCode shopify.Opt[string] `json:"currencyCode"`
 		} `json:"amountSpent"`
 		LastOrderID shopify.Opt[string] `json:"lastOrderId"`
 		OccurredAt  *time.Time          `json:"occurredAt"`
@@ -232,6 +445,7 @@ func purchasingSummary(m *mapping.Mapper, ch store.Change, body []byte) (store.C
 	}
 	if p.AmountSpent != nil {
 		c.TotalSpent = shopify.Some(p.AmountSpent.Amount)
+		c.Currency = p.AmountSpent.CurrencyCode
 	}
 	switch {
 	case p.LastOrderID.Valid():
@@ -242,22 +456,46 @@ func purchasingSummary(m *mapping.Mapper, ch store.Change, body []byte) (store.C
 		c.LastOrderID = shopify.Some(oid)
 	case p.LastOrderID.Set:
 		c.LastOrderID = shopify.Null[int64]()
+		c.LastOrderName = shopify.Null[string]() // no last order: no name
 	}
 	ch, err = upsert(m, ch, &c)
 	if err != nil {
 		return ch, err
 	}
-	if p.OccurredAt != nil && ch.Contact.Parts.Has(shopsync.PartPurchasing) {
-		ch.Contact.Clocks[shopsync.PartPurchasing] = p.OccurredAt.UTC()
+	k := ch.Contact
+	if p.LastOrderID.Valid() {
+		markKeepIf(m, k, "last_order_name", "last_order_id")
+	}
+	if k.Parts.Has(shopsync.PartPurchasing) {
+		k.Clocks[shopsync.PartPurchasing] = occurredAt(p.OccurredAt)
 	}
 	return ch, nil
 }
 
-func clockOr(t *time.Time, fallback time.Time) time.Time {
-	if t != nil && !t.IsZero() {
-		return t.UTC()
+// markKeepIf adds attribute name, when the mapper keeps it, as not
+// carried: the stored value stays while attribute keepIf keeps its value.
+// The payload then speaks for name's whole part.
+func markKeepIf(m *mapping.Mapper, k *shopsync.Contact, name, keepIf string) {
+	spec, ok := m.Spec(name)
+	if !ok {
+		return
 	}
-	return fallback.UTC()
+	if _, ok := k.Attributes.Get(keepIf); !ok {
+		return
+	}
+	k.Attributes = append(k.Attributes, shopsync.Attribute{Name: name, Type: spec.Type, Part: spec.Part, KeepIf: keepIf})
+	k.Attributes.Sort()
+	if m.Complete(k, spec.Part) {
+		k.Full |= shopsync.Set(spec.Part)
+	}
+}
+
+// occurredAt is the clock of an event payload's occurredAt, if it has one.
+func occurredAt(t *time.Time) shopsync.Clock {
+	if t == nil || t.IsZero() {
+		return shopsync.Clock{}
+	}
+	return shopsync.Clock{Time: t.UTC(), Kind: shopsync.ClockOccurredAt}
 }
 
 func customerGID(s string) (int64, error) { return parseGID(s, "Customer") }

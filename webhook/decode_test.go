@@ -89,9 +89,16 @@ func newMapper(t testing.TB) *mapping.Mapper {
 	return m
 }
 
+// sampleShop is the shop_domain of Shopify's compliance samples.
+const sampleShop = "{shop}.myshopify.com"
+
+func meta(topic string) webhook.Meta {
+	return webhook.Meta{Topic: topic, WebhookID: "wh-1", TriggeredAt: triggered, Shop: sampleShop}
+}
+
 func decode(t *testing.T, m *mapping.Mapper, topic, body string) store.Change {
 	t.Helper()
-	ch, err := webhook.Decode(m, webhook.Meta{Topic: topic, WebhookID: "wh-1", TriggeredAt: triggered}, []byte(body))
+	ch, err := webhook.Decode(m, meta(topic), []byte(body))
 	if err != nil {
 		t.Fatalf("Decode(%s): %v", topic, err)
 	}
@@ -99,8 +106,8 @@ func decode(t *testing.T, m *mapping.Mapper, topic, body string) store.Change {
 	if ch.Delivery == nil || *ch.Delivery != want {
 		t.Errorf("%s: got delivery %+v, want %+v", topic, ch.Delivery, want)
 	}
-	if !ch.Tie.Equal(triggered) || ch.Source != topic {
-		t.Errorf("%s: got tie %v source %q, want %v %q", topic, ch.Tie, ch.Source, triggered, topic)
+	if !ch.Seen.Equal(triggered) || ch.Read || ch.Source != topic {
+		t.Errorf("%s: got seen %v read %v source %q, want %v false %q", topic, ch.Seen, ch.Read, ch.Source, triggered, topic)
 	}
 	return ch
 }
@@ -115,14 +122,18 @@ func attr(t *testing.T, c *shopsync.Contact, name string) any {
 	return a.Value
 }
 
-func clocks(c *shopsync.Contact) map[shopsync.Part]time.Time {
-	out := map[shopsync.Part]time.Time{}
+func clocks(c *shopsync.Contact) map[shopsync.Part]shopsync.Clock {
+	out := map[shopsync.Part]shopsync.Clock{}
 	for p := range shopsync.NumParts {
 		if !c.Clocks[p].IsZero() {
 			out[p] = c.Clocks[p]
 		}
 	}
 	return out
+}
+
+func updatedClock(t time.Time) shopsync.Clock {
+	return shopsync.Clock{Time: t, Kind: shopsync.ClockUpdatedAt}
 }
 
 func TestDecodeCustomerFull(t *testing.T) {
@@ -139,13 +150,13 @@ func TestDecodeCustomerFull(t *testing.T) {
 				t.Errorf("got need %b, want the mapper's parts %b", ch.Need, m.Parts())
 			}
 			c := ch.Contact
-			if c.Parts != shopsync.AllParts || c.Fields != shopsync.AllFields {
-				t.Errorf("got parts %b fields %b, want all", c.Parts, c.Fields)
+			if c.Parts != shopsync.AllParts || c.Full != shopsync.AllParts || c.Fields != shopsync.AllFields {
+				t.Errorf("got parts %b full %b fields %b, want all", c.Parts, c.Full, c.Fields)
 			}
 			// Consent is null, so every part is versioned by updated_at.
-			wantClocks := map[shopsync.Part]time.Time{}
+			wantClocks := map[shopsync.Part]shopsync.Clock{}
 			for p := range shopsync.NumParts {
-				wantClocks[p] = updated
+				wantClocks[p] = updatedClock(updated)
 			}
 			if diff := cmp.Diff(clocks(c), wantClocks); diff != "" {
 				t.Errorf("clocks (-got +want):\n%s", diff)
@@ -176,8 +187,12 @@ func TestDecodeCustomerSlim(t *testing.T) {
 	if ch.Kind != store.ChangeUpsert || ch.ShopifyID != bigID {
 		t.Fatalf("got kind %d id %d", ch.Kind, ch.ShopifyID)
 	}
-	if c.Parts != shopsync.Set(shopsync.PartProfile) {
-		t.Errorf("got parts %b, want the profile only", c.Parts)
+	// The profile whole, and the currency of the purchasing part.
+	if c.Parts != shopsync.Set(shopsync.PartProfile, shopsync.PartPurchasing) || c.Full != shopsync.Set(shopsync.PartProfile) {
+		t.Errorf("got parts %b full %b, want the profile whole and purchasing in part", c.Parts, c.Full)
+	}
+	if got := attr(t, c, "currency"); got != "USD" {
+		t.Errorf("got currency %v, want USD", got)
 	}
 	if c.Fields.Has(shopsync.FieldTags) {
 		t.Error("absent tags marked as carried")
@@ -187,7 +202,8 @@ func TestDecodeCustomerSlim(t *testing.T) {
 			t.Errorf("attribute %s set from a payload without its key", name)
 		}
 	}
-	want := map[shopsync.Part]time.Time{shopsync.PartProfile: time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC)}
+	u := updatedClock(time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC))
+	want := map[shopsync.Part]shopsync.Clock{shopsync.PartProfile: u, shopsync.PartPurchasing: u}
 	if diff := cmp.Diff(clocks(c), want); diff != "" {
 		t.Errorf("clocks (-got +want):\n%s", diff)
 	}
@@ -204,9 +220,13 @@ func TestDecodeConsent(t *testing.T) {
 	if ch.Kind != store.ChangeUpsert || ch.ShopifyID != bigID || c.Parts != shopsync.Set(shopsync.PartEmailConsent) || c.Fields != 0 {
 		t.Fatalf("email: got kind %d id %d parts %b fields %b", ch.Kind, ch.ShopifyID, c.Parts, c.Fields)
 	}
-	// consent_updated_at null: the delivery's X-Shopify-Triggered-At.
-	if diff := cmp.Diff(clocks(c), map[shopsync.Part]time.Time{shopsync.PartEmailConsent: triggered}); diff != "" {
+	// consent_updated_at null: no clock of its own; X-Shopify-Triggered-At
+	// (the change's Seen) orders it.
+	if diff := cmp.Diff(clocks(c), map[shopsync.Part]shopsync.Clock{}); diff != "" {
 		t.Errorf("email clocks (-got +want):\n%s", diff)
+	}
+	if c.Full != shopsync.Set(shopsync.PartEmailConsent) {
+		t.Errorf("email: got full %b, want the email consent whole", c.Full)
 	}
 	if attr(t, c, "email_marketing_consent") != "not_subscribed" || attr(t, c, "accepts_email_marketing") != false ||
 		attr(t, c, "email_marketing_opt_in_level") != nil || attr(t, c, "email_marketing_consent_updated_at") != nil {
@@ -221,7 +241,8 @@ func TestDecodeConsent(t *testing.T) {
 	withClock = strings.Replace(withClock, `"not_subscribed"`, `"subscribed"`, 1)
 	c = decode(t, m, webhook.TopicEmailConsentUpdate, withClock).Contact
 	at := time.Date(2026, 6, 30, 12, 0, 0, 0, time.UTC)
-	if diff := cmp.Diff(clocks(c), map[shopsync.Part]time.Time{shopsync.PartEmailConsent: at}); diff != "" {
+	want := shopsync.Clock{Time: at, Kind: shopsync.ClockConsentUpdatedAt}
+	if diff := cmp.Diff(clocks(c), map[shopsync.Part]shopsync.Clock{shopsync.PartEmailConsent: want}); diff != "" {
 		t.Errorf("email with clock (-got +want):\n%s", diff)
 	}
 	if attr(t, c, "accepts_email_marketing") != true {
@@ -233,7 +254,7 @@ func TestDecodeConsent(t *testing.T) {
 	if ch.Kind != store.ChangeUpsert || ch.ShopifyID != bigID || c.Parts != shopsync.Set(shopsync.PartSMSConsent) || c.Fields != 0 {
 		t.Fatalf("sms: got kind %d id %d parts %b fields %b", ch.Kind, ch.ShopifyID, c.Parts, c.Fields)
 	}
-	if diff := cmp.Diff(clocks(c), map[shopsync.Part]time.Time{shopsync.PartSMSConsent: triggered}); diff != "" {
+	if diff := cmp.Diff(clocks(c), map[shopsync.Part]shopsync.Clock{}); diff != "" {
 		t.Errorf("sms clocks (-got +want):\n%s", diff)
 	}
 	if attr(t, c, "sms_marketing_consent") != nil || attr(t, c, "accepts_sms_marketing") != false {
@@ -246,14 +267,14 @@ func TestDecodeConsent(t *testing.T) {
 
 func TestDecodePurchasingSummary(t *testing.T) {
 	m := newMapper(t)
-	occurred := time.Date(2005, 5, 5, 5, 0, 0, 0, time.UTC)
+	occurred := shopsync.Clock{Time: time.Date(2005, 5, 5, 5, 0, 0, 0, time.UTC), Kind: shopsync.ClockOccurredAt}
 	tests := []struct {
 		name      string
 		body      string
 		id        int64
 		orders    any
 		lastOrder any
-		clock     time.Time
+		clock     shopsync.Clock
 	}{
 		{"sample", samplePurchasing, 1, int64(1), int64(1), occurred},
 		{"orders as string", strings.Replace(samplePurchasing, `"numberOfOrders":1`, `"numberOfOrders":"12"`, 1), 1, int64(12), int64(1), occurred},
@@ -261,7 +282,7 @@ func TestDecodePurchasingSummary(t *testing.T) {
 		{"big ids", `{"customerId":"gid://shopify/Customer/706405506930370084","numberOfOrders":"9007199254740993",` +
 			`"amountSpent":{"amount":"100.00","currencyCode":"USD"},"lastOrderId":"gid://shopify/Order/820982911946154508",` +
 			`"occurredAt":"2005-05-05T05:00:00.000Z"}`, bigID, int64(9007199254740993), int64(820982911946154508), occurred},
-		{"no occurredAt", strings.Replace(samplePurchasing, `,"occurredAt":"2005-05-05T05:00:00.000Z"`, ``, 1), 1, int64(1), int64(1), triggered},
+		{"no occurredAt", strings.Replace(samplePurchasing, `,"occurredAt":"2005-05-05T05:00:00.000Z"`, ``, 1), 1, int64(1), int64(1), shopsync.Clock{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -270,10 +291,14 @@ func TestDecodePurchasingSummary(t *testing.T) {
 			if ch.Kind != store.ChangeUpsert || ch.ShopifyID != tt.id || c.ShopifyID != tt.id {
 				t.Fatalf("got kind %d id %d, want upsert of %d", ch.Kind, ch.ShopifyID, tt.id)
 			}
-			if c.Parts != shopsync.Set(shopsync.PartPurchasing) || c.Fields != 0 {
-				t.Errorf("got parts %b fields %b, want purchasing only", c.Parts, c.Fields)
+			if c.Parts != shopsync.Set(shopsync.PartPurchasing) || c.Full != c.Parts || c.Fields != 0 {
+				t.Errorf("got parts %b full %b fields %b, want purchasing only, whole", c.Parts, c.Full, c.Fields)
 			}
-			if diff := cmp.Diff(clocks(c), map[shopsync.Part]time.Time{shopsync.PartPurchasing: tt.clock}); diff != "" {
+			want := map[shopsync.Part]shopsync.Clock{}
+			if !tt.clock.IsZero() {
+				want[shopsync.PartPurchasing] = tt.clock
+			}
+			if diff := cmp.Diff(clocks(c), want); diff != "" {
 				t.Errorf("clocks (-got +want):\n%s", diff)
 			}
 			if got := attr(t, c, "orders_count"); got != tt.orders {
@@ -285,8 +310,19 @@ func TestDecodePurchasingSummary(t *testing.T) {
 			if got := attr(t, c, "total_spent"); got != "100.00" {
 				t.Errorf("got total_spent %v, want 100.00", got)
 			}
-			if _, ok := c.Attributes.Get("last_order_name"); ok {
-				t.Error("last_order_name set from a payload without it")
+			if got := attr(t, c, "currency"); got != "USD" {
+				t.Errorf("got currency %v, want the amount's currencyCode USD", got)
+			}
+			// The name of the last order: not in the payload. Kept while
+			// the id stays; no last order, no name.
+			name, ok := c.Attributes.Get("last_order_name")
+			switch {
+			case !ok:
+				t.Error("last_order_name absent: a stale name would stay beside a new last order")
+			case tt.lastOrder == nil && (name.Value != nil || name.KeepIf != ""):
+				t.Errorf("no last order: got name %+v, want null", name)
+			case tt.lastOrder != nil && (name.Value != nil || name.KeepIf != "last_order_id"):
+				t.Errorf("got name %+v, want kept only while last_order_id stays", name)
 			}
 		})
 	}
@@ -299,7 +335,8 @@ func TestDecodeTags(t *testing.T) {
 		kind  store.ChangeKind
 	}{{webhook.TopicTagsAdded, store.ChangeTagsAdded}, {webhook.TopicTagsRemoved, store.ChangeTagsRemoved}} {
 		ch := decode(t, m, tt.topic, sampleTags)
-		if ch.Kind != tt.kind || ch.ShopifyID != 1 || !ch.Clock.Equal(time.Date(2005, 5, 5, 5, 0, 0, 0, time.UTC)) {
+		occurred := shopsync.Clock{Time: time.Date(2005, 5, 5, 5, 0, 0, 0, time.UTC), Kind: shopsync.ClockOccurredAt}
+		if ch.Kind != tt.kind || ch.ShopifyID != 1 || ch.Clock != occurred {
 			t.Errorf("%s: got kind %d id %d clock %v", tt.topic, ch.Kind, ch.ShopifyID, ch.Clock)
 		}
 		if diff := cmp.Diff(ch.Tags, []string{"tag1", "tag2"}); diff != "" {
@@ -310,16 +347,17 @@ func TestDecodeTags(t *testing.T) {
 		}
 	}
 	noClock := decode(t, m, webhook.TopicTagsAdded, `{"customerId":"gid://shopify/Customer/706405506930370084","tags":["x"]}`)
-	if noClock.ShopifyID != bigID || !noClock.Clock.Equal(triggered) {
-		t.Errorf("without occurredAt: got id %d clock %v, want %d %v", noClock.ShopifyID, noClock.Clock, bigID, triggered)
+	if noClock.ShopifyID != bigID || !noClock.Clock.IsZero() {
+		t.Errorf("without occurredAt: got id %d clock %v, want %d and none", noClock.ShopifyID, noClock.Clock, bigID)
 	}
 }
 
 func TestDecodeDeleteAndCompliance(t *testing.T) {
 	m := newMapper(t)
+	// A deletion is confirmed by reading the customer again.
 	ch := decode(t, m, webhook.TopicCustomersDelete, sampleDelete)
-	if ch.Kind != store.ChangeDelete || ch.ShopifyID != bigID || !ch.Clock.Equal(triggered) || ch.Contact != nil {
-		t.Errorf("delete: got kind %d id %d clock %v", ch.Kind, ch.ShopifyID, ch.Clock)
+	if ch.Kind != store.ChangeRefetch || ch.ShopifyID != bigID || ch.Contact != nil {
+		t.Errorf("delete: got kind %d id %d, want a re-fetch of %d", ch.Kind, ch.ShopifyID, bigID)
 	}
 	ch = decode(t, m, webhook.TopicCustomersDelete, `{"id":9007199254740993}`)
 	if ch.ShopifyID != 9007199254740993 {
@@ -380,11 +418,14 @@ func TestDecodeBadPayloads(t *testing.T) {
 		{"redact without customer", webhook.TopicCustomersRedact, `{"shop_id":1,"customer":{}}`},
 		{"data request without customer", webhook.TopicCustomersDataRequest, `{"shop_id":1}`},
 		{"shop redact not JSON", webhook.TopicShopRedact, `shop`},
+		{"merge without the merged id", webhook.TopicCustomersMerge, `{"admin_graphql_api_customer_kept_id":"gid://shopify/Customer/1"}`},
+		{"merge with plain ids", webhook.TopicCustomersMerge, `{"admin_graphql_api_customer_kept_id":"1","admin_graphql_api_customer_deleted_id":"2"}`},
+		{"id and gid disagree", webhook.TopicCustomersUpdate, `{"id":1,"admin_graphql_api_id":"gid://shopify/Customer/2"}`},
 		{"unknown topic not JSON", "orders/create", `<xml/>`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := webhook.Decode(m, webhook.Meta{Topic: tt.topic, WebhookID: "w", TriggeredAt: triggered}, []byte(tt.body))
+			_, err := webhook.Decode(m, meta(tt.topic), []byte(tt.body))
 			if !errors.Is(err, webhook.ErrPayload) {
 				t.Errorf("Decode(%s, %q): got %v, want ErrPayload", tt.topic, tt.body, err)
 			}
@@ -408,7 +449,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	m := newMapper(f)
 	f.Fuzz(func(t *testing.T, topic string, body []byte) {
-		ch, err := webhook.Decode(m, webhook.Meta{Topic: topic, WebhookID: "w", TriggeredAt: triggered}, body)
+		ch, err := webhook.Decode(m, meta(topic), body)
 		if err != nil {
 			if !errors.Is(err, webhook.ErrPayload) {
 				t.Fatalf("error %v is not ErrPayload", err)
@@ -420,12 +461,25 @@ func FuzzDecode(f *testing.F) {
 			if ch.Contact == nil || ch.ShopifyID <= 0 || ch.Contact.ShopifyID != ch.ShopifyID {
 				t.Fatalf("upsert without a contact or id: %+v", ch)
 			}
+			k := ch.Contact
+			if k.Full&^k.Parts != 0 {
+				t.Fatalf("parts whole %b not all carried %b", k.Full, k.Parts)
+			}
 			for p := range shopsync.NumParts {
-				if ch.Contact.Parts.Has(p) && ch.Contact.Clocks[p].IsZero() {
-					t.Fatalf("part %s carried without a clock", p)
+				if !k.Parts.Has(p) && !k.Clocks[p].IsZero() {
+					t.Fatalf("a clock for part %s, not carried", p)
 				}
 			}
-		case store.ChangeTagsAdded, store.ChangeTagsRemoved, store.ChangeDelete, store.ChangeRedactCustomer, store.ChangeDataRequest:
+			for _, a := range k.Attributes {
+				if a.KeepIf != "" && (a.Value != nil || a.Name != "last_order_name") {
+					t.Fatalf("attribute %+v kept on a condition", a)
+				}
+			}
+		case store.ChangeMerge:
+			if ch.Merge == nil || ch.Merge.KeptID <= 0 || ch.Merge.MergedID <= 0 {
+				t.Fatalf("merge without both ids: %+v", ch)
+			}
+		case store.ChangeTagsAdded, store.ChangeTagsRemoved, store.ChangeRefetch, store.ChangeRedactCustomer, store.ChangeDataRequest:
 			if ch.ShopifyID <= 0 {
 				t.Fatalf("kind %d without an id", ch.Kind)
 			}

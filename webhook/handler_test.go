@@ -29,17 +29,33 @@ const (
 // promised.
 type receiver struct {
 	url     string
+	db      *store.DB // the receiver's own, for what the re-fetcher would do
 	reader  *store.DB
 	metrics *prometheus.Registry
 	queued  atomic.Int32
 }
+
+// confirmGone does what the re-fetcher does when Shopify no longer lists
+// a customer whose customers/delete came: it marks the contact deleted as
+// of the read.
+func (r *receiver) confirmGone(t *testing.T, id int64, seen time.Time) {
+	t.Helper()
+	res, err := r.db.ApplyChanges(context.Background(), []store.Change{
+		{Kind: store.ChangeDelete, ShopifyID: id, Seen: seen, Read: true, Source: store.SourceRefetch}})
+	if err != nil || res[0].Err != nil {
+		t.Fatalf("confirm deletion of %d: %v %v", id, err, res[0].Err)
+	}
+}
+
+// compliance returns a sample compliance body for the receiver's shop.
+func compliance(body string) string { return strings.ReplaceAll(body, sampleShop, testShop) }
 
 func newReceiver(t *testing.T, maxBody int64) *receiver {
 	t.Helper()
 	db := testutil.MustOpenDB(t)
 	c := webhook.NewCommitter(db)
 	t.Cleanup(c.Close)
-	r := &receiver{metrics: prometheus.NewRegistry()}
+	r := &receiver{db: db, metrics: prometheus.NewRegistry()}
 	h := webhook.NewHandler(webhook.Config{
 		Shop: testShop, Secrets: []string{"new-secret", testSecret}, MaxBody: maxBody,
 		Mapper: newMapper(t), Committer: c, Metrics: webhook.NewMetrics(r.metrics),
@@ -210,9 +226,18 @@ func TestHandlerCommitsBeforeOK(t *testing.T) {
 		t.Errorf("slim create: got %d pending (%v), %d pokes; want 1, 1", n, err, r.queued.Load())
 	}
 
-	// customers/delete, then a late customers/update triggered before it.
+	// customers/delete queues a read that confirms it (the topic header is
+	// not signed); once Shopify no longer lists the customer it is
+	// deleted. Then a late customers/update triggered before it.
 	r.mustSend(t, delivery{topic: webhook.TopicCustomersDelete, body: sampleDelete, headers: hdr(
 		"X-Shopify-Triggered-At", triggered.Add(time.Hour).Format(time.RFC3339Nano))})
+	if _, err := r.reader.Contact(ctx, bigID); err != nil {
+		t.Errorf("after customers/delete, before its confirmation: got %v, want the contact still live", err)
+	}
+	if n, err := r.reader.RefetchPending(ctx); err != nil || n != 2 || r.queued.Load() != 2 {
+		t.Errorf("customers/delete: got %d pending (%v), %d pokes; want 2, 2", n, err, r.queued.Load())
+	}
+	r.confirmGone(t, bigID, triggered.Add(time.Hour+time.Second))
 	if _, err := r.reader.Contact(ctx, bigID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("after delete: got %v, want ErrNotFound", err)
 	}
@@ -234,7 +259,7 @@ func TestHandlerCommitsBeforeOK(t *testing.T) {
 	}
 	want := []store.DeliveryCount{
 		{Topic: webhook.TopicCustomersCreate, Outcome: store.OutcomeApplied, Count: 2},
-		{Topic: webhook.TopicCustomersDelete, Outcome: store.OutcomeApplied, Count: 1},
+		{Topic: webhook.TopicCustomersDelete, Outcome: store.OutcomeQueued, Count: 1},
 		{Topic: webhook.TopicCustomersUpdate, Outcome: store.OutcomeApplied, Count: 1},
 		{Topic: webhook.TopicCustomersUpdate, Outcome: store.OutcomeStale, Count: 1},
 		{Topic: webhook.TopicEmailConsentUpdate, Outcome: store.OutcomeApplied, Count: 1},
@@ -256,8 +281,11 @@ func TestHandlerRedact(t *testing.T) {
 	r := newReceiver(t, 0)
 	body := strings.ReplaceAll(sampleCreate2024, "706405506930370084", "191167")
 	r.mustSend(t, delivery{topic: webhook.TopicCustomersCreate, body: body})
-	r.mustSend(t, delivery{topic: webhook.TopicCustomersDataRequest, body: sampleDataRequest})
-	r.mustSend(t, delivery{topic: webhook.TopicCustomersRedact, body: sampleRedact})
+	r.mustSend(t, delivery{topic: webhook.TopicCustomersDataRequest, body: compliance(sampleDataRequest)})
+	// Compliance deliveries have come without X-Shopify-Shop-Domain
+	// (shopify-api-ruby #1261): the body names the shop.
+	r.mustSend(t, delivery{topic: webhook.TopicCustomersRedact, body: compliance(sampleRedact),
+		headers: hdr("X-Shopify-Shop-Domain", "")})
 	if _, err := r.reader.Contact(ctx, 191167); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("after redact: got %v, want ErrNotFound", err)
 	}
@@ -268,7 +296,7 @@ func TestHandlerRedact(t *testing.T) {
 		t.Errorf("got %d contacts after redact, want 0", active+deleted)
 	}
 	r.mustSend(t, delivery{topic: webhook.TopicCustomersCreate, body: sampleCreate2024, headers: hdr("X-Shopify-Webhook-Id", "other")})
-	r.mustSend(t, delivery{topic: webhook.TopicShopRedact, body: sampleShopRedact})
+	r.mustSend(t, delivery{topic: webhook.TopicShopRedact, body: compliance(sampleShopRedact)})
 	if active, deleted, _ := r.reader.ContactCounts(ctx); active+deleted != 0 {
 		t.Errorf("got %d contacts after shop redact, want 0", active+deleted)
 	}
