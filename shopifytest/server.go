@@ -48,6 +48,10 @@ type Options struct {
 	// Logf, when set, receives one line per request. Tokens are never
 	// logged.
 	Logf func(format string, args ...any)
+	// Now is the simulator's clock: the updated_at of changes, webhooks'
+	// X-Shopify-Triggered-At, tokens' expiry, the bucket's leak and the
+	// Date header of every answer. nil means time.Now.
+	Now func() time.Time
 
 	// ShopDomain is the shop's permanent domain, sent in webhooks'
 	// X-Shopify-Shop-Domain; "" means DefaultShopDomain.
@@ -148,7 +152,11 @@ func NewHandler(opts Options) *Server {
 	}
 	versions = slices.Clone(versions)
 	slices.Sort(versions)
-	s := &Server{opts: opts, versions: versions, now: time.Now, done: make(chan struct{}),
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	s := &Server{opts: opts, versions: versions, now: now, done: make(chan struct{}),
 		tokens: map[string]time.Time{}, stats: Stats{ByPath: map[string]int64{}}}
 	if opts.BucketSize > 0 {
 		s.bucket = newBucket(opts.BucketSize, opts.LeakRate, s.now)
@@ -324,6 +332,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			t.Stop()
 		}
 	}
+	// Date, as Shopify sends it: shopsync reads it as the time a page
+	// was true (on the simulator's clock, which may be a test's).
+	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 	rw := &statusWriter{ResponseWriter: w}
 	switch {
 	case r.URL.Path == "/admin/oauth/access_token":

@@ -2,6 +2,7 @@ package shopifytest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -154,6 +155,19 @@ func (s *Server) webhookAPIVersion() string {
 		return s.opts.WebhookAPIVersion
 	}
 	return s.versions[len(s.versions)-1]
+}
+
+// Subscribe subscribes address to topic as webhooks.json or
+// webhookSubscriptionCreate would, keeping only the top-level keys fields
+// of each payload when fields is not empty (include_fields). It returns
+// the subscription, or an error for an address or a duplicate Shopify
+// would refuse.
+func (s *Server) Subscribe(topic, address string, fields []string) (Subscription, error) {
+	sub, e := s.createSubscription(subscriptionInput{Topic: topic, Address: address, Fields: fields})
+	if e != nil {
+		return Subscription{}, fmt.Errorf("shopifytest: subscribe %s: %s %s", topic, e.attr, e.msg)
+	}
+	return sub, nil
 }
 
 // Subscriptions returns every subscription, by ascending id.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"time"
 )
 
 // customerChanged queues the webhooks a change of customer causes: old is
@@ -95,12 +96,18 @@ func (s *Server) customerChanged(old, cur *Customer) {
 			purchasing(cur)
 		}
 	}
+	s.enqueue(s.stamped(ds, at))
+}
+
+// stamped gives deliveries of one event their shared event id, trigger
+// time, shop and payload version.
+func (s *Server) stamped(ds []Delivery, at time.Time) []Delivery {
 	event := newUUID()
 	for i := range ds {
 		ds[i].EventID, ds[i].TriggeredAt = event, at
 		ds[i].ShopDomain, ds[i].APIVersion = s.shopDomain(), s.webhookAPIVersion()
 	}
-	s.enqueue(ds)
+	return ds
 }
 
 // shopDomain is Options.ShopDomain or DefaultShopDomain.
