@@ -83,6 +83,14 @@ type Clock struct {
 // IsZero reports whether the clock is unknown.
 func (c Clock) IsZero() bool { return c.Kind == ClockNone || c.Time.IsZero() }
 
+// Orders reports whether clocks of this kind order the changes they
+// stamp: Shopify sets updated_at and occurredAt when a change happens, so
+// they only move forward. consent_updated_at does not: the Admin API takes
+// it as input (CustomerEmailMarketingConsentInput.consentUpdatedAt), so a
+// merchant's import can record a consent given years ago after one given
+// today. It is data, and orders nothing.
+func (k ClockKind) Orders() bool { return k == ClockUpdatedAt || k == ClockOccurredAt }
+
 // Stamp is the version of one part (or one field) of a contact: where its
 // data came from and when it was true.
 //
@@ -110,9 +118,10 @@ func (s Stamp) IsZero() bool { return s.Seen.IsZero() && s.Clock.IsZero() }
 //     cannot be ordered against it and keeps its data; the next read
 //     settles it.
 //   - An event is compared by the part's own clock when both stamps have
-//     one of the same kind and they differ (so that a genuine old body
-//     sent again, under any header, stays old), and otherwise by Seen; on
-//     equal terms the newer arrival wins.
+//     one of the same kind that orders changes (ClockKind.Orders) and they
+//     differ (so that a genuine old body sent again, under any header,
+//     stays old), and otherwise by Seen; on equal terms the newer arrival
+//     wins.
 func (s Stamp) Supersedes(old Stamp) bool {
 	if old.IsZero() {
 		return true
@@ -123,7 +132,7 @@ func (s Stamp) Supersedes(old Stamp) bool {
 		}
 		return s.Seen.After(old.Seen)
 	}
-	if !s.Clock.IsZero() && !old.Clock.IsZero() && s.Clock.Kind == old.Clock.Kind {
+	if !s.Clock.IsZero() && !old.Clock.IsZero() && s.Clock.Kind == old.Clock.Kind && s.Clock.Kind.Orders() {
 		if c := s.Clock.Time.Compare(old.Clock.Time); c != 0 {
 			return c > 0
 		}

@@ -36,7 +36,13 @@ func TestStampSupersedes(t *testing.T) {
 		{"an event of the read's second replaces it", event(shopsync.Clock{}, 10), read(10), true},
 		{"an event before the read does not", event(shopsync.Clock{}, 9), read(10), false},
 		{"same kind: the newer clock wins, whatever the trigger times", event(updated(20), 5), event(updated(10), 50), true},
-		{"same kind: an old body sent again loses", event(consent(10), 99), event(consent(20), 30), false},
+		{"same kind: an old body sent again loses", event(updated(10), 99), event(updated(20), 30), false},
+		{"occurredAt orders events too", event(clock(shopsync.ClockOccurredAt, 10), 99), event(clock(shopsync.ClockOccurredAt, 20), 30), false},
+		// consent_updated_at is the merchant's to set (an import of
+		// consents given years ago): a later change may carry an older
+		// date, and trigger times decide.
+		{"consent dates order nothing", event(consent(10), 99), event(consent(20), 30), true},
+		{"consent dates order nothing, earlier trigger", event(consent(20), 29), event(consent(10), 30), false},
 		{"same kind, same clock: the later trigger wins", event(updated(10), 12), event(updated(10), 11), true},
 		{"same kind, same clock, earlier trigger: stale", event(updated(10), 11), event(updated(10), 12), false},
 		// Customer 207119551 of Shopify's docs: consent dated 2004,

@@ -150,10 +150,13 @@ func TestMergePartsGatesAttributesByPart(t *testing.T) {
 		}}
 	full.Clocks[shopsync.PartProfile] = shopsync.Clock{Time: t1, Kind: shopsync.ClockUpdatedAt}
 	full.Clocks[shopsync.PartEmailConsent] = shopsync.Clock{Time: t3, Kind: shopsync.ClockConsentUpdatedAt}
-	if m := mergeParts(&r, &full, t1, false); m.taken != full.Parts || m.stale != 0 {
+	// Triggered at t3: the consent's Seen. (Its clock, a consent date,
+	// orders nothing; the profile's updated_at does.)
+	if m := mergeParts(&r, &full, t3, false); m.taken != full.Parts || m.stale != 0 {
 		t.Fatalf("first merge: got %+v", m)
 	}
-	// Newer profile, older consent: the consent attribute stays.
+	// Newer profile (updated_at t2), older consent (triggered at t2): the
+	// consent attribute stays.
 	next := full
 	next.Attributes = shopsync.Attributes{
 		{Name: "email_marketing_consent", Type: shopsync.TypeString, Value: "unsubscribed", Part: shopsync.PartEmailConsent},
