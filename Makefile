@@ -37,8 +37,10 @@ run: build ## one real import with your configuration ($(CONFIG), or SHOPSYNC_* 
 bench: ## the benchmark suite, medians of BENCH_COUNT (3) runs; see BENCHMARKS.md (about 40 minutes; BENCH=regexp picks some)
 	./scripts/bench.sh
 
-soak: build ## the daemon for SOAK (default 30m) against a faulty simulated shop under load; the store must end exact
+soak: build ## the daemon for SOAK (default 30m) against a faulty simulated shop under load, then CONVERGE (5000) random histories; the store must end exact
 	SHOPSYNC_SOAK=$${SOAK:-30m} $(GO) test -run 'TestSoak|TestSyncKilledAtRandom' -count=1 -timeout 0 -v ./cmd/shopsync/
+	SHOPSYNC_CONVERGE=$${CONVERGE:-5000} SHOPSYNC_CONVERGE_BASE=$${CONVERGE_BASE:-$$(date +%s)} \
+		$(GO) test -run 'TestConvergence' -count=1 -timeout 0 ./sync/
 
 clean:
 	rm -rf $(BIN)

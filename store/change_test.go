@@ -880,3 +880,42 @@ func TestRedactRedeliveryFinishesErasure(t *testing.T) {
 		t.Errorf("personal data left after the redelivered redact: %v", found)
 	}
 }
+
+// TestImportDeletesAsOfItsRead: a contact a completed import did not list
+// is deleted as of the read that should have listed it, unless something
+// newer than that read wrote it (a customer created during the import),
+// and only a later read brings it back.
+func TestImportDeletesAsOfItsRead(t *testing.T) {
+	ctx := context.Background()
+	db, _ := newDB(t)
+	seed(t, db, contact(1, "old@example.com", at(0), 1), at(1))
+	seed(t, db, contact(5, "five@example.com", at(0), 1), at(1))
+	// Customer 9 comes by webhook, created after the page below was read.
+	apply(t, db, upsert(profileOnly(9, "new@example.com", "New", at(40)), at(40), "create-9"))
+	run, _ := beginRun(t, db)
+	// The page read at 30 lists neither 1 nor 9; 5 is past the last page.
+	if _, err := db.ApplyPage(ctx, run, 0, 4, at(30), []shopsync.Contact{contact(2, "two@example.com", at(0), 0)}); err != nil {
+		t.Fatal(err)
+	}
+	deleted, err := db.FinishImport(ctx, run, at(31))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if deleted != 2 {
+		t.Errorf("got %d deleted, want 2 (1 and 5)", deleted)
+	}
+	for _, id := range []int64{1, 5} {
+		if _, err := db.Contact(ctx, id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("contact %d: got %v, want deleted", id, err)
+		}
+	}
+	mustContact(t, db, 9)
+	// A webhook triggered later does not bring a deleted contact back (an
+	// old body sent again would); a later read does.
+	if r := apply(t, db, upsert(profileOnly(1, "zombie@example.com", "Z", at(50)), at(50), "late")); r[0].Outcome != store.OutcomeStale {
+		t.Errorf("event on a deleted contact: got %s, want stale", r[0].Outcome)
+	}
+	if r := apply(t, db, read(contact(1, "back@example.com", at(55), 1), at(60))); r[0].Outcome != store.OutcomeApplied || !r[0].Created {
+		t.Errorf("a later read: got %+v, want the contact back", r[0])
+	}
+}

@@ -52,6 +52,7 @@ func (tx *Tx) redactShop(ctx context.Context, ch *Change) (Result, error) {
 		`DELETE FROM refetch_queue`,
 		`DELETE FROM import_missing`,
 		`DELETE FROM data_requests`,
+		`DELETE FROM contact_merges`,
 		`UPDATE webhook_deliveries SET shopify_id = NULL`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {

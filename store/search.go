@@ -95,3 +95,37 @@ func (db *DB) ContactChanges(ctx context.Context, id int64) (row LastChange, att
 	}
 	return row, changes, nil
 }
+
+// MergeRecord is a customers/merge the store received: MergedID was
+// merged into KeptID at At (the delivery's trigger time).
+type MergeRecord struct {
+	KeptID   int64     `json:"kept_id"`
+	MergedID int64     `json:"merged_id"`
+	At       time.Time `json:"merged_at"`
+}
+
+// Merges returns the merges a customer took part in, kept or merged away,
+// oldest first.
+func (db *DB) Merges(ctx context.Context, id int64) ([]MergeRecord, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT kept_id, merged_id, merged_at FROM contact_merges
+		WHERE kept_id = ?1 OR merged_id = ?1 ORDER BY merged_at, id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("merges of %d: %w", id, err)
+	}
+	defer rows.Close()
+	var out []MergeRecord
+	for rows.Next() {
+		var (
+			m  MergeRecord
+			at string
+		)
+		if err := rows.Scan(&m.KeptID, &m.MergedID, &at); err != nil {
+			return nil, fmt.Errorf("merges of %d: %w", id, err)
+		}
+		if m.At, err = parseTime(at); err != nil {
+			return nil, fmt.Errorf("merges of %d: %w", id, err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

@@ -189,9 +189,16 @@ func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 		var p struct {
 			KeptID    string `json:"admin_graphql_api_customer_kept_id"`
 			DeletedID string `json:"admin_graphql_api_customer_deleted_id"`
+			Status    string `json:"status"`
 		}
 		if err := unmarshal(body, &p); err != nil {
 			return ch, err
+		}
+		// A merge that failed left both customers as they were (the
+		// reference sample is one, with status "failed").
+		if strings.EqualFold(p.Status, "failed") {
+			ch.Kind = store.ChangeIgnore
+			return ch, nil
 		}
 		kept, err := customerGID(p.KeptID)
 		if err != nil {
@@ -201,8 +208,7 @@ func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 		if err != nil {
 			return ch, err
 		}
-		// Whatever its status says, reading both customers again tells
-		// what became of them.
+		// Reading both customers again tells what became of them.
 		ch.Kind, ch.ShopifyID = store.ChangeMerge, kept
 		ch.Merge = &store.Merge{KeptID: kept, MergedID: merged}
 		return ch, nil
