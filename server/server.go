@@ -32,6 +32,13 @@ type Config struct {
 	NextRun   func() time.Time    // when the schedule fires next; nil: unknown
 	Logger    *slog.Logger
 
+	// AllowedHosts are host names (no port) that requests may name in
+	// their Host header besides loopback addresses and localhost, which
+	// are always answered. Without a SyncToken only those are answered
+	// (DNS rebinding: see hostGuard); with a token and an empty list,
+	// every host is. The webhook receiver answers every host.
+	AllowedHosts []string
+
 	// For the status page's overview; each may be nil.
 	Shop          string                   // the shop's myshopify.com domain
 	APIVersion    string                   // the configured Admin API version
@@ -46,6 +53,7 @@ type Server struct {
 	token    [sha256.Size]byte
 	openCSRF string // the CSRF token handed out when there is no sync token
 	sessions *sessions
+	hosts    hostGuard
 	mux      *http.ServeMux
 	logger   *slog.Logger
 }
@@ -53,9 +61,9 @@ type Server struct {
 // New returns the API handler.
 func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), logger: cfg.Logger.With("component", "http"),
-		sessions: newSessions(), openCSRF: randomHex()}
+		sessions: newSessions(), openCSRF: randomHex(), hosts: newHostGuard(cfg.SyncToken, cfg.AllowedHosts)}
 	s.token = sha256.Sum256([]byte(cfg.SyncToken))
-	s.mux.Handle("POST /webhooks/shopify", cfg.Webhooks)
+	s.mux.Handle("POST "+webhookPath, cfg.Webhooks)
 	s.mux.HandleFunc("POST /sync", s.auth(s.handleSync))
 	s.mux.HandleFunc("GET /sync/status", s.auth(s.handleStatus))
 	s.mux.HandleFunc("GET /sync/runs", s.auth(s.handleRuns))
@@ -80,7 +88,17 @@ func New(cfg Config) *Server {
 	return s
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP answers every request with X-Content-Type-Options: nosniff,
+// and only for a Host the server serves (see hostGuard), the webhook
+// receiver excepted.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if r.URL.Path != webhookPath && !s.hosts.allows(r.Host) {
+		misdirected(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 // auth lets a request through with "Authorization: Bearer <sync token>"
 // (API clients), or with the page's session cookie, whose unsafe requests
