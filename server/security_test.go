@@ -1,11 +1,19 @@
 package server_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
+	gosync "sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/shopsync/shopsync/server"
 )
@@ -124,5 +132,120 @@ func TestNosniffEverywhere(t *testing.T) {
 	noToken, _ := newServer(t, "")
 	if resp, _ := request(t, noToken.URL, "GET", "/healthz", "rebind.attacker.example", nil, nil); resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("421: X-Content-Type-Options %q", resp.Header.Get("X-Content-Type-Options"))
+	}
+}
+
+// lockedBuffer is a log destination safe for concurrent writes.
+type lockedBuffer struct {
+	mu gosync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestFailedAuthLimited: one bucket for the failures of every path and
+// every connection. Beyond its burst a wrong bearer token or sign-in gets
+// 429 with Retry-After at once, however many are sent in parallel; the
+// right token still works; failures are logged as counts, never values.
+func TestFailedAuthLimited(t *testing.T) {
+	var logs lockedBuffer
+	srv, _ := newServerWith(t, func(c *server.Config) {
+		c.SyncToken = token
+		c.FailedAuthBurst = 5
+		c.FailedAuthEvery = time.Hour
+		c.FailedAuthLogEvery = 100 * time.Millisecond
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	// 40 guesses in parallel, on their own connections: 5 are compared
+	// and refused with 401, the rest get 429 without waiting.
+	var (
+		wg             gosync.WaitGroup
+		mu             gosync.Mutex
+		codes          = map[int]int{}
+		retry          string
+		guesses        []string
+		start          = time.Now()
+		parallelClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	)
+	for i := range 40 {
+		guess := fmt.Sprintf("guess-%02d-%s", i, strings.Repeat("z", 20))
+		guesses = append(guesses, guess)
+		wg.Go(func() {
+			req, _ := http.NewRequest("GET", srv.URL+"/sync/status", nil)
+			req.Header.Set("Authorization", "Bearer "+guess)
+			resp, err := parallelClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			mu.Lock()
+			defer mu.Unlock()
+			codes[resp.StatusCode]++
+			if resp.StatusCode == http.StatusTooManyRequests {
+				retry = resp.Header.Get("Retry-After")
+			}
+		})
+	}
+	wg.Wait()
+	if codes[http.StatusUnauthorized] != 5 || codes[http.StatusTooManyRequests] != 35 {
+		t.Errorf("40 parallel wrong guesses: %v, want 5 × 401 and 35 × 429", codes)
+	}
+	if n, err := strconv.Atoi(retry); err != nil || n < 1 || n > 3600 {
+		t.Errorf("Retry-After %q, want seconds until the bucket refills (at most an hour)", retry)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("refusals took %s: the limiter must answer at once, not sleep", d)
+	}
+	// The sign-in form shares the bucket.
+	resp, _ := request(t, srv.URL, "POST", "/login", "", map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+		strings.NewReader(url.Values{"token": {"wrong-sign-in"}}.Encode()))
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || len(resp.Cookies()) != 0 {
+		t.Errorf("wrong sign-in after the bearer failures: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	// The genuine client is not locked out: a right token, by bearer or
+	// by sign-in, passes while the bucket is empty.
+	if code, _ := do(t, "GET", srv.URL+"/sync/status", "Bearer "+token); code != http.StatusOK {
+		t.Errorf("right token while failures are limited: %d, want 200", code)
+	}
+	resp, _ = request(t, srv.URL, "POST", "/login", "", map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+		strings.NewReader(url.Values{"token": {token}}.Encode()))
+	if resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) != 1 {
+		t.Errorf("right sign-in while failures are limited: %d %v, want 303 and a cookie", resp.StatusCode, resp.Cookies())
+	}
+	// One aggregated line, counts only.
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "failed authentications") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	out := logs.String()
+	for _, want := range []string{"failed authentications", "failures=41", "bearer=40", "sign_in=1", "rate_limited=36"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	for _, g := range append(guesses, "wrong-sign-in", token) {
+		if strings.Contains(out, g) {
+			t.Fatalf("log holds a presented token %q:\n%s", g, out)
+		}
+	}
+	if n := strings.Count(out, "failed authentications"); n != 1 {
+		t.Errorf("%d log lines for one interval, want 1:\n%s", n, out)
+	}
+	var body map[string]any
+	resp, b := request(t, srv.URL, "GET", "/sync/runs", "", map[string]string{"Authorization": "Bearer nope"}, nil)
+	json.Unmarshal(b, &body)
+	if resp.StatusCode != http.StatusTooManyRequests || body["error"] == nil {
+		t.Errorf("limited bearer answer: %d %s", resp.StatusCode, b)
 	}
 }

@@ -39,6 +39,13 @@ type Config struct {
 	// every host is. The webhook receiver answers every host.
 	AllowedHosts []string
 
+	// The failed-authentication limiter, shared by every path (see
+	// failedAuth); zero values take the defaults: a burst of 100
+	// failures, then one every second, and a log line a minute.
+	FailedAuthBurst    int
+	FailedAuthEvery    time.Duration
+	FailedAuthLogEvery time.Duration
+
 	// For the status page's overview; each may be nil.
 	Shop          string                   // the shop's myshopify.com domain
 	APIVersion    string                   // the configured Admin API version
@@ -54,6 +61,7 @@ type Server struct {
 	openCSRF string // the CSRF token handed out when there is no sync token
 	sessions *sessions
 	hosts    hostGuard
+	failed   *failedAuth
 	mux      *http.ServeMux
 	logger   *slog.Logger
 }
@@ -62,6 +70,7 @@ type Server struct {
 func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), logger: cfg.Logger.With("component", "http"),
 		sessions: newSessions(), openCSRF: randomHex(), hosts: newHostGuard(cfg.SyncToken, cfg.AllowedHosts)}
+	s.failed = newFailedAuth(cfg.FailedAuthBurst, cfg.FailedAuthEvery, cfg.FailedAuthLogEvery, s.logger)
 	s.token = sha256.Sum256([]byte(cfg.SyncToken))
 	s.mux.Handle("POST "+webhookPath, cfg.Webhooks)
 	s.mux.HandleFunc("POST /sync", s.auth(s.handleSync))
@@ -120,6 +129,10 @@ func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 			// The scheme is case-insensitive (RFC 9110 §11.1).
 			scheme, got, _ := strings.Cut(authz, " ")
 			if !strings.EqualFold(scheme, "Bearer") || !s.tokenOK(got) {
+				if wait := s.failed.fail(authBearer); wait > 0 {
+					tooManyFailures(w, wait)
+					return
+				}
 				s.unauthorized(w)
 				return
 			}
