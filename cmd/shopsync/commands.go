@@ -242,6 +242,9 @@ func (e *env) configCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := checkListen(cfg.HTTP); err != nil {
+				return usageError{fmt.Errorf("invalid configuration:\n%w", err)}
+			}
 			w := e.stdout
 			printKeys(w, "", reflect.ValueOf(cfg.redacted()))
 			mapper, _ := mapping.New(cfg.Mapping)
