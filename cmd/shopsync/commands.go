@@ -63,6 +63,7 @@ func (e *env) runSync(ctx context.Context, cfg Config, logger *slog.Logger, show
 		return err
 	}
 	defer db.Close()
+	warnPermissions(db, logger)
 	client, err := shopify.NewClient(cfg.shopifyConfig(), logger)
 	if err != nil {
 		return usageError{err}
@@ -177,7 +178,18 @@ func (e *env) openStore(ctx context.Context) (Config, *store.DB, error) {
 		return cfg, nil, err
 	}
 	db, err := openExisting(ctx, cfg.Store.Path)
+	if err == nil {
+		warnPermissions(db, e.logger(cfg.Log, slog.LevelDebug))
+	}
 	return cfg, db, err
+}
+
+// warnPermissions warns, with the fix, when other users can read the
+// store's files.
+func warnPermissions(db *store.DB, logger *slog.Logger) {
+	if err := db.PermissionProblem(); err != nil {
+		logger.Warn("store files readable by other users", slog.Any("error", err))
+	}
 }
 
 // openExisting opens the store only if its file exists, so that a typo in

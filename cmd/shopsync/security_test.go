@@ -3,7 +3,9 @@ package main
 import (
 	"io"
 	"net/http"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/shopsync/shopsync/shopifytest"
@@ -128,4 +130,32 @@ func TestConfigListenAndHosts(t *testing.T) {
 	if _, stderr, code := runCLI(t, env, "serve"); code != exitUsage || !strings.Contains(stderr, "http.sync_token") {
 		t.Errorf("serve with a weak token beyond loopback: exit %d %q", code, stderr)
 	}
+}
+
+// TestStorePermissionWarning: a store other users can read is used, with
+// a warning naming the fix; a new one is private.
+func TestStorePermissionWarning(t *testing.T) {
+	withUmask(t, 0o022)
+	_, env := shopEnv(t, shopifytest.Options{Customers: 3, Seed: 73})
+	path := env["SHOPSYNC_STORE_PATH"]
+	if _, stderr, code := runCLI(t, env, "sync"); code != exitOK || strings.Contains(stderr, "chmod") {
+		t.Fatalf("first sync: exit %d %s", code, stderr)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("new store: %v %v, want mode 0600", fi.Mode(), err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"sync"}, {"contacts", "export"}} {
+		_, stderr, code := runCLI(t, env, args...)
+		if code != exitOK || !strings.Contains(stderr, "store files readable by other users") || !strings.Contains(stderr, "chmod 600 "+path) {
+			t.Errorf("%v on a 0644 store: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+}
+
+func withUmask(t *testing.T, mask int) {
+	old := syscall.Umask(mask)
+	t.Cleanup(func() { syscall.Umask(old) })
 }

@@ -98,6 +98,7 @@ func (e *env) serve(ctx context.Context, cfg Config, logger *slog.Logger) error 
 		return err
 	}
 	defer db.Close() // last: after every user of the store has stopped
+	warnPermissions(db, logger)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
