@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"reflect"
 	"regexp"
@@ -341,6 +342,14 @@ func (c Config) redacted() Config {
 	hide(&c.Shopify.AccessToken)
 	hide(&c.Shopify.ClientSecret)
 	hide(&c.HTTP.SyncToken)
+	// A proxy's URL may hold a user and password (https://user:pass@host/),
+	// or a token as the user alone (https://token@host/).
+	if u, err := url.Parse(c.Shopify.APIBaseURL); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); !ok {
+			u.User = url.User("xxxxx")
+		}
+		c.Shopify.APIBaseURL = u.Redacted()
+	}
 	secrets := make([]string, len(c.Shopify.WebhookSecrets))
 	for i := range secrets {
 		secrets[i] = "<redacted>"

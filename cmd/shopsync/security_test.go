@@ -159,3 +159,31 @@ func withUmask(t *testing.T, mask int) {
 	old := syscall.Umask(mask)
 	t.Cleanup(func() { syscall.Umask(old) })
 }
+
+// TestConfigCheckRedactsBaseURL: credentials in shopify.api_base_url are
+// not printed; http is refused beyond loopback.
+func TestConfigCheckRedactsBaseURL(t *testing.T) {
+	env := map[string]string{"SHOPSYNC_SHOPIFY_SHOP": "acme", "SHOPSYNC_SHOPIFY_ACCESS_TOKEN": "shpat_x"}
+	for base, want := range map[string]string{
+		"https://proxyuser:PROXY_PASS_123@proxy.example/shopify": "shopify.api_base_url = https://proxyuser:xxxxx@proxy.example/shopify",
+		"https://PROXY_PASS_123@proxy.example/":                  "shopify.api_base_url = https://xxxxx@proxy.example/",
+		"http://127.0.0.1:9000":                                  "shopify.api_base_url = http://127.0.0.1:9000",
+	} {
+		env["SHOPSYNC_SHOPIFY_API_BASE_URL"] = base
+		stdout, stderr, code := runCLI(t, env, "config", "check")
+		if code != exitOK || !strings.Contains(stdout, want+"\n") {
+			t.Errorf("%s: exit %d, output lacks %q:\n%s%s", base, code, want, stdout, stderr)
+		}
+		if strings.Contains(stdout+stderr, "PROXY_PASS_123") {
+			t.Errorf("%s: config check printed the password:\n%s", base, stdout)
+		}
+	}
+	env["SHOPSYNC_SHOPIFY_API_BASE_URL"] = "http://proxyuser:PROXY_PASS_123@proxy.example"
+	_, stderr, code := runCLI(t, env, "config", "check")
+	if code != exitUsage || !strings.Contains(stderr, "shopify.api_base_url") || !strings.Contains(stderr, "https://proxy.example") {
+		t.Errorf("http beyond loopback: exit %d %q", code, stderr)
+	}
+	if strings.Contains(stderr, "PROXY_PASS_123") {
+		t.Errorf("the error holds the password: %q", stderr)
+	}
+}
