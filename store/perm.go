@@ -12,10 +12,6 @@ import (
 // the database the database's mode, so they are private too.
 const storeFileMode = 0o600
 
-// sideFiles are the files SQLite keeps beside the database in WAL mode;
-// the -wal holds recent changes, contacts included.
-var sideFiles = []string{"-wal", "-shm"}
-
 // PermissionError says that users other than the owner can read or
 // write store files, and how to fix it.
 type PermissionError struct {
@@ -54,12 +50,10 @@ func checkPermissions(path string) *PermissionError {
 	return perr
 }
 
+// sidePaths are the files SQLite keeps beside the database at path in
+// WAL mode; the -wal holds recent changes, contacts included.
 func sidePaths(path string) []string {
-	out := make([]string, len(sideFiles))
-	for i, s := range sideFiles {
-		out[i] = path + s
-	}
-	return out
+	return []string{path + "-wal", path + "-shm"}
 }
 
 // PermissionProblem returns what Open found wrong with the permissions of
