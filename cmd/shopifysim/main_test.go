@@ -168,6 +168,10 @@ func TestRunTrickleDeliversSignedWebhooks(t *testing.T) {
 	if topics["customers/update"] == 0 {
 		t.Errorf("no customers/update among %v", topics)
 	}
+	// The client may have dialled a connection it never used (a request
+	// found the previous one idle again first); Shutdown waits 5 s for
+	// such a new connection before taking it for idle.
+	http.DefaultClient.CloseIdleConnections()
 	cancel()
 	select {
 	case err := <-done:
