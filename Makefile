@@ -12,7 +12,7 @@ CONFIG  ?= config.yaml
 # go.mod's go line instead of fetching it).
 export GOTOOLCHAIN := go1.27.3
 
-.PHONY: all build test lint demo run bench soak clean
+.PHONY: all build test lint vulncheck demo run bench soak clean
 
 all: lint test build
 
@@ -27,6 +27,9 @@ test: ## vet, then every test under the race detector
 lint: ## gofmt and staticcheck
 	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
 	$(GO) tool staticcheck ./...
+
+vulncheck: ## govulncheck (pinned in go.mod) against the Go vulnerability database, built from the module proxy's golang.org/x/vulndb
+	./scripts/vulncheck.sh
 
 demo: build ## the daemon and its web page against a simulated shop that sends webhooks (no Shopify account); Ctrl-C stops
 	./scripts/demo.sh

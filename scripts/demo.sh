@@ -80,8 +80,12 @@ sync_token=$(randhex 16)
 # script, whose trap stops them in order: the daemon, then the shop.
 detach=()
 command -v setsid >/dev/null && detach=(setsid)
-"${detach[@]}" ./bin/shopifysim -listen 127.0.0.1:0 -customers "$CUSTOMERS" -seed 1 -token "$token" \
-	-bucket 40 -leak 2 -shop-domain demo.myshopify.com -webhook-secret "$secret" \
+# Secrets go through the environment, never a command line: any local
+# user can read a command line (ps), a process's environment only its
+# owner.
+SHOPIFYSIM_TOKEN=$token SHOPIFYSIM_WEBHOOK_SECRET=$secret \
+	"${detach[@]}" ./bin/shopifysim -listen 127.0.0.1:0 -customers "$CUSTOMERS" -seed 1 \
+	-bucket 40 -leak 2 -shop-domain demo.myshopify.com \
 	-trickle "$TRICKLE" -v >"$dir/shopifysim.out" 2>"$dir/shopifysim.log" &
 sim=$!
 

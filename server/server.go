@@ -32,6 +32,20 @@ type Config struct {
 	NextRun   func() time.Time    // when the schedule fires next; nil: unknown
 	Logger    *slog.Logger
 
+	// AllowedHosts are host names (no port) that requests may name in
+	// their Host header besides loopback addresses and localhost, which
+	// are always answered. Without a SyncToken only those are answered
+	// (DNS rebinding: see hostGuard); with a token and an empty list,
+	// every host is. The webhook receiver answers every host.
+	AllowedHosts []string
+
+	// The failed-authentication limiter, shared by every path (see
+	// failedAuth); zero values take the defaults: a burst of 100
+	// failures, then one every second, and a log line a minute.
+	FailedAuthBurst    int
+	FailedAuthEvery    time.Duration
+	FailedAuthLogEvery time.Duration
+
 	// For the status page's overview; each may be nil.
 	Shop          string                   // the shop's myshopify.com domain
 	APIVersion    string                   // the configured Admin API version
@@ -46,6 +60,8 @@ type Server struct {
 	token    [sha256.Size]byte
 	openCSRF string // the CSRF token handed out when there is no sync token
 	sessions *sessions
+	hosts    hostGuard
+	failed   *failedAuth
 	mux      *http.ServeMux
 	logger   *slog.Logger
 }
@@ -53,9 +69,10 @@ type Server struct {
 // New returns the API handler.
 func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), logger: cfg.Logger.With("component", "http"),
-		sessions: newSessions(), openCSRF: randomHex()}
+		sessions: newSessions(), openCSRF: randomHex(), hosts: newHostGuard(cfg.SyncToken, cfg.AllowedHosts)}
+	s.failed = newFailedAuth(cfg.FailedAuthBurst, cfg.FailedAuthEvery, cfg.FailedAuthLogEvery, s.logger)
 	s.token = sha256.Sum256([]byte(cfg.SyncToken))
-	s.mux.Handle("POST /webhooks/shopify", cfg.Webhooks)
+	s.mux.Handle("POST "+webhookPath, cfg.Webhooks)
 	s.mux.HandleFunc("POST /sync", s.auth(s.handleSync))
 	s.mux.HandleFunc("GET /sync/status", s.auth(s.handleStatus))
 	s.mux.HandleFunc("GET /sync/runs", s.auth(s.handleRuns))
@@ -80,7 +97,17 @@ func New(cfg Config) *Server {
 	return s
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP answers every request with X-Content-Type-Options: nosniff,
+// and only for a Host the server serves (see hostGuard), the webhook
+// receiver excepted.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if r.URL.Path != webhookPath && !s.hosts.allows(r.Host) {
+		misdirected(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 // auth lets a request through with "Authorization: Bearer <sync token>"
 // (API clients), or with the page's session cookie, whose unsafe requests
@@ -102,6 +129,10 @@ func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 			// The scheme is case-insensitive (RFC 9110 §11.1).
 			scheme, got, _ := strings.Cut(authz, " ")
 			if !strings.EqualFold(scheme, "Bearer") || !s.tokenOK(got) {
+				if wait := s.failed.fail(authBearer); wait > 0 {
+					tooManyFailures(w, wait)
+					return
+				}
 				s.unauthorized(w)
 				return
 			}

@@ -27,6 +27,12 @@ const token = "sync-token-for-tests"
 
 func newServer(t *testing.T, syncToken string) (*httptest.Server, *shopifytest.Server) {
 	t.Helper()
+	return newServerWith(t, func(c *server.Config) { c.SyncToken = syncToken })
+}
+
+// newServerWith starts a server whose Config edit adjusts.
+func newServerWith(t *testing.T, edit func(*server.Config)) (*httptest.Server, *shopifytest.Server) {
+	t.Helper()
 	sim := shopifytest.NewServer(shopifytest.Options{Customers: 30, Seed: 61, Token: "shpat"})
 	t.Cleanup(sim.Close)
 	logger := slog.New(slog.DiscardHandler)
@@ -46,8 +52,9 @@ func newServer(t *testing.T, syncToken string) (*httptest.Server, *shopifytest.S
 	reg := prometheus.NewRegistry()
 	server.NewRunMetrics(reg)
 	server.RegisterClient(reg, client.Stats)
-	srv := httptest.NewServer(server.New(server.Config{Store: db, Syncer: syncer, Gatherer: reg,
-		Webhooks: http.NotFoundHandler(), SyncToken: syncToken, Logger: logger}))
+	cfg := server.Config{Store: db, Syncer: syncer, Gatherer: reg, Webhooks: http.NotFoundHandler(), Logger: logger}
+	edit(&cfg)
+	srv := httptest.NewServer(server.New(cfg))
 	t.Cleanup(srv.Close)
 	return srv, sim
 }

@@ -5,12 +5,11 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/url"
 	gosync "sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // The page's sessions: signing in with the sync token sets an HttpOnly,
@@ -30,13 +29,12 @@ type session struct {
 }
 
 type sessions struct {
-	mu     gosync.Mutex
-	byID   map[string]*session
-	failed *rate.Limiter // failed sign-ins: slows guessing to a crawl
+	mu   gosync.Mutex
+	byID map[string]*session
 }
 
 func newSessions() *sessions {
-	return &sessions{byID: map[string]*session{}, failed: rate.NewLimiter(rate.Every(time.Second), 5)}
+	return &sessions{byID: map[string]*session{}}
 }
 
 func randomHex() string {
@@ -125,8 +123,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	token := r.PostFormValue("token")
 	if s.cfg.SyncToken == "" || token == "" || !s.tokenOK(token) {
-		if !s.sessions.failed.Allow() {
-			time.Sleep(time.Second) // too many failures: slow the next guesses
+		if wait := s.failed.fail(authSignIn); wait > 0 {
+			signInLimited(w, wait)
+			return
 		}
 		http.Redirect(w, r, "/?login=failed", http.StatusSeeOther)
 		return
@@ -157,4 +156,16 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"authenticated": true, "csrf": sess.csrf})
+}
+
+// signInLimited answers the sign-in form when failures are over the
+// limit: 429 with Retry-After, and a line for the person at the browser.
+func signInLimited(w http.ResponseWriter, wait time.Duration) {
+	pageHeaders(w)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Retry-After", retryAfter(wait))
+	w.WriteHeader(http.StatusTooManyRequests)
+	fmt.Fprintf(w, "<!doctype html>\n<title>shopsync: too many failed sign-ins</title>\n"+
+		"<p>Too many failed sign-ins. Try again in %s seconds: <a href=\"/\">sign in</a>.</p>\n", retryAfter(wait))
 }

@@ -35,8 +35,16 @@ type Client struct {
 }
 
 // NewClient returns a client for cfg. It validates cfg first.
+//
+// Credentials go only to the shop, or to the configured base URL: a
+// redirect to any other host is refused (RedirectError), by the
+// http.Clients' CheckRedirect, and again by the transport before it sends.
 func NewClient(cfg Config, logger *slog.Logger) (*Client, error) {
-	base := http.DefaultTransport
+	return newClient(cfg, logger, http.DefaultTransport)
+}
+
+// newClient is NewClient over the base round tripper base.
+func newClient(cfg Config, logger *slog.Logger, base http.RoundTripper) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -54,14 +62,23 @@ func NewClient(cfg Config, logger *slog.Logger) (*Client, error) {
 	if cfg.APIBaseURL == "" {
 		rewrite = nil // go-shopify already addresses https://{shop}
 	}
+	// go-shopify addresses https://{shop}, which the transport rewrites
+	// to the base URL; a redirect may name either.
+	origins := []string{"https://" + shop}
+	if o := origin(apiBase); o != origins[0] {
+		origins = append(origins, o)
+	}
 	var tokens TokenSource = StaticToken(cfg.AccessToken)
 	if cfg.AccessToken == "" {
-		tokenTransport := &transport{base: base, baseURL: rewrite, timeout: timeout, maxRetries: cfg.MaxRetries, logger: logger}
-		tokens = NewClientCredentials(apiBase.String(), cfg.ClientID, cfg.ClientSecret, &http.Client{Transport: tokenTransport})
+		tokenTransport := &transport{base: base, baseURL: rewrite, origin: origin(apiBase), timeout: timeout,
+			maxRetries: cfg.MaxRetries, logger: logger}
+		tokens = NewClientCredentials(apiBase.String(), cfg.ClientID, cfg.ClientSecret,
+			&http.Client{Transport: tokenTransport, CheckRedirect: credentialRedirects(origins...)})
 	}
 	tr := &transport{
 		base:       base,
 		baseURL:    rewrite,
+		origin:     origin(apiBase),
 		tokens:     tokens,
 		pacer:      newPacer(cfg.LeakRate),
 		timeout:    timeout,
@@ -73,7 +90,7 @@ func NewClient(cfg Config, logger *slog.Logger) (*Client, error) {
 	// every attempt, so that a renewed token is used at once.
 	gs, err := goshopify.NewClient(goshopify.App{}, shop, "",
 		goshopify.WithVersion(cfg.APIVersion),
-		goshopify.WithHTTPClient(&http.Client{Transport: tr}))
+		goshopify.WithHTTPClient(&http.Client{Transport: tr, CheckRedirect: credentialRedirects(origins...)}))
 	if err != nil {
 		return nil, fmt.Errorf("shopify client: %w", err)
 	}

@@ -3,6 +3,7 @@ package shopify
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -102,8 +103,14 @@ func (c Config) Validate() error {
 		bad("shopify.api_version: %q: want YYYY-MM naming a quarterly release, e.g. 2024-04", c.APIVersion)
 	}
 	if c.APIBaseURL != "" {
-		if u, err := url.Parse(c.APIBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		u, err := url.Parse(c.APIBaseURL)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "":
 			bad("shopify.api_base_url: want an http(s) URL such as http://127.0.0.1:9000, or leave empty for https://{shop}")
+		case u.Scheme == "http" && !loopbackHost(u.Hostname()):
+			// The access token and the client secret would cross the
+			// network in clear.
+			bad("shopify.api_base_url: http is allowed only for a loopback address such as the simulator's; use https://%s", u.Host)
 		}
 	}
 	if c.RequestTimeout < 0 {
@@ -128,4 +135,14 @@ func (c Config) baseURL() (*url.URL, error) {
 		return nil, err
 	}
 	return &url.URL{Scheme: "https", Host: shop}, nil
+}
+
+// loopbackHost reports whether host (no port) is localhost or a loopback
+// IP address.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

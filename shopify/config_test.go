@@ -76,6 +76,14 @@ func TestConfigValidate(t *testing.T) {
 		{name: "non-quarter version", edit: func(c *shopify.Config) { c.APIVersion = "2024-05" }, errHas: []string{"shopify.api_version"}},
 		{name: "custom domain", edit: func(c *shopify.Config) { c.Shop = "shop.example.com" }, errHas: []string{"shopify.shop", "custom domain"}},
 		{name: "bad base url", edit: func(c *shopify.Config) { c.APIBaseURL = "127.0.0.1:9000" }, errHas: []string{"shopify.api_base_url"}},
+		{name: "https base url", edit: func(c *shopify.Config) { c.APIBaseURL = "https://proxy.example/shopify" }},
+		{name: "http loopback base url", edit: func(c *shopify.Config) { c.APIBaseURL = "http://127.0.0.1:9000" }},
+		{name: "http localhost base url", edit: func(c *shopify.Config) { c.APIBaseURL = "http://localhost:9000/" }},
+		{name: "http ipv6 loopback base url", edit: func(c *shopify.Config) { c.APIBaseURL = "http://[::1]:9000" }},
+		{name: "http base url beyond loopback", edit: func(c *shopify.Config) { c.APIBaseURL = "http://proxy.example:8080" },
+			errHas: []string{"shopify.api_base_url", "https://proxy.example:8080"}},
+		{name: "http base url with credentials", edit: func(c *shopify.Config) { c.APIBaseURL = "http://user:shpat_secret@10.0.0.5/" },
+			errHas: []string{"shopify.api_base_url", "https://10.0.0.5"}},
 		{name: "several at once", edit: func(c *shopify.Config) { c.Shop, c.APIVersion = "", "x" }, errHas: []string{"shopify.shop", "shopify.api_version"}},
 	}
 	for _, tt := range tests {

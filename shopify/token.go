@@ -54,10 +54,22 @@ type ClientCredentials struct {
 
 // NewClientCredentials returns a token source for the app's client id and
 // secret. baseURL is https://{shop} (or the simulator); httpClient should
-// retry transient failures.
+// retry transient failures. Unless httpClient has its own CheckRedirect,
+// the token request follows redirects only within baseURL's origin, so
+// that a 307 cannot re-post the client secret to another host.
 func NewClientCredentials(baseURL, clientID, clientSecret string, httpClient *http.Client) *ClientCredentials {
+	endpoint := strings.TrimSuffix(baseURL, "/") + "/admin/oauth/access_token"
+	if httpClient.CheckRedirect == nil {
+		c := *httpClient // the caller's client stays as it was
+		if u, err := url.Parse(endpoint); err == nil {
+			c.CheckRedirect = credentialRedirects(origin(u))
+		} else {
+			c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		}
+		httpClient = &c
+	}
 	return &ClientCredentials{
-		endpoint:     strings.TrimSuffix(baseURL, "/") + "/admin/oauth/access_token",
+		endpoint:     endpoint,
 		clientID:     clientID,
 		clientSecret: clientSecret,
 		httpClient:   httpClient,

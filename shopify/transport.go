@@ -35,7 +35,9 @@ const maxThrottled = 30
 // Retry-After and races on its rate-limit fields (SHOPIFY.md §5), so the
 // transport does all of it:
 //
-//   - rewrites scheme, host and path prefix to the configured base URL;
+//   - rewrites scheme, host and path prefix to the configured base URL,
+//     and sends nothing to any other origin (credentials stay with the
+//     shop);
 //   - sets the access token from the TokenSource, and renews it once on 401;
 //   - paces requests to the leaky bucket (pacer);
 //   - bounds each attempt, body included, by timeout, and reads the body
@@ -48,6 +50,7 @@ const maxThrottled = 30
 type transport struct {
 	base       http.RoundTripper
 	baseURL    *url.URL    // nil: leave requests as they are
+	origin     string      // the only scheme://host requests go to; "": any
 	tokens     TokenSource // nil: no auth header (the token endpoint)
 	pacer      *pacer      // nil: no pacing (the token endpoint)
 	timeout    time.Duration
@@ -89,6 +92,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		out := req.Clone(ctx)
 		t.rewrite(out.URL)
 		out.Host = ""
+		if o := origin(out.URL); t.origin != "" && o != t.origin {
+			// A redirect the client's CheckRedirect let through: the
+			// token, or the token request's secret, stays home.
+			return nil, &RedirectError{To: o, Allowed: []string{t.origin}}
+		}
 		if body != nil {
 			out.Body = io.NopCloser(bytes.NewReader(body))
 			out.ContentLength = int64(len(body))

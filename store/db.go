@@ -40,6 +40,8 @@ type DB struct {
 
 	types typeSets // attribute type set ids, committed
 
+	permProblem error // see PermissionProblem
+
 	stopCheckpoints context.CancelFunc
 	checkpointsDone chan struct{}
 
@@ -81,7 +83,9 @@ func dsn(path string, readOnly bool) string {
 }
 
 // Open opens (creating if needed) the store at path and applies pending
-// migrations.
+// migrations. A new store file is created readable by its owner alone;
+// an existing one that group or others may read is opened, and
+// PermissionProblem says so.
 func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("open store: empty path")
@@ -114,6 +118,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	db.ckpt.SetMaxOpenConns(1)
+	// Checked once SQLite has opened the side files, which an older
+	// release may have left readable by all.
+	if perr := checkPermissions(path); perr != nil {
+		db.permProblem = perr
+	}
 	var cctx context.Context
 	cctx, db.stopCheckpoints = context.WithCancel(context.Background())
 	db.checkpointsDone = make(chan struct{})
@@ -133,10 +142,24 @@ const pageSize = 8192
 // WAL mode it cannot change, so it is set here, before the connection
 // string's journal_mode=WAL would write the file with SQLite's default. A
 // store created by an older release keeps its page size.
+//
+// A missing file is created first with mode 0600, whatever the umask:
+// SQLite would create it 0644 under the usual umask 022, and gives the
+// -wal and -shm files the database's mode.
 func createFile(ctx context.Context, path string) error {
 	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
 		return nil
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	} else if errors.Is(err, fs.ErrNotExist) {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, storeFileMode)
+		if err != nil && !errors.Is(err, fs.ErrExist) { // ErrExist: another process just made it
+			return err
+		}
+		if err == nil {
+			if err := f.Close(); err != nil {
+				return err
+			}
+		}
+	} else if err != nil {
 		return err
 	}
 	u := fileURL(path)

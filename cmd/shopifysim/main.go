@@ -3,7 +3,14 @@
 // Shopify account. It prints one line, "shopifysim listening on URL", to
 // stdout, logs requests to stderr and stops on SIGINT or SIGTERM.
 //
-// With -webhook-secret it delivers signed webhooks, as Shopify does, to
+// Secrets come from the environment: SHOPIFYSIM_TOKEN (the static Admin
+// API access token to accept), SHOPIFYSIM_CLIENT_SECRET (with -client-id,
+// for the client-credentials grant) and SHOPIFYSIM_WEBHOOK_SECRET. The
+// -token, -client-secret and -webhook-secret flags still work, but any
+// local user can read a command line (ps, /proc/PID/cmdline), while a
+// process's environment is readable by its owner alone.
+//
+// With a webhook secret it delivers signed webhooks, as Shopify does, to
 // the subscriptions made through its API; with -trickle it changes a
 // random customer at every interval (new customer, edit, consent, tags,
 // order, deletion) so that those webhooks keep coming. -v prints one line
@@ -31,7 +38,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	switch {
 	case errors.Is(err, flag.ErrHelp):
@@ -42,22 +49,30 @@ func main() {
 	}
 }
 
-// run parses args, serves until ctx is done, then shuts down gracefully.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// The environment variables that hold the simulator's secrets.
+const (
+	envToken         = "SHOPIFYSIM_TOKEN"
+	envClientSecret  = "SHOPIFYSIM_CLIENT_SECRET"
+	envWebhookSecret = "SHOPIFYSIM_WEBHOOK_SECRET"
+)
+
+// run parses args and the secrets in getenv, serves until ctx is done,
+// then shuts down gracefully.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("shopifysim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
 		listen    = fs.String("listen", "127.0.0.1:0", "loopback `address` to listen on")
 		customers = fs.Int("customers", 5000, "number of generated customers")
 		seed      = fs.Int64("seed", 1, "generator seed")
-		token     = fs.String("token", "", "static Admin API access token to accept (shpat_...)")
+		token     = fs.String("token", "", "static Admin API access token to accept (shpat_...); prefer $"+envToken+": a command line is public")
 		clientID  = fs.String("client-id", "", "client ID for the client-credentials grant")
-		secret    = fs.String("client-secret", "", "client secret for the client-credentials grant")
+		secret    = fs.String("client-secret", "", "client secret for the client-credentials grant; prefer $"+envClientSecret)
 		bucket    = fs.Int("bucket", 40, "leaky bucket size (0: no rate limit)")
 		leak      = fs.Float64("leak", 2, "requests leaked per second")
 		latency   = fs.Duration("latency", 0, "latency added to every response")
 		domain    = fs.String("shop-domain", "demo.myshopify.com", "the shop's permanent `domain`, sent in webhooks' X-Shopify-Shop-Domain")
-		whSecret  = fs.String("webhook-secret", "", "sign webhooks with this `key` and deliver them to the subscriptions (off when empty)")
+		whSecret  = fs.String("webhook-secret", "", "sign webhooks with this `key` and deliver them to the subscriptions (off when empty); prefer $"+envWebhookSecret)
 		trickle   = fs.Duration("trickle", 0, "make one random customer change every `interval`, e.g. 2s (0: off)")
 		verbose   = fs.Bool("v", false, "print one line per -trickle change to stdout")
 	)
@@ -66,6 +81,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	var onCommandLine []string
+	for _, s := range []struct {
+		v         *string
+		flag, env string
+	}{{token, "-token", envToken}, {secret, "-client-secret", envClientSecret}, {whSecret, "-webhook-secret", envWebhookSecret}} {
+		if *s.v != "" {
+			onCommandLine = append(onCommandLine, s.flag)
+		} else {
+			*s.v = getenv(s.env)
+		}
 	}
 	if err := checkLoopback(*listen); err != nil {
 		return err
@@ -86,7 +112,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	if *token == "" && *clientID == "" {
-		logger.Warn("no -token and no -client-id: every API request will get 401")
+		logger.Warn("no token and no -client-id: every API request will get 401; set " + envToken)
+	}
+	if len(onCommandLine) > 0 {
+		logger.Warn("secrets on the command line are visible to every local user; pass them in "+
+			envToken+", "+envClientSecret+" and "+envWebhookSecret+" instead", slog.String("flags", strings.Join(onCommandLine, " ")))
 	}
 
 	sim := shopifytest.NewHandler(shopifytest.Options{

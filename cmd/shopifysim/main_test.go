@@ -27,7 +27,7 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	var stderr strings.Builder
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-customers", "12", "-token", "shpat_cmd_test", "-bucket", "5", "-leak", "1"}, stdout, &stderr)
+		done <- run(ctx, []string{"-customers", "12", "-token", "shpat_cmd_test", "-bucket", "5", "-leak", "1"}, noEnv, stdout, &stderr)
 		stdout.Close()
 	}()
 	line, err := bufio.NewReader(out).ReadString('\n')
@@ -61,6 +61,9 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	if strings.Contains(stderr.String(), "shpat_cmd_test") {
 		t.Error("the token appears in the logs")
 	}
+	if !strings.Contains(stderr.String(), "secrets on the command line") {
+		t.Errorf("no warning about -token on the command line: %s", stderr.String())
+	}
 }
 
 func TestRunRefusesBadFlags(t *testing.T) {
@@ -74,7 +77,7 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		{"-client-id", "only-the-id"},
 		{"stray"},
 	} {
-		err := run(context.Background(), args, io.Discard, io.Discard)
+		err := run(context.Background(), args, noEnv, io.Discard, io.Discard)
 		if err == nil {
 			t.Errorf("%v: accepted", args)
 		}
@@ -111,8 +114,10 @@ func TestRunTrickleDeliversSignedWebhooks(t *testing.T) {
 	var stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-customers", "50", "-token", "shpat_cmd_test", "-bucket", "0",
-			"-shop-domain", "trickle-test.myshopify.com", "-webhook-secret", secret, "-trickle", "20ms", "-v"}, stdout, &stderr)
+		// The secrets come from the environment, as the demo passes them.
+		env := map[string]string{"SHOPIFYSIM_TOKEN": "shpat_cmd_test", "SHOPIFYSIM_WEBHOOK_SECRET": secret}
+		done <- run(ctx, []string{"-customers", "50", "-bucket", "0",
+			"-shop-domain", "trickle-test.myshopify.com", "-trickle", "20ms", "-v"}, func(k string) string { return env[k] }, stdout, &stderr)
 		stdout.Close()
 	}()
 	lines := bufio.NewScanner(out)
@@ -163,6 +168,10 @@ func TestRunTrickleDeliversSignedWebhooks(t *testing.T) {
 	if topics["customers/update"] == 0 {
 		t.Errorf("no customers/update among %v", topics)
 	}
+	// The client may have dialled a connection it never used (a request
+	// found the previous one idle again first); Shutdown waits 5 s for
+	// such a new connection before taking it for idle.
+	http.DefaultClient.CloseIdleConnections()
 	cancel()
 	select {
 	case err := <-done:
@@ -275,3 +284,5 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func noEnv(string) string { return "" }

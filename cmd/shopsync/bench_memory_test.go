@@ -147,8 +147,9 @@ func startSimProcess(b *testing.B, bin, dir string, n int) *simProcess {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sp.cmd = exec.Command(bin, "-customers", strconv.Itoa(n), "-seed", "1", "-token", memBenchToken,
+	sp.cmd = exec.Command(bin, "-customers", strconv.Itoa(n), "-seed", "1",
 		"-bucket", strconv.Itoa(bucket), "-leak", "5000")
+	sp.cmd.Env = append(os.Environ(), "SHOPIFYSIM_TOKEN="+memBenchToken)
 	sp.cmd.Stderr = logFile // one line per request: kept for a post-mortem
 	stdout, err := sp.cmd.StdoutPipe()
 	if err != nil {

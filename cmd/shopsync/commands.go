@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,6 +63,7 @@ func (e *env) runSync(ctx context.Context, cfg Config, logger *slog.Logger, show
 		return err
 	}
 	defer db.Close()
+	warnPermissions(db, logger)
 	client, err := shopify.NewClient(cfg.shopifyConfig(), logger)
 	if err != nil {
 		return usageError{err}
@@ -178,7 +178,18 @@ func (e *env) openStore(ctx context.Context) (Config, *store.DB, error) {
 		return cfg, nil, err
 	}
 	db, err := openExisting(ctx, cfg.Store.Path)
+	if err == nil {
+		warnPermissions(db, e.logger(cfg.Log, slog.LevelDebug))
+	}
 	return cfg, db, err
+}
+
+// warnPermissions warns, with the fix, when other users can read the
+// store's files.
+func warnPermissions(db *store.DB, logger *slog.Logger) {
+	if err := db.PermissionProblem(); err != nil {
+		logger.Warn("store files readable by other users", slog.Any("error", err))
+	}
 }
 
 // openExisting opens the store only if its file exists, so that a typo in
@@ -188,47 +199,6 @@ func openExisting(ctx context.Context, path string) (*store.DB, error) {
 		return nil, usageError{fmt.Errorf("store.path: %w (run shopsync sync first)", err)}
 	}
 	return store.Open(ctx, path)
-}
-
-// exportCSV writes a header and one row per active contact: the contact
-// fields, tags joined with ", " as Shopify writes them, then one column per
-// configured attribute. Nulls are empty cells.
-func exportCSV(ctx context.Context, db *store.DB, w *bufio.Writer, attrs []string) error {
-	cw := csv.NewWriter(w)
-	header := []string{"shopify_id", "email", "first_name", "last_name", "phone", "state", "tags",
-		"shopify_created_at", "shopify_updated_at"}
-	if err := cw.Write(append(header, attrs...)); err != nil {
-		return err
-	}
-	row := make([]string, len(header)+len(attrs))
-	str := func(s *string) string {
-		if s == nil {
-			return ""
-		}
-		return *s
-	}
-	tm := func(t *time.Time) string {
-		if t == nil {
-			return ""
-		}
-		return shopsync.FormatTime(*t)
-	}
-	err := db.ExportContacts(ctx, func(c *shopsync.Contact) error {
-		row = append(row[:0], strconv.FormatInt(c.ShopifyID, 10), str(c.Email), str(c.FirstName),
-			str(c.LastName), str(c.Phone), str(c.State), strings.Join(c.Tags, ", "),
-			tm(c.ShopifyCreatedAt), tm(c.ShopifyUpdatedAt))
-		for _, name := range attrs {
-			a, _ := c.Attributes.Get(name)
-			v, _ := a.Text()
-			row = append(row, v)
-		}
-		return cw.Write(row)
-	})
-	if err != nil {
-		return err
-	}
-	cw.Flush()
-	return cw.Error()
 }
 
 func (e *env) configCommand() *cobra.Command {
@@ -241,6 +211,9 @@ func (e *env) configCommand() *cobra.Command {
 			cfg, err := e.config(false)
 			if err != nil {
 				return err
+			}
+			if err := checkListen(cfg.HTTP); err != nil {
+				return usageError{fmt.Errorf("invalid configuration:\n%w", err)}
 			}
 			w := e.stdout
 			printKeys(w, "", reflect.ValueOf(cfg.redacted()))

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"reflect"
+	"regexp"
 	"strings"
 	"time"
 
@@ -60,6 +62,10 @@ type HTTPConfig struct {
 	Listen        string `mapstructure:"listen"`
 	SyncToken     string `mapstructure:"sync_token"`
 	SyncTokenFile string `mapstructure:"sync_token_file"`
+	// AllowedHosts are host names the API and page answer to besides
+	// localhost and loopback addresses; empty: any (with a sync token).
+	// Needs a sync token: without one only loopback names are answered.
+	AllowedHosts []string `mapstructure:"allowed_hosts"`
 }
 
 // SyncConfig configures scheduled runs, sweeps and re-fetches.
@@ -90,7 +96,7 @@ func DefaultConfig() Config {
 	return Config{
 		Shopify: ShopifyConfig{APIVersion: "2024-04", RequestTimeout: 30 * time.Second, MaxRetries: 6, WebhookSecrets: []string{}},
 		Store:   StoreConfig{Path: "shopsync.db"},
-		HTTP:    HTTPConfig{Listen: "127.0.0.1:8080"},
+		HTTP:    HTTPConfig{Listen: "127.0.0.1:8080", AllowedHosts: []string{}},
 		Sync: SyncConfig{Schedule: "0 3 * * *", ReconcileEvery: 15 * time.Minute,
 			ReconcileOverlap: 10 * time.Minute, RefetchDelay: 2 * time.Second},
 		Log:     LogConfig{Level: "info", Format: "text"},
@@ -141,6 +147,7 @@ func LoadConfig(file string, env func(string) string) (Config, error) {
 	}
 	cfg.Shopify.WebhookSecrets = splitList(cfg.Shopify.WebhookSecrets)
 	cfg.Mapping.Attributes = splitList(cfg.Mapping.Attributes)
+	cfg.HTTP.AllowedHosts = splitList(cfg.HTTP.AllowedHosts)
 	return cfg, nil
 }
 
@@ -249,6 +256,14 @@ func (c *Config) validateLocal() error {
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		bad("http.listen: want host:port such as 127.0.0.1:8080")
 	}
+	for _, h := range c.HTTP.AllowedHosts {
+		if !validHostname(h) {
+			bad("http.allowed_hosts: %q: want a host name such as sync.example.com, without scheme, port or path", h)
+		}
+	}
+	if len(c.HTTP.AllowedHosts) > 0 && c.HTTP.SyncToken == "" {
+		bad("http.allowed_hosts: needs http.sync_token: without a token shopsync answers only to localhost and loopback addresses")
+	}
 	if _, err := cron.ParseStandard(c.Sync.Schedule); err != nil {
 		bad("sync.schedule: %v: want 5 cron fields, e.g. \"0 3 * * *\" for 03:00 every night", err)
 	}
@@ -327,10 +342,28 @@ func (c Config) redacted() Config {
 	hide(&c.Shopify.AccessToken)
 	hide(&c.Shopify.ClientSecret)
 	hide(&c.HTTP.SyncToken)
+	// A proxy's URL may hold a user and password (https://user:pass@host/),
+	// or a token as the user alone (https://token@host/).
+	if u, err := url.Parse(c.Shopify.APIBaseURL); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); !ok {
+			u.User = url.User("xxxxx")
+		}
+		c.Shopify.APIBaseURL = u.Redacted()
+	}
 	secrets := make([]string, len(c.Shopify.WebhookSecrets))
 	for i := range secrets {
 		secrets[i] = "<redacted>"
 	}
 	c.Shopify.WebhookSecrets = secrets
 	return c
+}
+
+// hostnameRE is a DNS name: dot-separated labels of letters, digits and
+// inner hyphens.
+var hostnameRE = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$`)
+
+// validHostname reports whether h is a host name or an IP address, as a
+// Host header names it without its port.
+func validHostname(h string) bool {
+	return net.ParseIP(h) != nil || (len(h) <= 253 && hostnameRE.MatchString(h))
 }

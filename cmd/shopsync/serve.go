@@ -50,11 +50,9 @@ and answered, the running import stops at a checkpoint, the store closes last.`,
 }
 
 // checkListen refuses a listener reachable from other machines without a
-// sync token: the API would be open to the network.
+// sync token (the API would be open to the network), or with a token
+// weak enough to guess.
 func checkListen(h HTTPConfig) error {
-	if h.SyncToken != "" {
-		return nil
-	}
 	host, _, err := net.SplitHostPort(h.Listen)
 	if err != nil {
 		return fmt.Errorf("http.listen: want host:port such as 127.0.0.1:8080")
@@ -62,7 +60,14 @@ func checkListen(h HTTPConfig) error {
 	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
 		return nil
 	}
-	return fmt.Errorf("http.sync_token: required when http.listen (%s) is not a loopback address; set a long random token, e.g. `openssl rand -hex 32`", h.Listen)
+	if h.SyncToken == "" {
+		return fmt.Errorf("http.sync_token: required when http.listen (%s) is not a loopback address; set a long random token, e.g. `openssl rand -hex 32`", h.Listen)
+	}
+	if tokenBits(h.SyncToken) < minTokenBits {
+		return fmt.Errorf("http.sync_token: too easy to guess for http.listen (%s) beyond loopback: want %d bits of randomness or more, "+
+			"such as 32 hex or 22 base64 characters; generate one with `openssl rand -hex 32`", h.Listen, minTokenBits)
+	}
+	return nil
 }
 
 // The daemon's timeouts. Shopify waits 5 s for a webhook answer.
@@ -93,6 +98,7 @@ func (e *env) serve(ctx context.Context, cfg Config, logger *slog.Logger) error 
 		return err
 	}
 	defer db.Close() // last: after every user of the store has stopped
+	warnPermissions(db, logger)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -151,9 +157,10 @@ func (e *env) serve(ctx context.Context, cfg Config, logger *slog.Logger) error 
 	}
 
 	api := server.New(server.Config{
-		Store: db, Syncer: syncer, Webhooks: hooks, Gatherer: reg, SyncToken: cfg.HTTP.SyncToken,
-		NextRun: func() time.Time { return sched.Entry(entry).Next }, Logger: logger,
-		Shop: cfg.Shopify.Shop, APIVersion: cfg.Shopify.APIVersion, ClientStats: client.Stats,
+		Store: db, Syncer: syncer, Webhooks: hooks, Gatherer: reg, Logger: logger,
+		SyncToken: cfg.HTTP.SyncToken, AllowedHosts: cfg.HTTP.AllowedHosts,
+		NextRun: func() time.Time { return sched.Entry(entry).Next }, ClientStats: client.Stats,
+		Shop: cfg.Shopify.Shop, APIVersion: cfg.Shopify.APIVersion,
 		Rejected: hooks.Rejected, Subscriptions: subs.get,
 	})
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
