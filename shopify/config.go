@@ -40,9 +40,10 @@ type Config struct {
 	// long as the context allows.
 	MaxRetries int
 
-	// LeakRate overrides the bucket's leak in requests per second. Zero
-	// infers it from the bucket size the API reports: every Shopify plan
-	// leaks a twentieth of its bucket per second (40 → 2/s, 400 → 20/s).
+	// LeakRate fixes the bucket's leak in requests per second, and the
+	// pacer keeps to it. Zero learns it from the call-limit headers of
+	// successive answers, starting from the plan's: a twentieth of the
+	// bucket per second (40 → 2/s, 400 → 20/s).
 	LeakRate float64
 }
 

@@ -119,6 +119,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp, err := t.attempt(out)
 		now := time.Now()
 		if err != nil {
+			if t.pacer != nil {
+				t.pacer.forget()
+			}
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
@@ -140,7 +143,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		t.stats.lastAt.Store(now.UnixNano())
 		if t.pacer != nil {
-			t.pacer.observe(resp.Header.Get(headerCallLimit), now)
+			if resp.StatusCode == http.StatusTooManyRequests {
+				t.pacer.throttled(resp.Header.Get(headerCallLimit), now)
+			} else {
+				t.pacer.observe(resp.Header.Get(headerCallLimit), now)
+			}
 		}
 		t.checkVersion(resp.Header.Get(headerAPIVersion))
 
@@ -149,9 +156,6 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			throttled++
 			t.stats.throttled.Add(1)
 			wait := parseRetryAfter(resp.Header.Get("Retry-After"), now)
-			if t.pacer != nil {
-				t.pacer.throttled(now)
-			}
 			t.logger.Debug("shopify throttled the request", "path", out.URL.Path, "retry_after", wait)
 			if err := sleep(ctx, wait); err != nil {
 				return nil, err

@@ -9,13 +9,14 @@ import (
 
 // bucket is Shopify's REST leaky bucket: each request adds one, the level
 // leaks continuously at rate per second, and a request that would overflow
-// is refused without adding to it (SHOPIFY.md §5).
+// is refused without adding to it (SHOPIFY.md §5). The rate can change
+// during a run, as when Shopify lowers a shop's limits for a while.
 type bucket struct {
 	size float64
-	rate float64
 	now  func() time.Time // monotonic: time.Now
 
 	mu      sync.Mutex
+	rate    float64
 	level   float64
 	last    time.Time
 	maxUsed int
@@ -64,6 +65,15 @@ func (b *bucket) drain(n int) float64 {
 	b.level = min(b.size, b.level+float64(n))
 	b.maxUsed = max(b.maxUsed, used(b.level))
 	return b.level - before
+}
+
+// setRate changes the leak rate from now on: what leaked until now leaked
+// at the old rate.
+func (b *bucket) setRate(rate float64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.leak()
+	b.rate = rate
 }
 
 func (b *bucket) maxLevel() int {

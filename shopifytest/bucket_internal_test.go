@@ -35,6 +35,28 @@ func TestBucketArithmetic(t *testing.T) {
 	}
 }
 
+func TestBucketRateChanges(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	b := newBucket(10, 2, func() time.Time { return now })
+	for range 10 {
+		b.take()
+	}
+	now = now.Add(time.Second) // 2 leaked at 2/s: 8
+	b.setRate(0.5)
+	now = now.Add(2 * time.Second) // 1 more at 0.5/s: 7
+	if u, ok, _ := b.take(); !ok || u != 8 {
+		t.Fatalf("after the change: used %d ok %v, want 8 (7 left, +1)", u, ok)
+	}
+	b.drain(10)
+	if _, ok, retry := b.take(); ok || retry != "2.0" {
+		t.Errorf("full at 0.5/s: ok %v Retry-After %q, want false 2.0", ok, retry)
+	}
+	b.setRate(4)
+	if _, ok, retry := b.take(); ok || retry != "0.3" {
+		t.Errorf("full at 4/s: ok %v Retry-After %q, want false 0.3 (0.25 rounded up)", ok, retry)
+	}
+}
+
 func TestShopifyTimeMatchesFormat(t *testing.T) {
 	for _, z := range zones {
 		for _, at := range []time.Time{time.Date(2024, 4, 2, 9, 23, 53, 0, time.UTC), time.Date(1999, 12, 31, 23, 59, 59, 0, time.UTC)} {

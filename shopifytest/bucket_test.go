@@ -95,6 +95,25 @@ func TestDrainBucket(t *testing.T) {
 	}
 }
 
+func TestSetLeakRate(t *testing.T) {
+	s := newSim(t, shopifytest.Options{Customers: 5, BucketSize: 4, LeakRate: 1})
+	u := s.URL + "/admin/api/2024-04/customers/count.json"
+	s.DrainBucket(4)
+	// Retry-After is the time for one request to leak, so it shows the rate.
+	for _, tt := range []struct {
+		rate float64
+		want string
+	}{{1, "1.0"}, {4, "0.3"}, {0.5, "2.0"}} {
+		s.SetLeakRate(tt.rate)
+		s.DrainBucket(1) // full again, whatever leaked meanwhile
+		if r := fetch(t, u, token); r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") != tt.want {
+			t.Errorf("at %v/s: status %d Retry-After %q, want 429 and %s", tt.rate, r.status, r.header.Get("Retry-After"), tt.want)
+		}
+	}
+	unlimited := newSim(t, shopifytest.Options{Customers: 5})
+	unlimited.SetLeakRate(3) // no bucket: nothing to change
+}
+
 func TestBucketConcurrent(t *testing.T) {
 	s := newSim(t, shopifytest.Options{Customers: 5, BucketSize: 20, LeakRate: 1})
 	var (

@@ -205,6 +205,18 @@ func (s *Server) DrainBucket(n int) float64 {
 	return s.bucket.drain(n)
 }
 
+// SetLeakRate changes how many requests a second the bucket leaks, from
+// now on, as Shopify may lower a shop's limits for a while (SHOPIFY.md
+// §5). It panics if rate <= 0. No-op without a rate limit.
+func (s *Server) SetLeakRate(rate float64) {
+	if !(rate > 0) {
+		panic("shopifytest: SetLeakRate wants a rate > 0")
+	}
+	if s.bucket != nil {
+		s.bucket.setRate(rate)
+	}
+}
+
 // Customer returns a copy of the customer with id.
 func (s *Server) Customer(id int64) (Customer, bool) {
 	s.cmu.RLock()

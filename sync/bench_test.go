@@ -1,6 +1,7 @@
 package sync_test
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -23,15 +24,22 @@ import (
 )
 
 // BenchmarkImportVsFloor imports a simulated shop through the real
-// client, pacer and store, with Shopify's real bucket sizes and leak
-// rates, and reports the wall time as a ratio to the floor any client
-// must respect, (requests + other − bucket) / leak, where other is what
-// another client of the same app took from the bucket meanwhile (the
-// "other" cases run one, at a quarter of the leak rate), with the 429s
-// served. The floor is zero when the whole import fits in the bucket
-// (Plus, 50,000 customers: 201 requests, bucket 400): the import is then
-// bound by ingest speed, and x_floor is not reported; the 300,000 case
-// shows Plus bound by its leak rate.
+// client, pacer and store, on buckets of several sizes and leak rates,
+// and reports the wall time as a ratio to the floor any client must
+// respect, and the 429s served. The floor is the time the bucket takes to
+// leak (requests + other − bucket): the first bucket requests are free,
+// and each one after that waits for a leak. other is what another client
+// of the same app took from the bucket meanwhile (the "_other" case runs
+// one, at a quarter of the leak rate). A leak that changes mid-import
+// ("40_4to2": 4/s, then 2/s from 10 s on) has its floor computed from
+// that schedule. The floor is zero when the whole import fits in the
+// bucket ("400_20_fits": 201 requests, bucket 400): the import is then
+// bound by ingest speed, and x_floor is not reported.
+//
+// The client is told nothing about the leak (shopify.leak_rate 0): it
+// learns it. 10/2 and 40/4 are not Shopify plans (every plan leaks a
+// twentieth of its bucket per second) but the shapes a temporarily
+// lowered limit takes.
 //
 //	make bench   (or: go test -run '^$' -bench ImportVsFloor -benchtime 1x ./sync/)
 func BenchmarkImportVsFloor(b *testing.B) {
@@ -41,12 +49,17 @@ func BenchmarkImportVsFloor(b *testing.B) {
 		leak      float64
 		customers int
 		other     bool
+		// then, when > 0, is the leak from switchAt on.
+		then     float64
+		switchAt time.Duration
 	}{
-		{"standard", 40, 2, 50_000, false}, // 201 requests: floor 80.5 s
-		{"standard_other", 40, 2, 50_000, true},
-		{"plus", 400, 20, 50_000, false}, // fits in the bucket: floor 0
-		{"plus_other", 400, 20, 50_000, true},
-		{"plus_300k", 400, 20, 300_000, false}, // 1,201 requests: floor 40 s
+		{name: "10_2", bucket: 10, leak: 2, customers: 6_000},  // 25 requests: floor 7.5 s
+		{name: "40_2", bucket: 40, leak: 2, customers: 20_000}, // Standard, 81 requests: floor 20.5 s
+		{name: "40_2_other", bucket: 40, leak: 2, customers: 20_000, other: true},
+		{name: "80_4", bucket: 80, leak: 4, customers: 40_000},      // Advanced, 161 requests: floor 20.25 s
+		{name: "400_20", bucket: 400, leak: 20, customers: 200_000}, // Plus, 801 requests: floor 20.05 s
+		{name: "400_20_fits", bucket: 400, leak: 20, customers: 50_000},
+		{name: "40_4to2", bucket: 40, leak: 4, customers: 30_000, then: 2, switchAt: 10 * time.Second}, // 121 requests: floor 30.5 s
 	} {
 		b.Run(plan.name, func(b *testing.B) {
 			sim := shopifytest.NewServer(shopifytest.Options{Customers: plan.customers, Seed: 1, Token: token,
@@ -59,9 +72,10 @@ func BenchmarkImportVsFloor(b *testing.B) {
 			first := true
 			for b.Loop() {
 				if !first { // let the bucket empty again
-					time.Sleep(time.Duration(float64(plan.bucket) / plan.leak * float64(time.Second)))
+					time.Sleep(time.Duration(float64(plan.bucket) / min(plan.leak, cmp.Or(plan.then, plan.leak)) * float64(time.Second)))
 				}
 				first = false
+				sim.SetLeakRate(plan.leak)
 				db, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
 				if err != nil {
 					b.Fatal(err)
@@ -88,8 +102,14 @@ func BenchmarkImportVsFloor(b *testing.B) {
 					}
 				}()
 				start := time.Now()
+				change := time.AfterFunc(plan.switchAt, func() {
+					if plan.then > 0 {
+						sim.SetLeakRate(plan.then)
+					}
+				})
 				run, err := im.Run(context.Background(), shopsync.TriggerCLI)
 				elapsed := time.Since(start)
+				change.Stop()
 				close(stop)
 				<-done
 				if err != nil || run.Fetched != int64(plan.customers) {
@@ -98,7 +118,11 @@ func BenchmarkImportVsFloor(b *testing.B) {
 				after := sim.Stats()
 				throttled := after.Throttled - before.Throttled
 				requests := float64(after.Requests - before.Requests - throttled) // count + pages
-				floor := max(0, (requests+other-float64(plan.bucket))/plan.leak)
+				// The floor: the time the bucket takes to leak what did not fit.
+				floor := max(0, requests+other-float64(plan.bucket)) / plan.leak
+				if sw := plan.switchAt.Seconds(); plan.then > 0 && floor > sw {
+					floor = sw + (requests+other-float64(plan.bucket)-plan.leak*sw)/plan.then
+				}
 				ratio := "n/a: the import fits in the bucket"
 				if floor > 0 {
 					b.ReportMetric(elapsed.Seconds()/floor, "x_floor")
@@ -106,7 +130,7 @@ func BenchmarkImportVsFloor(b *testing.B) {
 				}
 				b.ReportMetric(float64(throttled), "429s")
 				b.ReportMetric(float64(plan.customers)/elapsed.Seconds(), "customers/s")
-				b.Logf("%s: %d customers, %d requests (+%.0f by the other client) in %s; floor %.1fs; ratio %s; 429s %d; %d cores, %s",
+				b.Logf("%s: %d customers, %d requests (+%.0f by the other client) in %s; floor %.2fs; ratio %s; 429s %d; %d cores, %s",
 					plan.name, plan.customers, int(requests), other, elapsed.Round(time.Millisecond), floor,
 					ratio, throttled, runtime.NumCPU(), runtime.Version())
 				db.Close()
