@@ -23,8 +23,8 @@ const DefaultMaxBody = 1 << 20
 
 // DefaultMaxUnverified caps the bytes held at once by bodies whose
 // signature is not checked yet: what unauthenticated senders can make the
-// daemon hold.
-const DefaultMaxUnverified = 32 << 20
+// daemon hold. Half of it holds 128 genuine deliveries of 64 KiB at once.
+const DefaultMaxUnverified = 16 << 20
 
 // TriggeredAtSkew is how far X-Shopify-Triggered-At may lie ahead of the
 // time of receipt (on Shopify's clock, as its answers' Date tell it)

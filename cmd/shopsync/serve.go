@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	gosync "sync"
 	"time"
 
@@ -80,7 +81,16 @@ const (
 	deliveryRetention = 8 * 24 * time.Hour // dedupe keys kept beyond Shopify's 7 days
 )
 
+// defaultMemoryLimit is the daemon's soft memory limit (runtime/debug
+// SetMemoryLimit) unless GOMEMLIMIT sets another: under a flood of
+// connections the garbage collector then works harder instead of letting
+// the heap double (TestServeUnverifiedFloodBounded).
+const defaultMemoryLimit = 64 << 20
+
 func (e *env) serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	if e.getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	mapper, err := mapping.New(cfg.Mapping)
 	if err != nil {
 		return usageError{err}
