@@ -87,11 +87,11 @@ func (e *env) runSync(ctx context.Context, cfg Config, logger *slog.Logger, show
 	case err == nil:
 		return nil
 	case run == nil:
-		return err
+		return e.explain("sync not started", err)
 	case ctx.Err() != nil:
 		return fmt.Errorf("sync run %d interrupted; the next run resumes from its checkpoint", run.ID)
 	default:
-		return fmt.Errorf("sync run %d failed (contacts stored so far are kept; the next run resumes): %w", run.ID, err)
+		return e.runFailure(run.ID, err)
 	}
 }
 
