@@ -33,6 +33,12 @@ type Config struct {
 
 	// OnQueued is called after a delivery queued a contact for a re-fetch.
 	OnQueued func()
+
+	// OnReject, when set, is called with the reason of each refused
+	// delivery (the reasons of the rejected metric: signature, shop,
+	// headers, payload, content_type, too_large, read, method). It must be
+	// fast and must not block: refused deliveries are unauthenticated.
+	OnReject func(reason string)
 }
 
 // Handler is the webhook receiver, POST /webhooks/shopify.
@@ -163,6 +169,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) reject(w http.ResponseWriter, start time.Time, topic string, status int, reason string) {
 	h.rejected.Add(1)
+	if h.cfg.OnReject != nil {
+		h.cfg.OnReject(reason)
+	}
 	if m := h.cfg.Metrics; m != nil {
 		m.Rejected.WithLabelValues(reason).Inc()
 	}
