@@ -231,6 +231,7 @@ func (db *DB) CustomerCount(ctx context.Context) (c ShopCount, ok bool, err erro
 type RunFilter struct {
 	Triggers []shopsync.Trigger // any of these; empty: every trigger
 	State    shopsync.RunState  // "": any state
+	Changed  bool               // only runs that created or updated contacts
 	Before   int64              // runs with a smaller id; 0: from the newest
 	Limit    int                // at most this many; 0: 50
 }
@@ -257,6 +258,9 @@ func (db *DB) RunsPage(ctx context.Context, f RunFilter) (runs []*shopsync.SyncR
 	if f.State != "" {
 		where = append(where, `state = ?`)
 		args = append(args, string(f.State))
+	}
+	if f.Changed {
+		where = append(where, `created + updated > 0`)
 	}
 	if f.Before > 0 {
 		where = append(where, `id < ?`)

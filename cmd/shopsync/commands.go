@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"reflect"
@@ -100,11 +101,11 @@ func (e *env) contactsCommand() *cobra.Command {
 	var format string
 	export := &cobra.Command{
 		Use:   "export",
-		Short: "Write every active contact to stdout as JSON lines or CSV",
+		Short: "Write every active contact to stdout as JSON lines or CSV (csv-excel for spreadsheets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "jsonl" && format != "csv" {
-				return usageError{fmt.Errorf("--format %q: want jsonl or csv", format)}
+			if format != "jsonl" && format != "csv" && format != "csv-excel" {
+				return usageError{fmt.Errorf("--format %q: want jsonl, csv or csv-excel", format)}
 			}
 			cfg, db, err := e.openStore(cmd.Context())
 			if err != nil {
@@ -112,12 +113,12 @@ func (e *env) contactsCommand() *cobra.Command {
 			}
 			defer db.Close()
 			w := bufio.NewWriterSize(e.stdout, 64<<10)
-			if format == "csv" {
+			if format == "csv" || format == "csv-excel" {
 				mapper, err := mapping.New(cfg.Mapping)
 				if err != nil {
 					return usageError{err}
 				}
-				err = exportCSV(cmd.Context(), db, w, mapper.Attributes())
+				err = exportCSV(cmd.Context(), db, w, mapper.Attributes(), csvOptions{excel: format == "csv-excel"})
 				if err != nil {
 					return err
 				}
@@ -131,7 +132,7 @@ func (e *env) contactsCommand() *cobra.Command {
 			return w.Flush()
 		},
 	}
-	export.Flags().StringVar(&format, "format", "jsonl", "jsonl or csv")
+	export.Flags().StringVar(&format, "format", "jsonl", "jsonl, csv, or csv-excel (for Excel and LibreOffice: a byte-order mark, long ids as text)")
 	get := &cobra.Command{
 		Use:   "get ID|EMAIL",
 		Short: "Print the contact with a Shopify id, or the contacts with an email (any case), as JSON",
@@ -190,10 +191,28 @@ func openExisting(ctx context.Context, path string) (*store.DB, error) {
 	return store.Open(ctx, path)
 }
 
+// csvOptions choose the form of a CSV export.
+type csvOptions struct {
+	// excel writes for spreadsheets: a UTF-8 byte-order mark, without
+	// which Excel reads the file in the machine's legacy code page
+	// (accents and CJK garbled), and long numbers as ="…" text cells
+	// (see excelText).
+	excel bool
+}
+
+// utf8BOM opens an Excel-ready CSV.
+const utf8BOM = "\ufeff"
+
 // exportCSV writes a header and one row per active contact: the contact
 // fields, tags joined with ", " as Shopify writes them, then one column per
-// configured attribute. Nulls are empty cells.
-func exportCSV(ctx context.Context, db *store.DB, w *bufio.Writer, attrs []string) error {
+// configured attribute. Nulls are empty cells. Every cell goes through
+// csvCell, the one place cells are escaped.
+func exportCSV(ctx context.Context, db *store.DB, w io.Writer, attrs []string, opts csvOptions) error {
+	if opts.excel {
+		if _, err := io.WriteString(w, utf8BOM); err != nil {
+			return err
+		}
+	}
 	cw := csv.NewWriter(w)
 	header := []string{"shopify_id", "email", "first_name", "last_name", "phone", "state", "tags",
 		"shopify_created_at", "shopify_updated_at"}
@@ -222,6 +241,9 @@ func exportCSV(ctx context.Context, db *store.DB, w *bufio.Writer, attrs []strin
 			v, _ := a.Text()
 			row = append(row, v)
 		}
+		for i := range row {
+			row[i] = csvCell(row[i], opts)
+		}
 		return cw.Write(row)
 	})
 	if err != nil {
@@ -230,6 +252,37 @@ func exportCSV(ctx context.Context, db *store.DB, w *bufio.Writer, attrs []strin
 	cw.Flush()
 	return cw.Error()
 }
+
+// csvCell is a cell's text as written to the CSV (which then quotes it as
+// CSV needs): the one place cells are escaped.
+func csvCell(s string, opts csvOptions) string {
+	if opts.excel && excelNumberText(s) {
+		return excelText(s)
+	}
+	return s
+}
+
+// excelNumberText reports whether Excel would read s as a number and
+// change it: ids past 15 digits (Excel keeps 15: 706405506930370084
+// becomes 7.06E+17, then 706405506930370000), numbers with leading
+// zeros (ZIP 02134 becomes 2134) and phone numbers with a + (+14155550100
+// becomes 14155550100).
+func excelNumberText(s string) bool {
+	digits := strings.TrimPrefix(s, "+")
+	if digits == "" || len(digits) > 30 || strings.Trim(digits, "0123456789") != "" {
+		return false
+	}
+	return len(digits) > 15 || (len(digits) > 1 && digits[0] == '0') || digits != s
+}
+
+// excelText writes digits as a text cell: ="706405506930370084". Excel
+// and LibreOffice Calc both evaluate the formula when they open a CSV and
+// show its text, all digits kept, and copy it as the digits. (A leading
+// tab or apostrophe also stops the conversion in Excel, but stays in the
+// value: copied, pasted or read by LibreOffice, the id carries it.) Only
+// cells of digits and a + are written so: nothing from a customer can
+// end up in a formula.
+func excelText(digits string) string { return `="` + digits + `"` }
 
 func (e *env) configCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "config", Short: "Inspect the configuration"}

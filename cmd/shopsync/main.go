@@ -91,7 +91,8 @@ or SHOPSYNC_* environment variables; see config.example.yaml.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVar(&e.configFile, "config", "", "YAML configuration file (default: environment variables only)")
 	root.PersistentFlags().BoolVarP(&e.verbose, "verbose", "v", false, "print the technical detail of errors")
-	root.AddCommand(e.syncCommand(), e.serveCommand(), e.contactsCommand(), e.configCommand(), e.webhooksCommand(), versionCommand())
+	root.AddCommand(e.syncCommand(), e.serveCommand(), e.contactsCommand(), e.configCommand(), e.webhooksCommand(),
+		e.doctorCommand(), versionCommand())
 	err := root.ExecuteContext(ctx)
 	if err != nil && isCobraUsage(err) {
 		return usageError{err}
