@@ -210,7 +210,7 @@ func TestDoctorFailures(t *testing.T) {
 				t.Fatal(err)
 			}
 			s.cfg.Store = db
-		}, id: "deliveries", status: doctor.Fail, summary: "12 deliveries bad signature", fix: "Settings > Notifications > Webhooks"},
+		}, id: "deliveries", status: doctor.Fail, summary: "12 deliveries with a bad signature", fix: "Settings > Notifications > Webhooks"},
 		{name: "store readable by others", prepare: func(t *testing.T, s *setup) {
 			openStore(t, s.cfg.StorePath)
 			os.Chmod(s.cfg.StorePath, 0o644)

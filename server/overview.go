@@ -120,7 +120,6 @@ type overview struct {
 	AdminURL string `json:"admin_url,omitempty"`
 	status
 	Copy           copyState    `json:"copy"`
-	LastImport     *pageRun     `json:"last_import"`      // the newest full import, any state
 	LastGoodImport *pageRun     `json:"last_good_import"` // the newest that completed
 	LastSweep      *pageRun     `json:"last_sweep"`
 	LastCatch      *sweepCatch  `json:"last_catch"` // the newest sweep that caught changes
@@ -168,9 +167,6 @@ func (s *Server) overview(r *http.Request) (*overview, error) {
 			return nil, err
 		}
 		return s.pageRun(run), nil
-	}
-	if o.LastImport, err = last(store.RunFilter{Triggers: store.FullImports}); err != nil {
-		return nil, err
 	}
 	if o.LastGoodImport, err = last(store.RunFilter{Triggers: store.FullImports, State: shopsync.RunSucceeded}); err != nil {
 		return nil, err
@@ -234,7 +230,7 @@ func (s *Server) fillCopy(ctx context.Context, o *overview) error {
 	if c.Shopify != nil {
 		c.Difference = c.Active - c.Shopify.Count
 	}
-	importing := o.Running && o.LastRun != nil && o.LastRun.Trigger != shopsync.TriggerReconcile
+	importing := o.Running && o.LastImport != nil && o.LastImport.State == shopsync.RunRunning
 	switch {
 	case importing:
 		c.State = "importing"

@@ -162,7 +162,8 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 // status is the body of GET /sync/status.
 type status struct {
 	Running        bool              `json:"running"`
-	LastRun        *shopsync.SyncRun `json:"last_run"`
+	LastRun        *shopsync.SyncRun `json:"last_run"`    // the newest run: a full import or a sweep
+	LastImport     *pageRun          `json:"last_import"` // the newest full import, any state
 	NextRun        *time.Time        `json:"next_run,omitempty"`
 	RefetchPending int64             `json:"refetch_pending"`
 	Contacts       struct {
@@ -189,6 +190,15 @@ func (s *Server) status(r *http.Request) (status, error) {
 	}
 	if len(runs) > 0 {
 		st.LastRun = runs[0]
+		if runs[0].Trigger != shopsync.TriggerReconcile {
+			st.LastImport = s.pageRun(runs[0])
+		} else {
+			imp, err := s.cfg.Store.LastRun(ctx, store.RunFilter{Triggers: store.FullImports})
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return st, err
+			}
+			st.LastImport = s.pageRun(imp)
+		}
 	}
 	if _, ok := s.cfg.Syncer.Running(); ok {
 		st.Running = true

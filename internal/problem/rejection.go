@@ -7,9 +7,9 @@ package problem
 func Rejection(reason string) (what, fix string, serious bool) {
 	switch reason {
 	case "signature":
-		return "bad signature",
-			"The deliveries are signed with a key shopsync does not have. Webhooks of an app (made in the Dev Dashboard or with Develop apps) are signed with the app's client secret: set shopify.client_secret, or add it to shopify.webhook_secrets. " +
-				"Webhooks made by hand in Settings > Notifications > Webhooks are signed with the key shown there (\"Your webhooks will be signed with …\"): add that key to shopify.webhook_secrets. Then restart shopsync.", true
+		return "with a bad signature",
+			"Shopify signs them with a key shopsync does not have. An app's webhooks are signed with its client secret: set shopify.client_secret (or add it to shopify.webhook_secrets). " +
+				"Webhooks made by hand in Settings > Notifications > Webhooks are signed with the key shown there (\"Your webhooks will be signed with …\"): add it to shopify.webhook_secrets. Then restart shopsync.", true
 	case "shop":
 		return "from another shop",
 			"The deliveries come from a shop other than shopify.shop. Check shopify.shop, or remove the other shop's subscription to this address.", true
@@ -17,14 +17,14 @@ func Rejection(reason string) (what, fix string, serious bool) {
 		return "without Shopify's headers",
 			"Something other than Shopify posts to the webhook address, or a reverse proxy drops the X-Shopify-* headers: let the proxy pass every header.", true
 	case "payload", "content_type":
-		return "not the topic's JSON",
+		return "that were not the topic's JSON",
 			"The body is not what Shopify sends for the topic. If it comes from Shopify, a proxy may be rewriting bodies: let it pass them untouched.", true
 	case "too_large":
-		return "too large", "Deliveries over 1 MiB are refused; Shopify's customer payloads are far smaller, so these are not from Shopify.", false
+		return "that were too large", "Deliveries over 1 MiB are refused; Shopify's customer payloads are far smaller, so these are not from Shopify.", false
 	case "read":
 		return "cut short", "The connection dropped while the delivery was sent: check the reverse proxy's timeouts and body limits.", true
 	case "method":
-		return "not a POST", "Something visited the webhook address with a browser or a scanner: harmless.", false
+		return "that were not a POST", "Something visited the webhook address with a browser or a scanner: harmless.", false
 	}
 	return reason, "See shopsync's log for the refused deliveries.", true
 }
