@@ -28,8 +28,8 @@ lint: ## gofmt and staticcheck
 	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
 	$(GO) tool staticcheck ./...
 
-demo: build ## the daemon and its web page against a simulated shop that sends webhooks (no Shopify account); Ctrl-C stops
-	./scripts/demo.sh
+demo: ## the daemon and its web page against a simulated shop that sends webhooks (no Shopify account); Ctrl-C stops
+	GO='$(GO)' LDFLAGS='$(LDFLAGS)' ./scripts/demo.sh
 
 run: build ## one real import with your configuration ($(CONFIG), or SHOPSYNC_* variables)
 	@if [ -f "$(CONFIG)" ]; then ./$(BIN)/shopsync --config $(CONFIG) sync; else ./$(BIN)/shopsync sync; fi
