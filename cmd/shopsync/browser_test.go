@@ -146,11 +146,6 @@ func saveArtifact(t *testing.T, name string, data []byte) string {
 	return path
 }
 
-// digitsJS is a JavaScript function that keeps the digits of an element's
-// text: the page writes numbers in the browser's locale (20,000 or
-// 20 000).
-const digitsJS = `(sel) => { const e = document.querySelector(sel); return e ? e.textContent.replace(/[^0-9]/g, '') : '' }`
-
 // Viewports the page is tested at: a desktop and a phone (iPhone 12 to
 // 15 width, in CSS pixels).
 var (
