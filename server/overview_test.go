@@ -273,3 +273,25 @@ func TestContactDetailLinks(t *testing.T) {
 		t.Errorf("search by id: %v", res)
 	}
 }
+
+// TestSyncNowDuringASweep: a sweep holding the store is not shown as the
+// import Sync now asked for.
+func TestSyncNowDuringASweep(t *testing.T) {
+	srv, _, db := newServerWith(t, token, nil)
+	release, err := db.LockSync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if _, err := db.BeginSweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	code, body := do(t, "POST", srv.URL+"/sync", "Bearer "+token)
+	if code != http.StatusConflict || !strings.Contains(fmt.Sprint(body["error"]), "sweep") {
+		t.Errorf("POST /sync during a sweep: %d %v", code, body)
+	}
+	_, st := do(t, "GET", srv.URL+"/sync/status", "Bearer "+token)
+	if st["last_import"] != nil || st["running"] != true {
+		t.Errorf("status during a sweep: %v", st)
+	}
+}

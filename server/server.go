@@ -156,6 +156,12 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	if !started && run.Trigger == shopsync.TriggerReconcile {
+		// A sweep holds the store for a few seconds: it is not the import
+		// the button asked for, so do not show it as one.
+		writeJSON(w, http.StatusConflict, map[string]any{"error": "a sweep is running for a few seconds: press Sync now again in a moment", "state": "running"})
+		return
+	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"run_id": run.ID, "state": shopsync.RunRunning, "started": started})
 }
 
