@@ -465,3 +465,47 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 	b.mu.Unlock()
 }
+
+// TestBrowserFailedImport: a first import that Shopify refuses reads, on
+// a phone, as what happened and what to do, the technical error one
+// click away, and nothing says the next run will get past it.
+func TestBrowserFailedImport(t *testing.T) {
+	b := newBrowser(t)
+	_, env := shopEnv(t, shopifytest.Options{Customers: 20, Seed: 62})
+	env["SHOPSYNC_SHOPIFY_ACCESS_TOKEN"] = "shpat_wrong_SECRET"
+	d := startDaemon(t, serveEnv(env))
+	b.do("log in on a phone", 30*time.Second,
+		phone,
+		chromedp.Navigate(d.url+"/"),
+		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), e2eSyncToken),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("sync-now")),
+	)
+	b.waitText("#copy-state", "No full import yet", 10*time.Second)
+	b.do("press Sync now", 10*time.Second, chromedp.Evaluate[chromedp.Void](`document.querySelector('#sync-now').click()`))
+	b.waitText("#copy-state", "The first full import did not finish", 20*time.Second)
+	b.waitText("#copy-problem", "Shopify refused the access token (HTTP 401).", 5*time.Second)
+	b.waitText("#run-error", "at the top of the page", 5*time.Second) // said once, above
+	b.waitText("#import-summary", "Failed: Shopify refused the access token", 5*time.Second)
+	got := browserRun(b, "the failure's words", 5*time.Second, chromedp.Evaluate[[]string](`(() => {
+		const box = document.querySelector('#copy-problem');
+		const d = box.querySelector('details');
+		return [box.innerText, d ? String(d.open) : 'no details', d ? d.querySelector('pre').textContent : ''];
+	})()`))
+	if !strings.Contains(got[0], "Copy the Admin API access token") {
+		t.Errorf("no fix in %q", got[0])
+	}
+	if strings.Contains(got[0], "count customers") || strings.Contains(got[0], "continues where") {
+		t.Errorf("the visible text repeats the technical error or promises a resume: %q", got[0])
+	}
+	if got[1] != "false" || !strings.Contains(got[2], "HTTP 401") {
+		t.Errorf("technical detail: open %s, %q; want it folded, with the error", got[1], got[2])
+	}
+	if strings.Contains(got[0]+got[2], "SECRET") {
+		t.Error("the token appears on the page")
+	}
+	b.noOverflow("phone, a failed import")
+	b.do("top", 5*time.Second, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	b.screenshot("phone-failed-import.png")
+}

@@ -54,6 +54,7 @@
   let runsBefore = null;
   let lastOverview = 0;
   let revealUntil = 0; // after Sync now, keep its progress on screen while the page settles
+  let problemAbove = null; // the failed run whose problem the headline shows: said once
 
   // ---------- helpers ----------
   const num = (n) => (typeof n === "number" && isFinite(n) ? numFmt.format(n) : "–");
@@ -263,6 +264,7 @@
     let mark = "!", title = "", detail = "";
     const prob = $("copy-problem");
     show(prob, false);
+    problemAbove = null;
     switch (c.state) {
       case "exact":
         mark = "✓"; title = "Your copy is exact";
@@ -287,6 +289,7 @@
         if (o.last_import && o.last_import.problem) {
           problemBox(prob, o.last_import.problem);
           show(prob, true);
+          problemAbove = o.last_import.id;
         }
         break;
       case "no_import":
@@ -645,7 +648,11 @@
     }
     if (run.state !== "running") parts.push(ago(run.finished_at || run.started_at));
     setText("sync-progress-text", parts.join(" · "));
-    if (run.state === "failed") {
+    if (run.state === "failed" && run.id === problemAbove) {
+      err.replaceChildren(el("p", "It stopped: why, and what to do, is at the top of the page."));
+      err.className = "small";
+      show(err, true);
+    } else if (run.state === "failed") {
       problemBox(err, run.problem || { title: "The import stopped.", detail: run.error }, "The import stopped: ");
       show(err, true);
     } else {
