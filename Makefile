@@ -31,8 +31,8 @@ lint: ## gofmt and staticcheck
 vulncheck: ## govulncheck (pinned in go.mod) against the Go vulnerability database, built from the module proxy's golang.org/x/vulndb
 	./scripts/vulncheck.sh
 
-demo: build ## the daemon and its web page against a simulated shop that sends webhooks (no Shopify account); Ctrl-C stops
-	./scripts/demo.sh
+demo: ## the daemon and its web page against a simulated shop that sends webhooks (no Shopify account); Ctrl-C stops
+	GO='$(GO)' LDFLAGS='$(LDFLAGS)' ./scripts/demo.sh
 
 run: build ## one real import with your configuration ($(CONFIG), or SHOPSYNC_* variables)
 	@if [ -f "$(CONFIG)" ]; then ./$(BIN)/shopsync --config $(CONFIG) sync; else ./$(BIN)/shopsync sync; fi

@@ -10,76 +10,6 @@ import (
 	"github.com/shopsync/shopsync/store"
 )
 
-// SubscriptionState is what the daemon's last check of the webhook
-// subscriptions found.
-type SubscriptionState struct {
-	State     string    `json:"state"` // not_configured, ok, missing, unknown
-	Address   string    `json:"address,omitempty"`
-	Missing   []string  `json:"missing,omitempty"`
-	CheckedAt time.Time `json:"checked_at,omitzero"`
-	Error     string    `json:"error,omitempty"`
-}
-
-type connection struct {
-	OK                bool       `json:"ok"`
-	LastCallAt        *time.Time `json:"last_call_at"`
-	LastStatus        int        `json:"last_status"`
-	ServedVersion     string     `json:"served_version"`
-	ConfiguredVersion string     `json:"configured_version"`
-	TokenKind         string     `json:"token_kind"`
-	Requests          int64      `json:"requests"`
-	Throttled         int64      `json:"throttled"`
-}
-
-type overview struct {
-	Shop       string     `json:"shop"`
-	Connection connection `json:"connection"`
-	status
-	Webhooks struct {
-		Since         time.Time             `json:"since"`
-		Deliveries    []store.DeliveryCount `json:"deliveries"`
-		Rejected      int64                 `json:"rejected"` // since the daemon started
-		Subscriptions SubscriptionState     `json:"subscriptions"`
-	} `json:"webhooks"`
-}
-
-// handleOverview is everything the status page shows at a glance.
-func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
-	st, err := s.status(r)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	o := overview{Shop: s.cfg.Shop, status: st}
-	o.Connection.ConfiguredVersion = s.cfg.APIVersion
-	if s.cfg.ClientStats != nil {
-		cs := s.cfg.ClientStats()
-		o.Connection.LastStatus, o.Connection.ServedVersion, o.Connection.TokenKind = cs.LastStatus, cs.ServedVersion, cs.TokenKind
-		o.Connection.Requests, o.Connection.Throttled = cs.Requests, cs.Throttled
-		if !cs.LastAt.IsZero() {
-			t := cs.LastAt.UTC()
-			o.Connection.LastCallAt = &t
-		}
-		o.Connection.OK = cs.LastStatus >= 200 && cs.LastStatus < 300
-	}
-	o.Webhooks.Since = time.Now().Add(-24 * time.Hour).UTC()
-	if o.Webhooks.Deliveries, err = s.cfg.Store.DeliveryCounts(r.Context(), o.Webhooks.Since); err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	if o.Webhooks.Deliveries == nil {
-		o.Webhooks.Deliveries = []store.DeliveryCount{}
-	}
-	if s.cfg.Rejected != nil {
-		o.Webhooks.Rejected = s.cfg.Rejected()
-	}
-	o.Webhooks.Subscriptions = SubscriptionState{State: "not_configured"}
-	if s.cfg.Subscriptions != nil {
-		o.Webhooks.Subscriptions = s.cfg.Subscriptions()
-	}
-	writeJSON(w, http.StatusOK, o)
-}
-
 // pageContact is a contact for the page: JavaScript numbers lose ids
 // above 2^53, so ids (and such integer attributes) are strings.
 type pageContact struct {
@@ -150,32 +80,42 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"contacts": out})
 }
 
-// handleContactDetail is a contact's page: its data, and when each part
-// last changed and by what.
+// handleContactDetail is a contact's page: its data, when it was first
+// stored, when each part last changed and by what, and its address in
+// the Shopify admin.
 func (s *Server) handleContactDetail(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		writeError(w, http.StatusBadRequest, "want a Shopify customer id: a positive integer")
 		return
 	}
-	c, err := s.cfg.Store.Contact(r.Context(), id)
+	ctx := r.Context()
+	c, err := s.cfg.Store.Contact(ctx, id)
+	var (
+		row   store.LastChange
+		attrs map[string]store.LastChange
+		first time.Time
+	)
 	if err == nil {
-		var (
-			row   store.LastChange
-			attrs map[string]store.LastChange
-		)
-		row, attrs, err = s.cfg.Store.ContactChanges(r.Context(), id)
-		if err == nil {
-			writeJSON(w, http.StatusOK, map[string]any{
-				"contact": toPage(c, true),
-				"changed": map[string]any{"updated_at": row.At, "changed_by": row.By, "attributes": attrs},
-			})
-			return
-		}
+		row, attrs, err = s.cfg.Store.ContactChanges(ctx, id)
+	}
+	if err == nil {
+		first, err = s.cfg.Store.ContactFirstStored(ctx, id)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "no such contact")
 		return
 	}
-	s.serverError(w, r, err)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	body := map[string]any{
+		"contact": toPage(c, true),
+		"changed": map[string]any{"updated_at": row.At, "changed_by": row.By, "attributes": attrs, "first_stored_at": first},
+	}
+	if a := adminURL(s.cfg.Shop); a != "" {
+		body["admin_url"] = a + "/customers/" + strconv.FormatInt(id, 10)
+	}
+	writeJSON(w, http.StatusOK, body)
 }

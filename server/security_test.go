@@ -48,7 +48,7 @@ func request(t *testing.T, srvURL, method, path, host string, header map[string]
 // port.
 func TestDNSRebinding(t *testing.T) {
 	var hooks atomic.Int32
-	srv, _ := newServerWith(t, func(c *server.Config) {
+	srv, _, _ := newServerWith(t, "", func(c *server.Config) {
 		c.Webhooks = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { hooks.Add(1) })
 	})
 	port := srv.URL[strings.LastIndexByte(srv.URL, ':')+1:]
@@ -94,7 +94,7 @@ func TestDNSRebinding(t *testing.T) {
 // TestAllowedHosts: with a sync token, http.allowed_hosts restricts the
 // names answered (loopback always); without the list, any name is.
 func TestAllowedHosts(t *testing.T) {
-	srv, _ := newServerWith(t, func(c *server.Config) {
+	srv, _, _ := newServerWith(t, "", func(c *server.Config) {
 		c.SyncToken = token
 		c.AllowedHosts = []string{"Sync.Shop.Example"}
 	})
@@ -159,7 +159,7 @@ func (l *lockedBuffer) String() string {
 // right token still works; failures are logged as counts, never values.
 func TestFailedAuthLimited(t *testing.T) {
 	var logs lockedBuffer
-	srv, _ := newServerWith(t, func(c *server.Config) {
+	srv, _, _ := newServerWith(t, "", func(c *server.Config) {
 		c.SyncToken = token
 		c.FailedAuthBurst = 5
 		c.FailedAuthEvery = time.Hour

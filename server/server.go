@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/shopsync/shopsync"
+	"github.com/shopsync/shopsync/doctor"
 	"github.com/shopsync/shopsync/shopify"
 	"github.com/shopsync/shopsync/store"
 	ssync "github.com/shopsync/shopsync/sync"
@@ -47,11 +49,20 @@ type Config struct {
 	FailedAuthLogEvery time.Duration
 
 	// For the status page's overview; each may be nil.
-	Shop          string                   // the shop's myshopify.com domain
-	APIVersion    string                   // the configured Admin API version
-	ClientStats   func() shopify.Stats     // the Shopify client's counters
-	Rejected      func() int64             // webhook deliveries rejected since start
-	Subscriptions func() SubscriptionState // what the last check of subscriptions found
+	Shop              string                   // the shop's myshopify.com domain
+	APIVersion        string                   // the configured Admin API version
+	ClientCredentials bool                     // a Dev Dashboard app's client id and secret, not a token
+	ClientStats       func() shopify.Stats     // the Shopify client's counters
+	Rejections        *RejectionLog            // refused webhook deliveries, kept in the store
+	Subscriptions     func() SubscriptionState // what the last check of subscriptions found
+	TestDeliveries    *doctor.TestReceiver     // shopsync's own test deliveries, when they arrived
+
+	// Doctor runs the connection checks for the page's "Check
+	// connection"; nil hides it.
+	Doctor func(ctx context.Context) doctor.Report
+	// ExportCSV writes every active contact as CSV, Excel-ready when
+	// excel is set, for the page's download; nil hides it.
+	ExportCSV func(ctx context.Context, w io.Writer, excel bool) error
 }
 
 // Server serves the API and the status page.
@@ -64,6 +75,7 @@ type Server struct {
 	failed   *failedAuth
 	mux      *http.ServeMux
 	logger   *slog.Logger
+	checks   checks // the page's connection checks
 }
 
 // New returns the API handler.
@@ -94,6 +106,9 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /api/overview", s.auth(s.handleOverview))
 	s.mux.HandleFunc("GET /api/contacts", s.auth(s.handleSearch))
 	s.mux.HandleFunc("GET /api/contacts/{id}", s.auth(s.handleContactDetail))
+	s.mux.HandleFunc("GET /api/contacts.csv", s.auth(s.handleExport))
+	s.mux.HandleFunc("GET /api/check", s.auth(s.handleLastCheck))
+	s.mux.HandleFunc("POST /api/check", s.auth(s.handleCheck))
 	return s
 }
 
@@ -172,13 +187,20 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	if !started && run.Trigger == shopsync.TriggerReconcile {
+		// A sweep holds the store for a few seconds: it is not the import
+		// the button asked for, so do not show it as one.
+		writeJSON(w, http.StatusConflict, map[string]any{"error": "a sweep is running for a few seconds: press Sync now again in a moment", "state": "running"})
+		return
+	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"run_id": run.ID, "state": shopsync.RunRunning, "started": started})
 }
 
 // status is the body of GET /sync/status.
 type status struct {
 	Running        bool              `json:"running"`
-	LastRun        *shopsync.SyncRun `json:"last_run"`
+	LastRun        *shopsync.SyncRun `json:"last_run"`    // the newest run: a full import or a sweep
+	LastImport     *pageRun          `json:"last_import"` // the newest full import, any state
 	NextRun        *time.Time        `json:"next_run,omitempty"`
 	RefetchPending int64             `json:"refetch_pending"`
 	Contacts       struct {
@@ -205,6 +227,15 @@ func (s *Server) status(r *http.Request) (status, error) {
 	}
 	if len(runs) > 0 {
 		st.LastRun = runs[0]
+		if runs[0].Trigger != shopsync.TriggerReconcile {
+			st.LastImport = s.pageRun(runs[0])
+		} else {
+			imp, err := s.cfg.Store.LastRun(ctx, store.RunFilter{Triggers: store.FullImports})
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return st, err
+			}
+			st.LastImport = s.pageRun(imp)
+		}
 	}
 	if _, ok := s.cfg.Syncer.Running(); ok {
 		st.Running = true
@@ -224,27 +255,6 @@ func (s *Server) status(r *http.Request) (status, error) {
 		return st, err
 	}
 	return st, nil
-}
-
-func (s *Server) handleRuns(w http.ResponseWriter, r *http.Request) {
-	limit := 50
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, "limit: want 1 to 1000")
-			return
-		}
-		limit = n
-	}
-	runs, err := s.cfg.Store.Runs(r.Context(), limit)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	if runs == nil {
-		runs = []*shopsync.SyncRun{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
 }
 
 func (s *Server) handleContact(w http.ResponseWriter, r *http.Request) {

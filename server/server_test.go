@@ -20,6 +20,7 @@ import (
 	"github.com/shopsync/shopsync/server"
 	"github.com/shopsync/shopsync/shopify"
 	"github.com/shopsync/shopsync/shopifytest"
+	"github.com/shopsync/shopsync/store"
 	ssync "github.com/shopsync/shopsync/sync"
 )
 
@@ -27,11 +28,12 @@ const token = "sync-token-for-tests"
 
 func newServer(t *testing.T, syncToken string) (*httptest.Server, *shopifytest.Server) {
 	t.Helper()
-	return newServerWith(t, func(c *server.Config) { c.SyncToken = syncToken })
+	srv, sim, _ := newServerWith(t, syncToken, nil)
+	return srv, sim
 }
 
-// newServerWith starts a server whose Config edit adjusts.
-func newServerWith(t *testing.T, edit func(*server.Config)) (*httptest.Server, *shopifytest.Server) {
+// newServerWith is newServer, its config changed by edit, and its store.
+func newServerWith(t *testing.T, syncToken string, edit func(*server.Config)) (*httptest.Server, *shopifytest.Server, *store.DB) {
 	t.Helper()
 	sim := shopifytest.NewServer(shopifytest.Options{Customers: 30, Seed: 61, Token: "shpat"})
 	t.Cleanup(sim.Close)
@@ -52,11 +54,14 @@ func newServerWith(t *testing.T, edit func(*server.Config)) (*httptest.Server, *
 	reg := prometheus.NewRegistry()
 	server.NewRunMetrics(reg)
 	server.RegisterClient(reg, client.Stats)
-	cfg := server.Config{Store: db, Syncer: syncer, Gatherer: reg, Webhooks: http.NotFoundHandler(), Logger: logger}
-	edit(&cfg)
+	cfg := server.Config{Store: db, Syncer: syncer, Gatherer: reg,
+		Webhooks: http.NotFoundHandler(), SyncToken: syncToken, Logger: logger, Shop: "s.myshopify.com"}
+	if edit != nil {
+		edit(&cfg)
+	}
 	srv := httptest.NewServer(server.New(cfg))
 	t.Cleanup(srv.Close)
-	return srv, sim
+	return srv, sim, db
 }
 
 func do(t *testing.T, method, url, auth string) (int, map[string]any) {

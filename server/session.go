@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	gosync "sync"
 	"time"
 )
@@ -121,8 +122,11 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
-	token := r.PostFormValue("token")
-	if s.cfg.SyncToken == "" || token == "" || !s.tokenOK(token) {
+	// A token pasted with a space or a line break around it is taken as
+	// the token: copying from a terminal or a password manager adds them.
+	raw := r.PostFormValue("token")
+	token := strings.TrimSpace(raw)
+	if s.cfg.SyncToken == "" || token == "" || !(s.tokenOK(token) || s.tokenOK(raw)) {
 		if wait := s.failed.fail(authSignIn); wait > 0 {
 			signInLimited(w, wait)
 			return

@@ -52,9 +52,11 @@ const defaultRequestTimeout = 30 * time.Second
 // shopNameRE is a myshopify store name: letters, digits and hyphens.
 var shopNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 
-// NormalizeShop turns "acme", "acme.myshopify.com" or
-// "https://acme.myshopify.com/" into "acme.myshopify.com". Anything else,
-// a custom domain in particular, is an error that says why.
+// NormalizeShop turns "acme", "acme.myshopify.com",
+// "https://acme.myshopify.com/" or the store admin's address that
+// merchants copy from the browser, "https://admin.shopify.com/store/acme"
+// (any page of it), into "acme.myshopify.com". Anything else, a custom
+// domain in particular, is an error that says why.
 func NormalizeShop(shop string) (string, error) {
 	s := strings.ToLower(strings.TrimSpace(shop))
 	if s == "" {
@@ -63,9 +65,23 @@ func NormalizeShop(shop string) (string, error) {
 	for _, p := range []string{"https://", "http://"} {
 		s = strings.TrimPrefix(s, p)
 	}
-	s = strings.TrimSuffix(s, "/")
-	name, found := strings.CutSuffix(s, ".myshopify.com")
-	if !found && strings.Contains(s, ".") {
+	host, path, _ := strings.Cut(s, "/")
+	if host == "admin.shopify.com" {
+		// The admin's address: admin.shopify.com/store/{name}/...
+		rest, ok := strings.CutPrefix(path, "store/")
+		name, _, _ := strings.Cut(rest, "/")
+		if !ok || !shopNameRE.MatchString(name) {
+			return "", fmt.Errorf("%q: want the store admin's address, https://admin.shopify.com/store/{name}, or the name alone", shop)
+		}
+		return name + ".myshopify.com", nil
+	}
+	// An old-style admin address, acme.myshopify.com/admin/..., names the
+	// shop too; any other path is not an address of the shop.
+	if path != "" && path != "admin" && !strings.HasPrefix(path, "admin/") {
+		return "", fmt.Errorf("%q is not a myshopify name: use acme, acme.myshopify.com or https://admin.shopify.com/store/acme", shop)
+	}
+	name, found := strings.CutSuffix(host, ".myshopify.com")
+	if !found && strings.Contains(host, ".") {
 		return "", fmt.Errorf("%q is not a myshopify.com name: use the permanent name shown in Settings > Domains (acme.myshopify.com), not a custom domain", shop)
 	}
 	if !shopNameRE.MatchString(name) {

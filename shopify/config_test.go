@@ -18,7 +18,14 @@ func TestNormalizeShop(t *testing.T) {
 		{name: "custom domain", in: "shop.acme.com", errHas: "custom domain"},
 		{name: "custom domain url", in: "https://www.acme.com", errHas: "custom domain"},
 		{name: "empty", in: "", errHas: "required"},
-		{name: "path", in: "https://acme.myshopify.com/admin", errHas: "not a myshopify"},
+		{name: "old admin url", in: "https://acme.myshopify.com/admin", want: "acme.myshopify.com"},
+		{name: "old admin page", in: "acme.myshopify.com/admin/customers/1", want: "acme.myshopify.com"},
+		{name: "storefront path", in: "https://acme.myshopify.com/collections/all", errHas: "not a myshopify"},
+		{name: "admin url", in: "https://admin.shopify.com/store/acme", want: "acme.myshopify.com"},
+		{name: "admin url with page", in: "https://admin.shopify.com/store/My-Shop/customers/706405506930370084?x=1", want: "my-shop.myshopify.com"},
+		{name: "admin url no scheme", in: "admin.shopify.com/store/acme/", want: "acme.myshopify.com"},
+		{name: "admin url without store", in: "https://admin.shopify.com/", errHas: "admin.shopify.com/store/{name}"},
+		{name: "admin url bad name", in: "https://admin.shopify.com/store/a%20b", errHas: "admin.shopify.com/store/{name}"},
 		{name: "space inside", in: "ac me", errHas: "not a myshopify store name"},
 		{name: "leading hyphen", in: "-acme", errHas: "not a myshopify store name"},
 		{name: "only suffix", in: ".myshopify.com", errHas: "not a myshopify store name"},
@@ -40,7 +47,8 @@ func TestNormalizeShop(t *testing.T) {
 }
 
 func FuzzNormalizeShop(f *testing.F) {
-	for _, s := range []string{"acme", "acme.myshopify.com", "https://acme.myshopify.com/", "shop.acme.com", "", "-", "a.myshopify.com.evil.com"} {
+	for _, s := range []string{"acme", "acme.myshopify.com", "https://acme.myshopify.com/", "shop.acme.com", "", "-", "a.myshopify.com.evil.com",
+		"https://admin.shopify.com/store/acme", "admin.shopify.com/store/a/b", "acme.myshopify.com/admin"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {

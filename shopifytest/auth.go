@@ -93,7 +93,47 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		AccessToken string `json:"access_token"`
 		Scope       string `json:"scope"`
 		ExpiresIn   int64  `json:"expires_in"`
-	}{token, "read_customers", int64(s.opts.TokenTTL.Seconds())})
+	}{token, strings.Join(s.scopes(), ","), int64(s.opts.TokenTTL.Seconds())})
+}
+
+// scopes are the app's granted scopes.
+func (s *Server) scopes() []string {
+	if s.opts.Scopes == nil {
+		return []string{"read_customers"}
+	}
+	return s.opts.Scopes
+}
+
+// handleScopes serves GET /admin/oauth/access_scopes.json: the scopes
+// granted to the app on the shop, for the authenticated token
+// (shopify.dev/docs/api/admin-rest/latest/resources/accessscope). It is
+// not versioned and not paced by the simulator's bucket.
+func (s *Server) handleScopes(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		writeJSON(w, http.StatusNotFound, errNotFound)
+		return
+	}
+	if !s.authorized(r.Header.Get("X-Shopify-Access-Token")) {
+		s.mu.Lock()
+		s.stats.Unauthorized++
+		s.mu.Unlock()
+		writeJSON(w, http.StatusUnauthorized, errInvalidToken)
+		return
+	}
+	s.mu.Lock()
+	s.stats.Requests++
+	s.stats.ByPath["oauth/access_scopes.json"]++
+	s.mu.Unlock()
+	type scope struct {
+		Handle string `json:"handle"`
+	}
+	out := struct {
+		AccessScopes []scope `json:"access_scopes"`
+	}{AccessScopes: []scope{}}
+	for _, h := range s.scopes() {
+		out.AccessScopes = append(out.AccessScopes, scope{h})
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func writeOAuthError(w http.ResponseWriter, code, desc string) {

@@ -2,6 +2,7 @@ package shopifytest_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -114,5 +115,37 @@ func TestGrantedTokenExpiresAfterTTL(t *testing.T) {
 	}
 	if r := fetch(t, s.URL+"/admin/api/2024-04/customers/count.json", token); r.status != http.StatusOK {
 		t.Errorf("static token: status %d", r.status)
+	}
+}
+
+// TestAccessScopes: the granted scopes, for a valid token only.
+func TestAccessScopes(t *testing.T) {
+	for _, tc := range []struct {
+		scopes []string
+		want   string
+	}{
+		{nil, `{"access_scopes":[{"handle":"read_customers"}]}`},
+		{[]string{"read_orders"}, `{"access_scopes":[{"handle":"read_orders"}]}`},
+		{[]string{}, `{"access_scopes":[]}`},
+	} {
+		sim := shopifytest.NewServer(shopifytest.Options{Token: "shpat_ok", Scopes: tc.scopes})
+		get := func(token string) (int, string) {
+			req, _ := http.NewRequest("GET", sim.URL+"/admin/oauth/access_scopes.json", nil)
+			req.Header.Set("X-Shopify-Access-Token", token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		if code, body := get("shpat_ok"); code != 200 || body != tc.want {
+			t.Errorf("scopes %v: %d %s, want %s", tc.scopes, code, body, tc.want)
+		}
+		if code, _ := get("wrong"); code != 401 {
+			t.Errorf("wrong token: %d, want 401", code)
+		}
+		sim.Close()
 	}
 }

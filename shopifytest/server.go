@@ -31,6 +31,10 @@ type Options struct {
 	ClientID, ClientSecret string
 	// TokenTTL is the lifetime of granted tokens; 0 means 24 h.
 	TokenTTL time.Duration
+	// Scopes are the access scopes the app was granted, listed by GET
+	// /admin/oauth/access_scopes.json and in a granted token's scope; nil
+	// means read_customers.
+	Scopes []string
 	// BucketSize is the leaky bucket's size; 0 disables rate limiting.
 	BucketSize int
 	// LeakRate is how many requests a second the bucket leaks. Required
@@ -351,6 +355,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/admin/oauth/access_token":
 		s.handleToken(rw, r)
+	case r.URL.Path == "/admin/oauth/access_scopes.json":
+		s.handleScopes(rw, r)
 	case strings.HasPrefix(r.URL.Path, "/admin/api/"):
 		s.handleAPI(rw, r)
 	default:

@@ -24,10 +24,13 @@ import (
 // and the transaction's own Rollback undoes what the raw statements wrote.
 
 // sqliteDriver is go-sqlite3 as the store configures it.
+// Every connection has the search's fold function (see Fold).
 var sqliteDriver = &sqlite3.SQLiteDriver{
 	ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		_, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil)
-		return err
+		if _, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil); err != nil {
+			return err
+		}
+		return c.RegisterFunc(foldFunc, Fold, true)
 	},
 }
 

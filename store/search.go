@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,25 +19,32 @@ func likePattern(q string) string {
 }
 
 // SearchContacts returns up to limit active contacts whose email, name
-// (first, last, or both) or phone contains q, ignoring ASCII case, most
-// recently updated in Shopify first. Phones match ignoring spaces and
-// dashes. The search scans the contacts table, without attributes: it
-// serves the status page's search box, not bulk reads.
+// (first, last, or both) or phone contains q, ignoring case and accents
+// ("nguyen" finds "Nguyễn"; see Fold), most recently updated in Shopify
+// first. Phones match ignoring spaces, dashes and brackets. A Shopify
+// customer id (or its gid://shopify/Customer/ form, or an admin URL
+// ending in it) finds that contact first. The search scans the contacts
+// table, without attributes: it serves the status page's search box, not
+// bulk reads.
 func (db *DB) SearchContacts(ctx context.Context, q string, limit int) ([]*shopsync.Contact, error) {
-	q = strings.TrimSpace(q)
+	q = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return -1 // the haystack's separator is a control character
+		}
+		return r
+	}, strings.TrimSpace(q))
 	if q == "" {
 		return nil, nil
 	}
-	pat := likePattern(strings.ToLower(q))
+	pat := likePattern(Fold(q))
 	phone := likePattern(strings.NewReplacer(" ", "", "-", "", "(", "", ")", "").Replace(q))
+	id := searchID(q)
 	rows, err := db.read.QueryContext(ctx, contactSelect+` WHERE deleted_at IS NULL AND (
-			email_norm LIKE ?1 ESCAPE '\'
-			OR lower(first_name) LIKE ?1 ESCAPE '\'
-			OR lower(last_name) LIKE ?1 ESCAPE '\'
-			OR lower(coalesce(first_name, '') || ' ' || coalesce(last_name, '')) LIKE ?1 ESCAPE '\'
-			OR lower(coalesce(last_name, '') || coalesce(first_name, '')) LIKE ?1 ESCAPE '\'
-			OR replace(replace(phone, ' ', ''), '-', '') LIKE ?2 ESCAPE '\')
-		ORDER BY shopify_updated_at DESC, shopify_id LIMIT ?3`, pat, phone, limit)
+			shopify_id = ?4
+			OR `+foldFunc+`(coalesce(email, '') || char(31) || coalesce(first_name, '') || ' ' || coalesce(last_name, '')
+				|| char(31) || coalesce(last_name, '') || coalesce(first_name, '')) LIKE ?1 ESCAPE '\'
+			OR replace(replace(replace(replace(phone, ' ', ''), '-', ''), '(', ''), ')', '') LIKE ?2 ESCAPE '\')
+		ORDER BY shopify_id = ?4 DESC, shopify_updated_at DESC, shopify_id LIMIT ?3`, pat, phone, limit, id)
 	if err != nil {
 		return nil, fmt.Errorf("search contacts: %w", err)
 	}
@@ -50,6 +58,28 @@ func (db *DB) SearchContacts(ctx context.Context, q string, limit int) ([]*shops
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// searchID is the Shopify customer id a search names: digits alone, the
+// gid://shopify/Customer/{id} form, or a URL ending in /customers/{id}
+// (the admin's address of a customer). 0 when q names none.
+func searchID(q string) int64 {
+	s := strings.TrimSuffix(q, "/")
+	if i := strings.LastIndexByte(s, '/'); i >= 0 {
+		rest := strings.ToLower(s[:i])
+		if !strings.HasSuffix(rest, "/customer") && !strings.HasSuffix(rest, "/customers") {
+			return 0
+		}
+		s = s[i+1:]
+	}
+	if s == "" || len(s) > 19 || strings.Trim(s, "0123456789") != "" {
+		return 0
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return id
 }
 
 // LastChange says when something was last changed, and by what: "import",

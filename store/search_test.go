@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"testing"
+
+	"github.com/shopsync/shopsync/store"
 )
 
 func TestSearchContacts(t *testing.T) {
@@ -13,7 +15,12 @@ func TestSearchContacts(t *testing.T) {
 	a.LastName, a.Phone = ptr("花子"), ptr("+81 90-1234-5678")
 	b := profileOnly(2, "bob_100%@example.com", "Bob", at(2))
 	c := profileOnly(3, "gone@example.com", "山田", at(3))
-	apply(t, db, upsert(a, at(1), ""), upsert(b, at(2), ""), upsert(c, at(3), ""), deleteChange(3, at(4)))
+	d := profileOnly(4, "d@example.vn", "Văn Đức", at(5))
+	d.LastName, d.Phone = ptr("Nguyễn"), nil
+	e := profileOnly(5, "jose@zoë.example", "José", at(1))
+	e.LastName, e.Phone = ptr("Zoë"), ptr("+1 415 555 0101")
+	apply(t, db, upsert(a, at(1), ""), upsert(b, at(2), ""), upsert(c, at(3), ""), deleteChange(3, at(4)),
+		upsert(d, at(5), ""), upsert(e, at(1), ""))
 
 	ids := func(q string) []int64 {
 		t.Helper()
@@ -41,7 +48,18 @@ func TestSearchContacts(t *testing.T) {
 		{"100%", []int64{2}}, // % is literal
 		{"_", []int64{2}},    // so is _
 		{"%", []int64{2}},
+		{"\x1f", nil}, // the separator of the searched text is no match
 		{"nobody", nil},
+		{"nguyen", []int64{4}},                   // accents folded
+		{"NGUYỄN", []int64{4}},                   // on both sides
+		{"van duc", []int64{4}},                  // first and last, ư and đ folded
+		{"jose", []int64{5}},                     // José
+		{"ZOË", []int64{5}},                      // Zoë, in the email's domain too
+		{"1", []int64{1, 2, 5}},                  // the id first, then emails and phones holding 1
+		{"4", []int64{4, 2, 1, 5}},               // the id first, then phones holding 4
+		{"gid://shopify/Customer/5", []int64{5}}, // the GraphQL id
+		{"https://admin.shopify.com/store/acme/customers/4", []int64{4}}, // the admin's address
+		{"https://example.com/orders/4", nil},                            // another URL ending in a number is not an id
 		{"' OR 1=1 --", nil},
 		{"", nil},
 	} {
@@ -59,5 +77,17 @@ func TestSearchContacts(t *testing.T) {
 	}
 	if _, _, err := db.ContactChanges(ctx, 3); err == nil {
 		t.Error("changes of a deleted contact: want ErrNotFound")
+	}
+}
+
+func TestFold(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Nguyễn", "nguyen"}, {"José", "jose"}, {"ÇÀ ÉTÉ", "ca ete"}, {"Đặng", "dang"}, {"Søren Łukasz", "soren lukasz"},
+		{"Straße", "strasse"}, {"Ἀθῆναι", "αθηναι"}, {"Йошкар", "иошкар"},
+		{"がっこう", "がっこう"}, {"한국", "한국"}, {"山田", "山田"}, {"Bob", "bob"}, {"", ""},
+	} {
+		if got := store.Fold(tc.in); got != tc.want {
+			t.Errorf("Fold(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

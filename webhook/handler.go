@@ -58,7 +58,11 @@ type Config struct {
 
 	// OnQueued is called after a delivery queued a contact for a re-fetch.
 	OnQueued func()
-	// OnReject is called with the reason of every refused delivery.
+
+	// OnReject, when set, is called with the reason of each refused
+	// delivery (the reasons of the rejected metric: signature, shop,
+	// headers, payload, content_type, too_large, read, method). It must be
+	// fast and must not block: refused deliveries are unauthenticated.
 	OnReject func(reason string)
 }
 

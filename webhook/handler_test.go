@@ -376,3 +376,21 @@ func TestHandlerRejectsAndStoresNothing(t *testing.T) {
 		t.Errorf("valid delivery after rejections: %v", err)
 	}
 }
+
+// TestOnRejectOncePerDelivery: the hook that persists refusals (the
+// status page's warning) hears of each refused delivery once.
+func TestOnRejectOncePerDelivery(t *testing.T) {
+	db := testutil.MustOpenDB(t)
+	c := webhook.NewCommitter(db)
+	t.Cleanup(c.Close)
+	var reasons []string
+	h := webhook.NewHandler(webhook.Config{Shop: testShop, Secrets: []string{testSecret}, Mapper: newMapper(t),
+		Committer: c, OnReject: func(reason string) { reasons = append(reasons, reason) }})
+	req := httptest.NewRequest(http.MethodPost, "/webhooks/shopify", strings.NewReader(`{"id":1}`))
+	req.Header.Set("X-Shopify-Topic", webhook.TopicCustomersUpdate)
+	req.Header.Set("X-Shopify-Hmac-Sha256", webhook.Sign([]byte(`{"id":2}`), []byte(testSecret)))
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	if diff := cmp.Diff(reasons, []string{"signature"}); diff != "" {
+		t.Errorf("OnReject calls (-got +want):\n%s", diff)
+	}
+}

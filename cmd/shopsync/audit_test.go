@@ -96,6 +96,7 @@ func auditPass(t *testing.T, clientCreds bool) {
 	d.importAll()
 	cli("webhooks", "register", "--address", d.url+"/webhooks/shopify")
 	cli("webhooks", "list")
+	logs = append(logs, "shopsync doctor -v (its report)", cli("doctor", "-v"))
 
 	// Webhooks: real deliveries from changes, then forged ones.
 	for _, id := range ids[:5] {
@@ -151,6 +152,11 @@ func auditPass(t *testing.T, clientCreds bool) {
 			t.Errorf("GET %s: %d", p, code)
 		}
 		bodies[p] = body
+	}
+	if code, body := get("POST", "/api/check", auditSyncToken); code != http.StatusOK {
+		t.Errorf("POST /api/check: %d", code)
+	} else {
+		bodies["/api/check"] = body
 	}
 	get("GET", "/sync/status", "wrong-"+auditSyncToken) // a wrong bearer token
 	if code, _ := get("POST", "/sync", auditSyncToken); code != http.StatusAccepted {
@@ -219,11 +225,16 @@ func auditPass(t *testing.T, clientCreds bool) {
 			}
 		}
 	}
-	for _, p := range []string{"/metrics", "/sync/status", "/readyz", "/healthz", "/api/overview"} {
+	for _, p := range []string{"/metrics", "/sync/status", "/readyz", "/healthz", "/api/overview", "/api/check"} {
 		for _, s := range secrets {
 			if strings.Contains(bodies[p], s) {
 				t.Errorf("%s holds a secret", p)
 			}
+		}
+	}
+	for _, e := range emails { // the connection check counts customers, never shows one
+		if strings.Contains(strings.ToLower(bodies["/api/check"]), strings.ToLower(e)) {
+			t.Errorf("/api/check holds a customer's email")
 		}
 	}
 	if lines < 10 {

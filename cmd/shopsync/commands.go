@@ -87,11 +87,11 @@ func (e *env) runSync(ctx context.Context, cfg Config, logger *slog.Logger, show
 	case err == nil:
 		return nil
 	case run == nil:
-		return err
+		return e.explain("sync not started", err)
 	case ctx.Err() != nil:
 		return fmt.Errorf("sync run %d interrupted; the next run resumes from its checkpoint", run.ID)
 	default:
-		return fmt.Errorf("sync run %d failed (contacts stored so far are kept; the next run resumes): %w", run.ID, err)
+		return e.runFailure(run.ID, err)
 	}
 }
 
@@ -100,11 +100,11 @@ func (e *env) contactsCommand() *cobra.Command {
 	var format string
 	export := &cobra.Command{
 		Use:   "export",
-		Short: "Write every active contact to stdout as JSON lines or CSV",
+		Short: "Write every active contact to stdout as JSON lines or CSV (csv-excel for spreadsheets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "jsonl" && format != "csv" {
-				return usageError{fmt.Errorf("--format %q: want jsonl or csv", format)}
+			if format != "jsonl" && format != "csv" && format != "csv-excel" {
+				return usageError{fmt.Errorf("--format %q: want jsonl, csv or csv-excel", format)}
 			}
 			cfg, db, err := e.openStore(cmd.Context())
 			if err != nil {
@@ -112,12 +112,12 @@ func (e *env) contactsCommand() *cobra.Command {
 			}
 			defer db.Close()
 			w := bufio.NewWriterSize(e.stdout, 64<<10)
-			if format == "csv" {
+			if format == "csv" || format == "csv-excel" {
 				mapper, err := mapping.New(cfg.Mapping)
 				if err != nil {
 					return usageError{err}
 				}
-				err = exportCSV(cmd.Context(), db, w, mapper.Attributes())
+				err = exportCSV(cmd.Context(), db, w, mapper.Attributes(), csvOptions{excel: format == "csv-excel"})
 				if err != nil {
 					return err
 				}
@@ -131,7 +131,7 @@ func (e *env) contactsCommand() *cobra.Command {
 			return w.Flush()
 		},
 	}
-	export.Flags().StringVar(&format, "format", "jsonl", "jsonl or csv")
+	export.Flags().StringVar(&format, "format", "jsonl", "jsonl, csv, or csv-excel (for Excel and LibreOffice: a byte-order mark, long ids as text)")
 	get := &cobra.Command{
 		Use:   "get ID|EMAIL",
 		Short: "Print the contact with a Shopify id, or the contacts with an email (any case), as JSON",

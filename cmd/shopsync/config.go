@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -142,7 +143,8 @@ func LoadConfig(file string, env func(string) string) (Config, error) {
 		v.Set(k, strings.TrimRight(string(b), "\r\n"))
 	}
 	var cfg Config
-	if err := v.UnmarshalExact(&cfg); err != nil {
+	if err := v.UnmarshalExact(&cfg, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
+		durationHook, mapstructure.StringToSliceHookFunc(",")))); err != nil {
 		return Config{}, fmt.Errorf("config: %w (compare with config.example.yaml)", describeDecodeError(err))
 	}
 	cfg.Shopify.WebhookSecrets = splitList(cfg.Shopify.WebhookSecrets)
@@ -178,6 +180,7 @@ func setDefaults(v *viper.Viper, prefix string, rv reflect.Value) {
 // included, and keys whose value has the wrong type.
 func describeDecodeError(err error) error {
 	var unknown, wrongType []string
+	var durations []error
 	var walk func(error)
 	walk = func(err error) {
 		if j, ok := err.(interface{ Unwrap() []error }); ok {
@@ -186,8 +189,21 @@ func describeDecodeError(err error) error {
 			}
 			return
 		}
-		var de *mapstructure.DecodeError
-		if !errors.As(err, &de) {
+		de, ok := err.(*mapstructure.DecodeError)
+		if !ok {
+			// A wrapper (mapstructure wraps its joined errors): look inside.
+			if inner := errors.Unwrap(err); inner != nil {
+				walk(inner)
+			}
+			return
+		}
+		if _, nested := de.Unwrap().(interface{ Unwrap() []error }); nested {
+			walk(de.Unwrap())
+			return
+		}
+		var bad *durationError
+		if errors.As(de.Unwrap(), &bad) {
+			durations = append(durations, fmt.Errorf("%s: %w", de.Name(), bad))
 			return
 		}
 		if rest, ok := strings.CutPrefix(de.Unwrap().Error(), "has invalid keys: "); ok {
@@ -199,7 +215,7 @@ func describeDecodeError(err error) error {
 		wrongType = append(wrongType, de.Name())
 	}
 	walk(err)
-	var errs []error
+	errs := durations
 	if len(unknown) > 0 {
 		errs = append(errs, fmt.Errorf("unknown keys: %s", strings.Join(unknown, ", ")))
 	}
@@ -210,6 +226,53 @@ func describeDecodeError(err error) error {
 		return errors.New("a value has the wrong type; check numbers, durations (e.g. 30s) and lists")
 	}
 	return errors.Join(errs...)
+}
+
+// durationError is a duration key's value that is not a duration with a
+// unit. Durations are never secrets, so the value is quoted.
+type durationError struct {
+	value string
+	bare  bool // a plain number: the unit is missing
+}
+
+func (e *durationError) Error() string {
+	if e.bare {
+		return fmt.Sprintf("%s has no unit; write %sm or %ss", e.value, e.value, e.value)
+	}
+	return fmt.Sprintf("%q is not a duration; write it with a unit, such as 30s, 15m or 1h", e.value)
+}
+
+// durationHook decodes the duration keys. A plain number is refused, from
+// YAML as from the environment: mapstructure would take YAML's 15 as 15
+// nanoseconds (request_timeout: 30 timed every request out at once;
+// reconcile_every: 15 ran 48 sweeps in 6 s). Zero needs no unit.
+func durationHook(from, to reflect.Type, data any) (any, error) {
+	if to != reflect.TypeFor[time.Duration]() || from == to {
+		return data, nil
+	}
+	switch from.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		if reflect.ValueOf(data).IsZero() {
+			return time.Duration(0), nil
+		}
+		return nil, &durationError{value: fmt.Sprint(data), bare: true}
+	case reflect.String:
+		s := strings.TrimSpace(data.(string))
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			if f == 0 {
+				return time.Duration(0), nil
+			}
+			return nil, &durationError{value: s, bare: true}
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return nil, &durationError{value: s}
+		}
+		return d, nil
+	}
+	return data, nil
 }
 
 // splitList accepts a list from YAML, or a string from the environment or

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // envOf turns a map into a getenv func, so tests never touch os.Environ.
@@ -121,6 +122,13 @@ func TestConfigErrorsNameKeysNotSecrets(t *testing.T) {
 		{name: "unknown attribute", env: map[string]string{"SHOPSYNC_SHOPIFY_SHOP": "acme", "SHOPSYNC_SHOPIFY_ACCESS_TOKEN": secret,
 			"SHOPSYNC_MAPPING_ATTRIBUTES": "orders_count,favourite_colour"},
 			errHas: []string{"mapping.attributes", "favourite_colour"}},
+		{name: "duration without a unit in YAML", yaml: "shopify:\n  shop: acme\n  access_token: " + secret +
+			"\n  request_timeout: 30\nsync:\n  reconcile_every: 15\n  reconcile_overlap: 2.5\n",
+			errHas: []string{"sync.reconcile_every: 15 has no unit; write 15m or 15s",
+				"shopify.request_timeout: 30 has no unit; write 30m or 30s", "sync.reconcile_overlap: 2.5 has no unit"}},
+		{name: "duration without a unit in the environment", env: map[string]string{"SHOPSYNC_SHOPIFY_SHOP": "acme",
+			"SHOPSYNC_SHOPIFY_ACCESS_TOKEN": secret, "SHOPSYNC_SYNC_RECONCILE_EVERY": "15", "SHOPSYNC_SYNC_REFETCH_DELAY": "soon"},
+			errHas: []string{"sync.reconcile_every: 15 has no unit; write 15m or 15s", `sync.refetch_delay: "soon" is not a duration`}},
 		{name: "missing secret file", env: map[string]string{"SHOPSYNC_SHOPIFY_SHOP": "acme", "SHOPSYNC_SHOPIFY_ACCESS_TOKEN_FILE": "/nonexistent/token"},
 			errHas: []string{"shopify.access_token_file"}},
 	}
@@ -143,6 +151,24 @@ func TestConfigErrorsNameKeysNotSecrets(t *testing.T) {
 				t.Errorf("output holds the secret:\n%s%s", stdout, stderr)
 			}
 		})
+	}
+}
+
+// TestDurationsWithUnits: durations with a unit, and a bare 0, are taken.
+func TestDurationsWithUnits(t *testing.T) {
+	file := writeFile(t, "c.yaml", "shopify:\n  shop: acme\n  access_token: x\n  request_timeout: 45s\n"+
+		"sync:\n  reconcile_every: 0\n  reconcile_overlap: 1h30m\n  refetch_delay: 0.5s\n")
+	cfg, err := LoadConfig(file, envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Shopify.RequestTimeout != 45*time.Second || cfg.Sync.ReconcileEvery != 0 ||
+		cfg.Sync.ReconcileOverlap != 90*time.Minute || cfg.Sync.RefetchDelay != 500*time.Millisecond {
+		t.Errorf("got %v %v %v %v", cfg.Shopify.RequestTimeout, cfg.Sync.ReconcileEvery, cfg.Sync.ReconcileOverlap, cfg.Sync.RefetchDelay)
+	}
+	cfg, err = LoadConfig("", envOf(map[string]string{"SHOPSYNC_SYNC_RECONCILE_EVERY": "0"}))
+	if err != nil || cfg.Sync.ReconcileEvery != 0 {
+		t.Errorf("SHOPSYNC_SYNC_RECONCILE_EVERY=0: %v %v", cfg.Sync.ReconcileEvery, err)
 	}
 }
 

@@ -138,7 +138,8 @@ func TestSyncFailureKeepsStoreAndSaysSo(t *testing.T) {
 	if code != exitFailure {
 		t.Fatalf("exit %d, want %d", code, exitFailure)
 	}
-	if !strings.HasPrefix(stdout, "fetched 500, created 500") || !strings.Contains(stderr, "503") || !strings.Contains(stderr, "resumes") {
+	if !strings.HasPrefix(stdout, "fetched 500, created 500") || !strings.Contains(stderr, "HTTP 503") ||
+		!strings.Contains(stderr, "the next run continues where this one stopped") {
 		t.Errorf("stdout %q stderr %q", stdout, stderr)
 	}
 	sim.OnRequest(nil)
@@ -153,8 +154,24 @@ func TestSyncBadCredentials(t *testing.T) {
 	_, env := shopEnv(t, shopifytest.Options{Customers: 10, Seed: 1})
 	env["SHOPSYNC_SHOPIFY_ACCESS_TOKEN"] = "shpat_wrong_SECRET"
 	_, stderr, code := runCLI(t, env, "sync")
-	if code != exitFailure || !strings.Contains(stderr, "401") || !strings.Contains(stderr, "shopify.access_token") {
+	if code != exitFailure || !strings.Contains(stderr, "Shopify refused the access token (HTTP 401)") ||
+		!strings.Contains(stderr, "To fix: Copy the Admin API access token") {
 		t.Errorf("exit %d stderr %q", code, stderr)
+	}
+	// Said once, in plain words: no error chain, no log line repeating
+	// it, and no promise that the next run resumes (it would fail again).
+	for _, s := range []string{"count customers:", "Invalid API key", "level=ERROR", "run resumes", "continues where"} {
+		if strings.Contains(stderr, s) {
+			t.Errorf("stderr holds %q:\n%s", s, stderr)
+		}
+	}
+	if n := strings.Count(stderr, "refused"); n != 1 {
+		t.Errorf("the failure is said %d times, want once:\n%s", n, stderr)
+	}
+	// -v adds the technical detail.
+	_, stderr, _ = runCLI(t, env, "sync", "-v")
+	if !strings.Contains(stderr, "Detail: count customers:") || !strings.Contains(stderr, "Invalid API key") {
+		t.Errorf("with -v: %q", stderr)
 	}
 	if strings.Contains(stderr, "shpat_wrong_SECRET") {
 		t.Error("the token appears in the output")

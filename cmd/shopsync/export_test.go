@@ -30,8 +30,8 @@ func TestCSVCell(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := csvCell(tt.in); got != tt.want {
-				t.Errorf("csvCell(%q) = %q, want %q", tt.in, got, tt.want)
+			if got := formulaSafe(tt.in); got != tt.want {
+				t.Errorf("formulaSafe(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
 	}
@@ -44,12 +44,12 @@ func FuzzCSVCell(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got := csvCell(s)
+		got := formulaSafe(s)
 		if got != "" && strings.ContainsRune("=+-@\t\r", rune(got[0])) {
-			t.Fatalf("csvCell(%q) = %q starts with a formula character", s, got)
+			t.Fatalf("formulaSafe(%q) = %q starts with a formula character", s, got)
 		}
 		if got != s && got != "'"+s {
-			t.Fatalf("csvCell(%q) = %q: want the cell or the cell after an apostrophe", s, got)
+			t.Fatalf("formulaSafe(%q) = %q: want the cell or the cell after an apostrophe", s, got)
 		}
 	})
 }

@@ -68,6 +68,8 @@ type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	configFile     string
+	verbose        bool    // -v: technical detail of errors
+	cfg            *Config // the configuration loaded, for explaining errors
 }
 
 // run executes the command line args.
@@ -88,12 +90,14 @@ or SHOPSYNC_* environment variables; see config.example.yaml.`,
 	root.SetContext(ctx)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVar(&e.configFile, "config", "", "YAML configuration file (default: environment variables only)")
-	root.AddCommand(e.syncCommand(), e.serveCommand(), e.contactsCommand(), e.configCommand(), e.webhooksCommand(), versionCommand())
+	root.PersistentFlags().BoolVarP(&e.verbose, "verbose", "v", false, "print the technical detail of errors")
+	root.AddCommand(e.syncCommand(), e.serveCommand(), e.contactsCommand(), e.configCommand(), e.webhooksCommand(),
+		e.doctorCommand(), versionCommand())
 	err := root.ExecuteContext(ctx)
 	if err != nil && isCobraUsage(err) {
 		return usageError{err}
 	}
-	return err
+	return e.explain("", err)
 }
 
 // isCobraUsage recognises cobra's own errors for unknown commands and bad
@@ -127,6 +131,7 @@ func (e *env) config(local bool) (Config, error) {
 	if err != nil {
 		return cfg, usageError{fmt.Errorf("invalid configuration:\n%w", err)}
 	}
+	e.cfg = &cfg
 	return cfg, nil
 }
 
@@ -136,8 +141,13 @@ func (e *env) logger(cfg LogConfig, minLevel slog.Level) *slog.Logger {
 	level, _ := parseLevel(cfg.Level)
 	level = max(level, minLevel)
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(e.stderr, opts)
 	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(e.stderr, opts))
+		h = slog.NewJSONHandler(e.stderr, opts)
 	}
-	return slog.New(slog.NewTextHandler(e.stderr, opts))
+	if !e.verbose {
+		// The command says why a run failed, once, in plain words.
+		h = dropMessages{Handler: h, msgs: []string{"sync run failed"}}
+	}
+	return slog.New(h)
 }

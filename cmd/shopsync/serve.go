@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shopsync/shopsync"
+	"github.com/shopsync/shopsync/doctor"
 	"github.com/shopsync/shopsync/mapping"
 	"github.com/shopsync/shopsync/server"
 	"github.com/shopsync/shopsync/shopify"
@@ -138,15 +140,25 @@ func (e *env) serve(ctx context.Context, cfg Config, logger *slog.Logger) error 
 		subs.set(server.SubscriptionState{State: "unknown", Address: addr})
 		ensure = func() { subs.set(ensureSubscriptions(bg, client, addr, logger)) }
 	}
-	syncer.OnFinish = func(run *shopsync.SyncRun, err error) { runMetrics.Observe(run) }
+	syncer.OnFinish = func(run *shopsync.SyncRun, err error) {
+		runMetrics.Observe(run)
+		if err == nil {
+			countCustomers(bg, client, db, logger) // the copy against Shopify, right after the import
+		}
+	}
 
 	committer := webhook.NewCommitter(db)
 	refetcher := ssync.NewRefetcher(db, client, mapper, cfg.Sync.RefetchDelay, logger)
 	secrets := append([]string{cfg.Shopify.ClientSecret}, cfg.Shopify.WebhookSecrets...)
+	rejections := server.NewRejectionLog(db, logger)
 	hooks := webhook.NewHandler(webhook.Config{
 		Shop: cfg.Shopify.Shop, Secrets: secrets, Mapper: mapper, Committer: committer,
-		Metrics: hookMetrics, Logger: logger, OnQueued: refetcher.Poke, ShopifyNow: client.ShopifyNow,
+		Metrics: hookMetrics, Logger: logger, OnQueued: refetcher.Poke, OnReject: rejections.Add,
+		ShopifyNow: client.ShopifyNow,
 	})
+	// shopsync's own test deliveries (doctor, Check connection) are
+	// answered in front of the receiver and never stored.
+	testDeliveries := doctor.NewTestReceiver(hooks, cfg.Shopify.Shop, secrets)
 	if cfg.Shopify.ClientSecret == "" && len(cfg.Shopify.WebhookSecrets) == 0 {
 		logger.Warn("no webhook secret configured: every webhook will be refused with 401; set shopify.webhook_secrets or shopify.client_secret")
 	}
@@ -166,12 +178,25 @@ func (e *env) serve(ctx context.Context, cfg Config, logger *slog.Logger) error 
 		return usageError{fmt.Errorf("sync.schedule: %w", err)}
 	}
 
+	attrs := mapper.Attributes()
 	api := server.New(server.Config{
-		Store: db, Syncer: syncer, Webhooks: hooks, Gatherer: reg, Logger: logger,
+		Store: db, Syncer: syncer, Webhooks: testDeliveries, Gatherer: reg, Logger: logger,
 		SyncToken: cfg.HTTP.SyncToken, AllowedHosts: cfg.HTTP.AllowedHosts,
 		NextRun: func() time.Time { return sched.Entry(entry).Next }, ClientStats: client.Stats,
 		Shop: cfg.Shopify.Shop, APIVersion: cfg.Shopify.APIVersion,
-		Rejected: hooks.Rejected, Subscriptions: subs.get,
+		ClientCredentials: cfg.Shopify.AccessToken == "",
+		Rejections:        rejections, Subscriptions: subs.get, TestDeliveries: testDeliveries,
+		Doctor: func(ctx context.Context) doctor.Report {
+			return doctor.Run(ctx, doctor.Config{
+				Shopify: client, Shop: cfg.Shopify.Shop, APIVersion: cfg.Shopify.APIVersion,
+				ClientCredentials: cfg.Shopify.AccessToken == "",
+				WebhookAddress:    cfg.Webhooks.Address, WebhookSecret: firstSecret(cfg), Received: testDeliveries.Received,
+				StorePath: cfg.Store.Path, Store: db,
+			})
+		},
+		ExportCSV: func(ctx context.Context, w io.Writer, excel bool) error {
+			return exportCSV(ctx, db, w, attrs, csvOptions{excel: excel})
+		},
 	})
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
@@ -191,10 +216,13 @@ func (e *env) serve(ctx context.Context, cfg Config, logger *slog.Logger) error 
 	var workers gosync.WaitGroup
 	sched.Start()
 	workers.Go(func() { refetcher.Run(bg, time.Minute) })
+	workers.Go(func() { rejections.Run(bg, rejectionFlush) })
 	workers.Go(func() {
-		maintain(bg, db, ssync.NewSweeper(db, client, mapper, cfg.Sync.ReconcileOverlap, logger), cfg.Sync.ReconcileEvery, runMetrics, logger)
+		sweeper := ssync.NewSweeper(&sweepRecorder{DB: db}, client, mapper, cfg.Sync.ReconcileOverlap, logger)
+		maintain(bg, db, sweeper, cfg.Sync.ReconcileEvery, runMetrics, func() { countCustomers(bg, client, db, logger) }, logger)
 	})
 	workers.Go(ensure)
+	workers.Go(func() { countCustomers(bg, client, db, logger) })
 
 	var serveErr error
 	select {
@@ -219,27 +247,64 @@ func (e *env) serve(ctx context.Context, cfg Config, logger *slog.Logger) error 
 	return nil
 }
 
-// maintain runs the reconciliation sweeps and prunes old delivery records
-// until ctx ends. A failing sweep is logged and the next one runs anyway.
-func maintain(ctx context.Context, db *store.DB, sw *ssync.Sweeper, every time.Duration, m *server.RunMetrics, logger *slog.Logger) {
+// rejectionFlush is how often refused webhook counts are written.
+const rejectionFlush = 5 * time.Second
+
+// countEvery is how often Shopify's count of customers is asked when
+// sweeps are off: one request, for the page's "is my copy exact?".
+const countEvery = 15 * time.Minute
+
+// countCustomers asks Shopify how many customers the shop has and
+// records it: the status page compares the copy with it.
+func countCustomers(ctx context.Context, client *shopify.Client, db *store.DB, logger *slog.Logger) {
+	n, err := client.CountCustomers(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			logger.Warn("count customers", slog.Any("error", err))
+		}
+		return
+	}
+	if err := db.SetCustomerCount(ctx, n, time.Now()); err != nil && ctx.Err() == nil {
+		logger.Error("record customer count", slog.Any("error", err))
+	}
+}
+
+// maintain runs the reconciliation sweeps, counts Shopify's customers
+// after each (or every countEvery without sweeps), and prunes old
+// records, until ctx ends. A failing sweep is logged and the next one
+// runs anyway.
+func maintain(ctx context.Context, db *store.DB, sw *ssync.Sweeper, every time.Duration, m *server.RunMetrics, count func(), logger *slog.Logger) {
 	prune := time.NewTicker(time.Hour)
 	defer prune.Stop()
-	var sweep <-chan time.Time
+	var sweep, counts <-chan time.Time
 	if every > 0 {
 		t := time.NewTicker(every)
 		defer t.Stop()
 		sweep = t.C
+	} else {
+		t := time.NewTicker(countEvery)
+		defer t.Stop()
+		counts = t.C
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-prune.C:
-			if n, err := db.PruneDeliveries(ctx, time.Now().Add(-deliveryRetention)); err != nil {
+			before := time.Now().Add(-deliveryRetention)
+			if n, err := db.PruneDeliveries(ctx, before); err != nil {
 				logger.Error("prune webhook deliveries", "error", err)
 			} else if n > 0 {
 				logger.Debug("pruned webhook deliveries", "count", n)
 			}
+			if _, err := db.PruneRejections(ctx, before); err != nil {
+				logger.Error("prune refused webhook counts", "error", err)
+			}
+			if _, err := db.PruneRunContacts(ctx, before); err != nil {
+				logger.Error("prune swept contacts", "error", err)
+			}
+		case <-counts:
+			count()
 		case <-sweep:
 			run, err := sw.Sweep(ctx)
 			var busy *ssync.RunningError
@@ -252,6 +317,9 @@ func maintain(ctx context.Context, db *store.DB, sw *ssync.Sweeper, every time.D
 				logger.Error("sweep failed", "error", err)
 			}
 			m.Observe(run)
+			if err == nil {
+				count()
+			}
 		}
 	}
 }

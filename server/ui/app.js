@@ -6,15 +6,40 @@
   const $ = (id) => document.getElementById(id);
   const lang = navigator.language || undefined;
   const numFmt = new Intl.NumberFormat(lang);
-  const dateFmt = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
+  const dateFmt = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "medium" });
+  const timeFmt = new Intl.DateTimeFormat(lang, { timeStyle: "medium" });
 
   const OUTCOMES = ["applied", "unchanged", "duplicate", "stale", "ignored"];
-  const TRIGGERS = { button: "Sync now", schedule: "Schedule", cli: "Command line", reconcile: "Sweep" };
+  const OUTCOME_WORDS = { applied: "Applied", unchanged: "Unchanged", duplicate: "Duplicate", stale: "Stale", ignored: "Ignored" };
+  const TRIGGERS = { button: "Sync now", schedule: "Scheduled import", cli: "Command line", reconcile: "Sweep" };
   const CONSENT = {
     subscribed: "Subscribed", not_subscribed: "Not subscribed", pending: "Waiting for confirmation",
     unsubscribed: "Unsubscribed", redacted: "Redacted", invalid: "Invalid",
   };
-  const CHANGED_BY = { import: "full import", refetch: "re-fetch", reconcile: "sweep" };
+  const OPT_IN = { single_opt_in: "Single opt-in", confirmed_opt_in: "Confirmed opt-in (double)", unknown: "Unknown" };
+  const ACCOUNT = { enabled: "Account active", disabled: "No account", invited: "Invited to create an account", declined: "Declined the invitation" };
+  const LABELS = {
+    orders_count: "Orders", total_spent: "Total spent", currency: "Currency", note: "Note",
+    email_marketing_consent: "Email consent", email_marketing_opt_in_level: "Email opt-in level",
+    email_marketing_consent_updated_at: "Email consent changed", sms_marketing_consent: "SMS consent",
+    sms_marketing_opt_in_level: "SMS opt-in level", sms_marketing_consent_updated_at: "SMS consent changed",
+    sms_marketing_consent_collected_from: "SMS consent collected from",
+    accepts_email_marketing: "Accepts email marketing", accepts_sms_marketing: "Accepts SMS marketing",
+    verified_email: "Verified email", tax_exempt: "Tax exempt", last_order_id: "Last order id", last_order_name: "Last order",
+    default_address_city: "City", default_address_country_code: "Country", default_address_province_code: "Province or state",
+    default_address_zip: "ZIP or postcode", default_address_company: "Company",
+  };
+  const TOPICS = {
+    "customers/create": "customer created", "customers/update": "customer updated",
+    "customers/enable": "account enabled", "customers/disable": "account disabled", "customers/delete": "customer deleted",
+    "customers_email_marketing_consent/update": "email consent changed", "customers_marketing_consent/update": "SMS consent changed",
+    "customers/purchasing_summary": "order placed", "customer.tags_added": "tags added", "customer.tags_removed": "tags removed",
+    "customers/redact": "erasure request", "shop/redact": "shop erasure request", "customers/data_request": "data request",
+  };
+  const CHANGED_BY = {
+    import: "by the full import", refetch: "by a re-fetch from Shopify after a webhook",
+    reconcile: "by a sweep (a change webhooks missed)",
+  };
 
   let csrf = "";
   let pollTimer = 0;
@@ -25,20 +50,39 @@
   let signedIn = false;
   let searchSeq = 0;
   let contactSeq = 0;
+  let runsFilter = "all";
+  let runsBefore = null;
+  let lastOverview = 0;
+  let revealUntil = 0; // after Sync now, keep its progress on screen while the page settles
+  let problemAbove = null; // the failed run whose problem the headline shows: said once
 
   // ---------- helpers ----------
   const num = (n) => (typeof n === "number" && isFinite(n) ? numFmt.format(n) : "–");
+  const plural = (n, one, many) => `${num(n)} ${n === 1 ? one : many}`;
   const parseTime = (s) => {
     if (!s) return null;
     const d = new Date(s);
-    return isNaN(d.getTime()) ? null : d;
+    return isNaN(d.getTime()) || d.getUTCFullYear() < 1900 ? null : d;
   };
   const date = (s) => {
     const d = parseTime(s);
     return d ? dateFmt.format(d) : "–";
   };
+  // ago is "12 s ago", "3 min ago", "2 h ago", "4 days ago".
+  function ago(s) {
+    const d = parseTime(s);
+    if (!d) return "–";
+    const sec = Math.max(0, Math.round((Date.now() - d.getTime()) / 1000));
+    if (sec < 60) return `${num(sec)} s ago`;
+    if (sec < 3600) return `${num(Math.floor(sec / 60))} min ago`;
+    if (sec < 48 * 3600) return `${num(Math.floor(sec / 3600))} h ago`;
+    return `${num(Math.floor(sec / 86400))} days ago`;
+  }
+  // when is "3 min ago (14:03:12)": relative, then the exact time.
+  const when = (s) => (parseTime(s) ? `${ago(s)} (${date(s)})` : "–");
   function duration(ms) {
     if (!(ms >= 0)) return "–";
+    if (ms < 1000) return "under 1 s";
     const s = Math.round(ms / 1000);
     if (s < 60) return `${num(s)} s`;
     const m = Math.floor(s / 60);
@@ -53,8 +97,8 @@
   }
   function setText(id, text) { $(id).textContent = text == null ? "" : String(text); }
   function show(node, on) { node.hidden = !on; }
-  function badge(node, state) {
-    node.textContent = state;
+  function badge(node, state, text) {
+    node.textContent = text || state;
     node.className = `badge badge-${state}`;
   }
   function emptyRow(tbody, td) {
@@ -66,6 +110,26 @@
     setText("notice", text || "");
     show($("notice"), !!text);
   }
+  function cell(tag, text, label, cls) {
+    const c = el(tag, text, cls);
+    if (label) c.dataset.label = label;
+    return c;
+  }
+  // problemBox fills node with a problem: what happened, what to do, and
+  // the technical detail one click away.
+  function problemBox(node, p, lead) {
+    node.replaceChildren();
+    node.className = `problem${p.resumes ? " resumes" : ""}`;
+    node.append(el("p", `${lead || ""}${p.title || "The run failed."}`, "title"));
+    if (p.fix) node.append(el("p", p.fix));
+    if (p.detail) {
+      const d = el("details");
+      d.append(el("summary", "Technical detail"), el("pre", p.detail));
+      node.append(d);
+    }
+  }
+  const runWords = (r) => TRIGGERS[r.trigger] || r.trigger || "Run";
+  const isImport = (r) => r && r.trigger !== "reconcile";
 
   class AuthError extends Error {}
 
@@ -130,7 +194,7 @@
     show($("login-view"), false);
     show($("app"), true);
     show($("nav"), true);
-    await quiet(Promise.all([refreshOverview(true), refreshRuns()]));
+    await quiet(Promise.all([refreshOverview(true), refreshRuns(), loadLastCheck()]));
     pollStatus();
     route();
   }
@@ -145,48 +209,225 @@
     const { body: o } = await api("/api/overview");
     setText("shop", o.shop || "");
     if (o.shop) document.title = `${o.shop} · shopsync`;
-    const c = o.connection || {};
+    renderConnection(o.connection || {});
+    renderCounts(o.next_run, o.refetch_pending);
+    renderCopy(o);
+    renderImportTile(o.last_import, o.last_good_import);
+    renderWebhookTile(o.webhooks || {});
+    renderSweepTile(o.last_sweep, o.last_catch);
+    renderCaught(o.last_catch);
+    renderWebhooks(o.webhooks || {});
+    renderRejected(o.webhooks || {});
+    renderSyncCard(o.last_import, !!o.running && !!o.last_import && o.last_import.state === "running");
+    show($("check-box"), !!o.can_check);
+    show($("downloads"), true);
+    if (first) lastRunId = o.last_run ? o.last_run.id : null;
+    lastOverview = Date.now();
+    if (Date.now() < revealUntil) reveal();
+  }
+
+  function renderConnection(c) {
     const cs = $("connection-state");
     if (!c.last_call_at && !c.last_status) {
-      cs.textContent = "not yet used"; cs.className = "badge";
+      badge(cs, "none", "not yet used");
       setText("connection-detail", "No API call since the daemon started.");
     } else if (c.ok) {
-      cs.textContent = "ok"; cs.className = "badge badge-succeeded";
+      badge(cs, "ok", "ok");
       setText("connection-detail", "Shopify answered the last call.");
     } else {
-      cs.textContent = "error"; cs.className = "badge badge-failed";
-      setText("connection-detail", `The last call failed${c.last_status ? ` (HTTP ${c.last_status})` : ""}.`);
+      badge(cs, "fail", "error");
+      setText("connection-detail", c.problem ? c.problem.title : `The last call failed${c.last_status ? ` (HTTP ${c.last_status})` : ""}.`);
     }
-    setText("last-call", c.last_call_at ? date(c.last_call_at) : "None yet");
+    setText("last-call", c.last_call_at ? when(c.last_call_at) : "None yet");
     let v = c.served_version || c.configured_version || "–";
     if (c.served_version && c.configured_version && c.served_version !== c.configured_version) {
-      v = `${c.served_version} (configured ${c.configured_version})`;
+      v = `${c.served_version} (you asked for ${c.configured_version}, which Shopify no longer serves)`;
     }
     setText("api-version", v);
     setText("token-kind", c.token_kind || "–");
-    renderCounts(o.contacts, o.next_run, o.refetch_pending);
-    renderLastRun(o.last_run);
-    renderWebhooks(o.webhooks || {});
-    if (first) lastRunId = o.last_run ? o.last_run.id : null;
   }
 
-  function renderCounts(contacts, nextRun, refetch) {
-    if (contacts) {
-      setText("contacts-active", num(contacts.active));
-      setText("contacts-deleted", num(contacts.deleted));
-    }
+  function renderCounts(nextRun, refetch) {
     setText("next-run", nextRun ? date(nextRun) : "Not scheduled");
     setText("refetch-pending", typeof refetch === "number"
-      ? (refetch === 0 ? "None" : `${num(refetch)} contacts`) : "–");
+      ? (refetch === 0 ? "None" : plural(refetch, "contact", "contacts")) : "–");
   }
 
-  function renderLastRun(run) {
-    show($("last-run-summary"), !!run);
-    if (!run) { setText("last-run-when", "No runs yet"); return; }
-    setText("run-created", num(run.created));
-    setText("run-updated", num(run.updated));
-    const when = run.finished_at || run.started_at;
-    setText("last-run-when", `· ${run.state} · ${TRIGGERS[run.trigger] || run.trigger || ""} · ${date(when)}`);
+  // renderCopy is the headline: is the copy exact?
+  function renderCopy(o) {
+    const c = o.copy || {};
+    const sh = c.shopify;
+    const shopifyWords = sh
+      ? `${plural(sh.count, "customer", "customers")} in Shopify (${sh.source === "import" ? "counted at the last import's start" : "counted"} ${ago(sh.counted_at)})`
+      : "Shopify's count not known yet";
+    const copyWords = `${plural(c.active || 0, "contact", "contacts")} in the copy`;
+    let mark = "!", title = "", detail = "";
+    const prob = $("copy-problem");
+    show(prob, false);
+    problemAbove = null;
+    switch (c.state) {
+      case "exact":
+        mark = "✓"; title = "Your copy is exact";
+        detail = `${copyWords}, ${shopifyWords}.`;
+        break;
+      case "differs": {
+        const d = Math.abs(c.difference || 0);
+        title = `Your copy differs from Shopify by ${plural(d, "contact", "contacts")}`;
+        detail = `${copyWords}, ${shopifyWords}. Webhooks and the next sweep usually settle a small difference within minutes; if it stays, press Sync now.`;
+        break;
+      }
+      case "importing": {
+        mark = "↻";
+        const r = o.last_import || {};
+        title = r.total ? `Importing: ${num(Math.min(r.fetched || 0, r.total))} of ${plural(r.total, "customer", "customers")}` : "Importing…";
+        detail = "The copy is complete when the import finishes. Webhooks keep arriving meanwhile.";
+        break;
+      }
+      case "import_failed":
+        title = "The first full import did not finish";
+        detail = `${copyWords} so far, ${shopifyWords}. Fix the problem below, then press Sync now: it continues where it stopped.`;
+        if (o.last_import && o.last_import.problem) {
+          problemBox(prob, o.last_import.problem);
+          show(prob, true);
+          problemAbove = o.last_import.id;
+        }
+        break;
+      case "no_import":
+        title = "No full import yet";
+        detail = `${copyWords}${c.active ? " (from webhooks)" : ""}; ${shopifyWords}. Press Sync now to copy every customer.`;
+        break;
+      default:
+        mark = "?"; title = "Shopify's count is not known yet";
+        detail = `${copyWords}. shopsync asks Shopify for its count after each import and sweep.`;
+    }
+    $("copy").className = `card wide state-${c.state || "unknown"}`;
+    setText("copy-mark", mark);
+    setText("copy-state", title);
+    setText("copy-detail", detail);
+  }
+
+  function tileState(id, state) {
+    $(id).className = `tile${state ? ` tile-${state}` : ""}`;
+  }
+
+  function renderImportTile(last, good) {
+    if (!last) {
+      setText("import-summary", "None yet");
+      setText("import-when", "Press Sync now for the first one.");
+      tileState("tile-import", "warn");
+      return;
+    }
+    if (last.state === "running") {
+      setText("import-summary", "Running now");
+      setText("import-when", `started ${ago(last.started_at)}`);
+      tileState("tile-import", "");
+      return;
+    }
+    if (last.state === "failed") {
+      setText("import-summary", `Failed: ${last.problem ? last.problem.title : "see the run history"}`);
+      setText("import-when", `${when(last.finished_at || last.started_at)}${good ? ` · the last complete one ${ago(good.finished_at)}` : ""}`);
+      tileState("tile-import", "bad");
+      return;
+    }
+    setText("import-summary", `Succeeded: ${plural(last.created, "new contact", "new contacts")}, ${num(last.updated)} updated, ${num(last.deleted)} deleted`);
+    setText("import-when", when(last.finished_at));
+    tileState("tile-import", "");
+  }
+
+  function renderWebhookTile(w) {
+    const s = w.subscriptions || {};
+    const serious = (w.rejected_by_reason || []).filter((r) => r.serious).reduce((n, r) => n + r.count, 0);
+    if (s.state === "not_configured" && !w.last_delivery_at) {
+      setText("webhooks-summary", "Not set up");
+      setText("webhooks-when", "Set webhooks.address for changes within seconds.");
+      tileState("tile-webhooks", "warn");
+      return;
+    }
+    if (w.last_delivery_at) {
+      setText("webhooks-summary", `Live: last delivery ${ago(w.last_delivery_at)}`);
+    } else {
+      setText("webhooks-summary", "No delivery yet");
+    }
+    let sub = `${plural(w.accepted || 0, "delivery", "deliveries")} in 24 h`;
+    if (w.rejected) sub += ` · ${num(w.rejected)} refused`;
+    setText("webhooks-when", sub);
+    tileState("tile-webhooks", serious ? "bad" : (s.state === "missing" ? "warn" : ""));
+  }
+
+  function renderSweepTile(last, caught) {
+    if (!last) {
+      setText("sweep-summary", "None yet");
+      setText("sweep-when", "Sweeps start after the first import.");
+      tileState("tile-sweep", "");
+      return;
+    }
+    const lastWords = `last sweep ${ago(last.finished_at || last.started_at)}`;
+    tileState("tile-sweep", "");
+    if (last.state === "failed") {
+      setText("sweep-summary", `Last sweep failed: ${last.problem ? last.problem.title : ""}`);
+      setText("sweep-when", lastWords);
+      tileState("tile-sweep", "bad");
+      return;
+    }
+    // The last catch within a day, even if later sweeps found nothing new.
+    const c = caught && caught.run;
+    const at = c && parseTime(c.finished_at || c.started_at);
+    if (at && Date.now() - at.getTime() < 24 * 3600 * 1000) {
+      const n = (c.created || 0) + (c.updated || 0);
+      setText("sweep-summary", `Caught ${plural(n, "change", "changes")} webhooks missed`);
+      setText("sweep-when", `${ago(c.finished_at || c.started_at)} · ${lastWords}`);
+      return;
+    }
+    setText("sweep-summary", last.state === "running" ? "Sweeping now" : "Nothing missed by webhooks");
+    setText("sweep-when", `${lastWords} (in 24 hours)`);
+  }
+
+  // renderCaught lists the contacts the last sweep that caught changes
+  // created or updated.
+  function renderCaught(c) {
+    const sec = $("caught");
+    if (!c || !c.run) { show(sec, false); return; }
+    show(sec, true);
+    const r = c.run;
+    const n = (r.created || 0) + (r.updated || 0);
+    let text = `The sweep ${ago(r.finished_at || r.started_at)} (${date(r.started_at)}) found ${plural(n, "change", "changes")} webhooks had not brought: ` +
+      `${plural(r.created || 0, "new contact", "new contacts")}, ${num(r.updated || 0)} updated.`;
+    const list = $("caught-list");
+    list.replaceChildren();
+    const contacts = Array.isArray(c.contacts) ? c.contacts : [];
+    if (contacts.length < n) text += contacts.length ? ` The first ${num(contacts.length)}:` : " (Its list of contacts was not kept.)";
+    setText("caught-summary", text);
+    for (const k of contacts) {
+      const li = el("li");
+      if (k.active) {
+        const a = el("a", `${k.name || "(no name)"} — ${k.email || "(no email)"}`);
+        a.href = `#/contacts/${encodeURIComponent(k.id)}`;
+        li.append(a);
+      } else {
+        li.append(el("span", `Customer ${k.id}`, "muted"));
+      }
+      li.append(el("span", k.created ? "new" : "updated", "pill"));
+      if (!k.active) li.append(el("span", " deleted since", "muted small"));
+      list.append(li);
+    }
+  }
+
+  function renderRejected(w) {
+    const sec = $("rejected-warning");
+    const serious = (w.rejected_by_reason || []).filter((r) => r.serious);
+    if (serious.length === 0) { show(sec, false); return; }
+    const n = serious.reduce((s, r) => s + r.count, 0);
+    setText("rejected-title", `Shopify's webhooks are being refused: ${plural(n, "delivery", "deliveries")} in the last 24 hours`);
+    const ul = $("rejected-reasons");
+    ul.replaceChildren();
+    for (const r of serious) {
+      const li = el("li");
+      li.append(el("strong", `${plural(r.count, "delivery", "deliveries")} ${r.what}`));
+      li.append(el("span", ` (the last ${ago(r.last_at)}). `, "muted"));
+      li.append(el("span", r.fix));
+      ul.append(li);
+    }
+    show(sec, true);
   }
 
   // ---------- webhooks ----------
@@ -205,8 +446,8 @@
     }
     const hr = document.createElement("tr");
     hr.append(el("th", "Topic"));
-    for (const o of outcomes) hr.append(el("th", o, "num"));
-    hr.append(el("th", "total", "num"));
+    for (const o of outcomes) hr.append(el("th", OUTCOME_WORDS[o] || o, "num"));
+    hr.append(el("th", "Total", "num"));
     for (const th of hr.children) th.scope = "col";
     thead.append(hr);
     if (byTopic.size === 0) {
@@ -216,27 +457,32 @@
     }
     for (const [topic, counts] of [...byTopic].sort((a, b) => String(a[0]).localeCompare(String(b[0])))) {
       const tr = el("tr");
-      const th = el("th", topic); th.scope = "row";
+      const th = el("th"); th.scope = "row";
+      th.append(el("span", TOPICS[topic] ? `${TOPICS[topic]} (${topic})` : topic));
       tr.append(th);
       let total = 0;
       for (const o of outcomes) {
         total += counts[o] || 0;
-        tr.append(el("td", counts[o] ? num(counts[o]) : "–", "num"));
+        tr.append(cell("td", counts[o] ? num(counts[o]) : "–", OUTCOME_WORDS[o] || o, "num"));
       }
-      tr.append(el("td", num(total), "num"));
+      tr.append(cell("td", num(total), "Total", "num"));
       tbody.append(tr);
     }
     const rej = w.rejected || 0;
-    setText("webhooks-rejected", rej
-      ? `${num(rej)} deliveries rejected (wrong signature, another shop, or not valid JSON).`
-      : "No deliveries rejected.");
+    let rt = rej
+      ? `${plural(rej, "delivery", "deliveries")} refused in the last 24 hours: ` +
+        (w.rejected_by_reason || []).map((r) => `${num(r.count)} ${r.what}`).join(", ") + "."
+      : "No delivery refused in the last 24 hours.";
+    if (w.last_delivery_at) rt += ` Last delivery accepted ${when(w.last_delivery_at)}.`;
+    if (w.test_delivery_at) rt += ` Last test delivery ${ago(w.test_delivery_at)}.`;
+    setText("webhooks-rejected", rt);
     const s = w.subscriptions || {};
     const missing = Array.isArray(s.missing) ? s.missing : [];
     let text;
     switch (s.state) {
-      case "not_configured": text = "Subscriptions: Set webhooks.address to keep Shopify's subscriptions in place."; break;
+      case "not_configured": text = "Subscriptions: set webhooks.address to keep Shopify's subscriptions in place."; break;
       case "ok": text = `Subscriptions: all in place${s.address ? ` for ${s.address}` : ""}.`; break;
-      case "missing": text = `Subscriptions missing${s.address ? ` for ${s.address}` : ""}: ${missing.join(", ") || "some topics"}. shopsync re-creates them after the next scheduled sync.`; break;
+      case "missing": text = `Subscriptions missing${s.address ? ` for ${s.address}` : ""}: ${missing.join(", ") || "some topics"}. shopsync re-creates them after the next scheduled import.`; break;
       default: text = "Subscriptions: not checked yet.";
     }
     setText("subscriptions", text);
@@ -244,30 +490,58 @@
   }
 
   // ---------- runs ----------
-  async function refreshRuns() {
-    const { body } = await api("/sync/runs?limit=20");
+  async function refreshRuns(append) {
+    const q = new URLSearchParams({ limit: "20" });
+    if (runsFilter !== "all") q.set("trigger", runsFilter);
+    if (append && runsBefore) q.set("before", String(runsBefore));
+    const { body } = await api(`/sync/runs?${q}`);
     const tbody = $("runs").tBodies[0];
-    tbody.replaceChildren();
+    if (!append) tbody.replaceChildren();
     const runs = Array.isArray(body.runs) ? body.runs : [];
-    if (runs.length === 0) {
-      const td = el("td", "No runs yet", "empty"); td.colSpan = 8;
+    if (runs.length === 0 && !append) {
+      const td = el("td", runsFilter === "all" ? "No runs yet" : "No such runs yet", "empty"); td.colSpan = 8;
       emptyRow(tbody, td);
     }
-    for (const r of runs) {
-      const tr = el("tr");
-      tr.dataset.state = r.state || "";
-      tr.append(el("td", TRIGGERS[r.trigger] || r.trigger || "–"));
-      tr.append(el("td", date(r.started_at)));
-      const st = parseTime(r.started_at), fin = parseTime(r.finished_at);
-      tr.append(el("td", st && fin ? duration(fin - st) : (r.state === "running" ? "running" : "–")));
-      for (const k of ["created", "updated", "unchanged", "deleted"]) tr.append(el("td", num(r[k]), "num"));
-      const res = el("td");
-      const b = el("span"); badge(b, r.state || "unknown");
-      res.append(b);
-      if (r.state === "failed" && r.error) res.append(el("div", r.error, "error small"));
-      tr.append(res);
-      tbody.append(tr);
+    for (const r of runs) tbody.append(runRow(r));
+    runsBefore = body.next_before || null;
+    show($("runs-more"), !!runsBefore);
+  }
+
+  function runRow(r) {
+    const tr = el("tr");
+    tr.dataset.state = r.state || "";
+    tr.dataset.runId = String(r.id);
+    fillRunRow(tr, r);
+    return tr;
+  }
+
+  function fillRunRow(tr, r) {
+    tr.replaceChildren();
+    tr.dataset.state = r.state || "";
+    tr.append(cell("td", `${runWords(r)} #${r.id}${r.resumed ? " (resumed)" : ""}`, "Run"));
+    tr.append(cell("td", date(r.started_at), "Started"));
+    const st = parseTime(r.started_at), fin = parseTime(r.finished_at);
+    tr.append(cell("td", st && fin ? duration(fin - st) : (r.state === "running" && st ? `${duration(Date.now() - st)} so far` : "–"), "Duration"));
+    tr.append(cell("td", num(r.created), "New", "num"));
+    tr.append(cell("td", num(r.updated), "Updated", "num"));
+    tr.append(cell("td", num(r.unchanged), "Unchanged", "num"));
+    tr.append(cell("td", num(r.deleted), "Deleted", "num"));
+    const res = cell("td", null, "Result", r.problem ? "wrap" : "");
+    const b = el("span"); badge(b, r.state || "unknown");
+    res.append(b);
+    if (r.state === "failed" && r.problem) {
+      const box = el("div");
+      problemBox(box, r.problem);
+      res.append(box);
     }
+    tr.append(res);
+  }
+
+  // updateRunRow keeps the running row's counts current between refreshes.
+  function updateRunRow(run) {
+    if (!run) return;
+    const tr = document.querySelector(`#runs tbody tr[data-run-id="${run.id}"]`);
+    if (tr) fillRunRow(tr, run);
   }
 
   // ---------- sync ----------
@@ -287,23 +561,26 @@
   }
 
   function applyStatus(s) {
-    renderCounts(s.contacts, s.next_run, s.refetch_pending);
-    const run = s.last_run || null;
-    let running = !!s.running;
+    renderCounts(s.next_run, s.refetch_pending);
+    const imp = s.last_import || null;
+    let running = !!s.running && !!imp && imp.state === "running";
     // The run we started may not be visible yet: keep watching for a moment.
-    if (!running && watching != null && (!run || run.id < watching) && watchTries++ < 20) running = true;
-    if (run && watching != null && run.id >= watching) watching = null;
-    renderProgress(run, running);
-    setBusy(running);
-    const id = run ? run.id : null;
+    if (!running && watching != null && (!imp || imp.id < watching) && watchTries++ < 20) running = true;
+    if (imp && watching != null && imp.id >= watching) watching = null;
+    renderSyncCard(imp, running);
+    const id = s.last_run ? s.last_run.id : null;
     if ((wasRunning && !running) || id !== lastRunId) {
       quiet(refreshOverview());
       quiet(refreshRuns());
-    } else if (run) {
-      renderLastRun(run);
+    } else if (running) {
+      updateRunRow(imp);
+      if (Date.now() - lastOverview > 10000) quiet(refreshOverview());
+    } else if (Date.now() - lastOverview > 15000) {
+      quiet(refreshOverview()); // webhooks, counts and warnings move while idle too
     }
     wasRunning = running;
     lastRunId = id;
+    if (Date.now() < revealUntil) reveal();
     schedulePoll(running ? 500 : 5000);
   }
 
@@ -313,44 +590,82 @@
     b.textContent = running ? "Syncing…" : "Sync now";
   }
 
-  function renderProgress(run, running) {
+  // renderSyncCard shows the running full import, or the last one: never a
+  // sweep, and nothing moving unless something runs.
+  function renderSyncCard(run, running) {
+    setBusy(running);
     const p = $("sync-progress");
     const err = $("run-error");
+    setText("run-label", running ? "Running now:" : "Last full import:");
     if (!run || (running && run.state !== "running")) {
-      badge($("run-state"), running ? "running" : "none");
-      if (!run && !running) $("run-state").textContent = "No runs yet";
-      p.removeAttribute("value");
-      setText("sync-progress-text", running ? "Starting…" : "");
+      if (running) {
+        badge($("run-state"), "running");
+        show(p, true);
+        p.removeAttribute("value"); // indeterminate: starting
+        setText("sync-progress-text", "Starting…");
+      } else {
+        badge($("run-state"), "none", "None yet");
+        show(p, false);
+        setText("sync-progress-text", "No full import has run yet.");
+      }
       show(err, false);
       return;
     }
     badge($("run-state"), run.state);
     const fetched = run.fetched || 0, total = run.total || 0;
-    if (total > 0) {
-      p.max = total;
-      p.value = run.state === "succeeded" ? total : Math.min(fetched, total);
+    show(p, true);
+    if (run.state === "running") {
+      if (total > 0) {
+        p.max = Math.max(total, fetched);
+        p.value = fetched;
+      } else {
+        p.removeAttribute("value");
+      }
     } else if (run.state === "succeeded") {
       p.max = 1; p.value = 1;
-    } else if (run.state === "running") {
-      p.removeAttribute("value");
     } else {
-      p.max = 1; p.value = 0;
+      p.max = Math.max(total, fetched, 1); p.value = fetched;
     }
     const st = parseTime(run.started_at);
     const end = parseTime(run.finished_at) || (run.state === "running" ? new Date() : null);
     const ms = st && end ? Math.max(0, end - st) : 0;
-    const parts = [total > 0 ? `${num(fetched)} of ${num(total)} customers` : `${num(fetched)} customers`];
+    let count;
+    if (total > 0 && fetched > total) {
+      // Customers added during the run: Shopify counted at its start.
+      count = `${plural(fetched, "customer", "customers")} (Shopify counted ${num(total)} when the run started; customers were added meanwhile)`;
+    } else if (total > 0) {
+      count = `${num(fetched)} of ${plural(total, "customer", "customers")}`;
+    } else {
+      count = plural(fetched, "customer", "customers");
+    }
+    const parts = [count];
+    if (run.state !== "running" || run.created || run.updated) {
+      parts.push(`${plural(run.created || 0, "new", "new")}, ${num(run.updated || 0)} updated`);
+    }
     if (ms > 0) {
       parts.push(duration(ms));
-      if (ms >= 1000) parts.push(`${num(Math.round(fetched / (ms / 1000)))}/s`);
+      if (ms >= 1000 && run.state === "running") parts.push(`${num(Math.round(fetched / (ms / 1000)))}/s`);
     }
+    if (run.state !== "running") parts.push(ago(run.finished_at || run.started_at));
     setText("sync-progress-text", parts.join(" · "));
-    if (run.state === "failed") {
-      setText("run-error", `The sync stopped: ${run.error || "no reason was recorded"}.`);
+    if (run.state === "failed" && run.id === problemAbove) {
+      err.replaceChildren(el("p", "It stopped: why, and what to do, is at the top of the page."));
+      err.className = "small";
+      show(err, true);
+    } else if (run.state === "failed") {
+      problemBox(err, run.problem || { title: "The import stopped.", detail: run.error }, "The import stopped: ");
       show(err, true);
     } else {
       show(err, false);
     }
+  }
+
+  // reveal brings the progress on screen when it is not (a phone): the
+  // sync card to the top, so that the headline growing above it cannot
+  // push the bar out again (the browser anchors the scroll).
+  function reveal() {
+    const r = $("sync-progress").getBoundingClientRect();
+    if (r.top < 0 || r.bottom > window.innerHeight) $("sync").scrollIntoView({ block: "start" });
   }
 
   async function syncNow() {
@@ -367,13 +682,65 @@
       if (body.started === false) setText("sync-message", "A sync was already running; showing it.");
       if (typeof body.run_id === "number") { watching = body.run_id; watchTries = 0; }
       show($("run-error"), false);
-      badge($("run-state"), "running");
-      setBusy(true);
+      renderSyncCard(null, true);
+      revealUntil = Date.now() + 5000;
     } catch (e) {
       if (e instanceof AuthError) return;
       setText("sync-message", `Could not start a sync: ${e.message}.`);
     }
+    reveal();
     pollStatus();
+  }
+
+  // ---------- connection checks ----------
+  const CHECK_WORDS = { ok: "ok", warn: "warning", fail: "failed", skip: "skipped" };
+
+  function renderCheck(rep, running) {
+    const list = $("check-results");
+    list.replaceChildren();
+    if (!rep) {
+      setText("check-status", running ? "Checking…" : "Checks the token, the app's access, the webhooks and a test delivery, the clock and the disk.");
+      return;
+    }
+    const fails = rep.checks.filter((c) => c.status === "fail").length;
+    const warns = rep.checks.filter((c) => c.status === "warn").length;
+    setText("check-status", `${running ? "Checking again… " : ""}Checked ${ago(rep.at)}: ` +
+      (fails ? `${plural(fails, "problem", "problems")} to fix` : "no problem") + (warns ? `, ${plural(warns, "warning", "warnings")}` : "") + ".");
+    for (const c of rep.checks) {
+      const li = el("li");
+      li.dataset.check = c.id;
+      li.dataset.status = c.status;
+      const b = el("span"); badge(b, c.status, CHECK_WORDS[c.status] || c.status);
+      const body = el("div");
+      body.append(el("p", `${c.name}: ${c.summary}`));
+      if (c.fix && (c.status === "fail" || c.status === "warn")) body.append(el("p", `To fix: ${c.fix}`, "fix small"));
+      if (c.detail) {
+        const d = el("details");
+        d.append(el("summary", "Technical detail"), el("pre", c.detail));
+        body.append(d);
+      }
+      li.append(b, body);
+      list.append(li);
+    }
+  }
+
+  async function loadLastCheck() {
+    const { body } = await api("/api/check");
+    renderCheck(body.report || null, false);
+  }
+
+  async function checkNow() {
+    const b = $("check-now");
+    b.disabled = true;
+    setText("check-status", "Checking… (up to 30 s)");
+    try {
+      const { body } = await api("/api/check", { method: "POST", accept: [202] });
+      renderCheck(body.report || null, !!body.running);
+    } catch (e) {
+      if (!(e instanceof AuthError)) setText("check-status", `The check could not run: ${e.message}.`);
+    } finally {
+      b.disabled = false;
+    }
   }
 
   // ---------- contacts ----------
@@ -405,22 +772,90 @@
       list.append(li);
     }
     setText("results-status", contacts.length === 0 ? `No contacts match “${q}”.`
-      : contacts.length === 50 ? "Showing the first 50 matches; type more to narrow." : `${num(contacts.length)} found.`);
+      : contacts.length === 50 ? "Showing the first 50 matches; type more to narrow." : `${plural(contacts.length, "contact", "contacts")} found.`);
   }
 
-  function formatValue(key, v) {
+  const label = (k) => LABELS[k] || (k.charAt(0).toUpperCase() + k.slice(1).replace(/_/g, " "));
+
+  function formatValue(key, v, attrs) {
     if (v === null || v === undefined || v === "") return "—";
     if (typeof v === "boolean") return v ? "Yes" : "No";
+    if (/_consent$/.test(key)) return CONSENT[v] || String(v);
+    if (/_opt_in_level$/.test(key)) return OPT_IN[v] || String(v);
+    if (key === "total_spent") return money(v, attrs && attrs.currency);
     if (typeof v === "number") return num(v);
     if (typeof v === "string" && /_at$/.test(key) && parseTime(v)) return date(v);
     if (typeof v === "object") return JSON.stringify(v);
     return String(v);
   }
-  const who = (by) => (by ? (CHANGED_BY[by] || (by.includes("/") || by.includes(".") ? `webhook ${by}` : by)) : "—");
+
+  // money shows an exact decimal string in the browser's format when a
+  // float keeps it exact, else as it is.
+  function money(v, currency) {
+    const n = Number(v);
+    if (!isFinite(n) || Math.abs(n) >= 1e13) return currency ? `${v} ${currency}` : String(v);
+    try {
+      return new Intl.NumberFormat(lang, currency ? { style: "currency", currency } : { minimumFractionDigits: 2 }).format(n);
+    } catch (e) {
+      return currency ? `${v} ${currency}` : String(v);
+    }
+  }
+
+  function who(by) {
+    if (!by) return "—";
+    if (CHANGED_BY[by]) return CHANGED_BY[by];
+    if (by.includes("/") || by.includes(".")) return `by Shopify webhook (${TOPICS[by] || by})`;
+    return `by ${by}`;
+  }
   const consentWords = (s) => (s ? (CONSENT[s] || s) : "No consent recorded");
 
-  function addFact(dl, label, value) {
-    dl.append(el("dt", label), el("dd", value));
+  function addFact(dl, name, value) {
+    dl.append(el("dt", name), el("dd", value));
+  }
+
+  function summaryTile(box, name, value, state) {
+    const t = el("div", null, `tile${state ? ` tile-${state}` : ""}`);
+    t.append(el("h2", name), el("p", value, "tile-main"));
+    box.append(t);
+  }
+
+  // timeline groups the attributes by when and by what they last changed:
+  // "14:03:12 by Shopify webhook (email consent changed): Email consent → Subscribed".
+  function renderTimeline(c, attrs, changed) {
+    const ol = $("contact-timeline");
+    ol.replaceChildren();
+    const groups = new Map();
+    const perAttr = changed.attributes || {};
+    for (const k of Object.keys(attrs)) {
+      const ch = perAttr[k] || { updated_at: changed.updated_at, changed_by: changed.changed_by };
+      const key = `${ch.updated_at}|${ch.changed_by}`;
+      if (!groups.has(key)) groups.set(key, { at: ch.updated_at, by: ch.changed_by, items: [] });
+      groups.get(key).items.push(k);
+    }
+    const rowKey = `${changed.updated_at}|${changed.changed_by}`;
+    if (!groups.has(rowKey)) groups.set(rowKey, { at: changed.updated_at, by: changed.changed_by, items: [] });
+    groups.get(rowKey).profile = true;
+    const entries = [...groups.values()].sort((a, b) => (parseTime(b.at) || 0) - (parseTime(a.at) || 0));
+    for (const g of entries) {
+      const li = el("li");
+      li.append(el("div", `${date(g.at)} — ${who(g.by)}`, "when"));
+      const ul = el("ul", null, "changes");
+      let empty = 0;
+      for (const k of g.items.sort((a, b) => label(a).localeCompare(label(b)))) {
+        const v = attrs[k];
+        if (v === null || v === undefined || v === "") { empty++; continue; }
+        ul.append(el("li", `${label(k)} → ${formatValue(k, v, attrs)}`));
+      }
+      if (g.profile) ul.append(el("li", "name, email, phone, state and tags"));
+      if (empty) ul.append(el("li", `${plural(empty, "empty field", "empty fields")}`, "muted"));
+      li.append(ul);
+      ol.append(li);
+    }
+    if (changed.first_stored_at) {
+      const li = el("li");
+      li.append(el("div", `${date(changed.first_stored_at)} — first copied into shopsync`, "when"));
+      ol.append(li);
+    }
   }
 
   async function showContact(id) {
@@ -445,7 +880,7 @@
     if (seq !== contactSeq) return;
     if (res.status === 404 || !res.body.contact) {
       setText("contact-name", "Contact not found");
-      setText("contact-missing", "This contact is not in the copy: unknown, deleted or redacted.");
+      setText("contact-missing", "This contact is not in the copy: unknown, deleted or erased.");
       show($("contact-missing"), true);
       sec.focus();
       return;
@@ -455,11 +890,24 @@
     const attrs = c.attributes || {};
     setText("contact-name", contactName(c) || "(no name)");
     setText("contact-email", c.email || "(no email)");
+    const admin = $("contact-admin");
+    if (res.body.admin_url) { admin.href = res.body.admin_url; show(admin, true); } else { show(admin, false); }
+
+    const sum = $("contact-summary");
+    sum.replaceChildren();
+    if ("orders_count" in attrs) summaryTile(sum, "Orders", attrs.orders_count == null ? "—" : num(attrs.orders_count));
+    if ("total_spent" in attrs) summaryTile(sum, "Total spent", formatValue("total_spent", attrs.total_spent, attrs));
+    if ("email_marketing_consent" in attrs || "accepts_email_marketing" in attrs) {
+      summaryTile(sum, "Email marketing", consentWords(attrs.email_marketing_consent), attrs.accepts_email_marketing ? "ok" : "");
+    }
+    if ("sms_marketing_consent" in attrs) summaryTile(sum, "SMS marketing", consentWords(attrs.sms_marketing_consent), attrs.accepts_sms_marketing ? "ok" : "");
+
     const f = $("contact-fields");
     f.replaceChildren();
     addFact(f, "Phone", c.phone || "—");
-    addFact(f, "State", c.state || "—");
-    addFact(f, "Created in Shopify", date(c.shopify_created_at));
+    addFact(f, "Account", c.state ? (ACCOUNT[c.state] || c.state) : "—");
+    if (attrs.last_order_name) addFact(f, "Last order", attrs.last_order_name);
+    addFact(f, "Customer since", date(c.shopify_created_at));
     addFact(f, "Updated in Shopify", date(c.shopify_updated_at));
     addFact(f, "Shopify id", String(c.id));
     const tags = $("contact-tags");
@@ -467,27 +915,24 @@
     const tagList = Array.isArray(c.tags) ? c.tags : [];
     if (tagList.length === 0) tags.append(el("li", "No tags", "muted"));
     for (const t of tagList) tags.append(el("li", t, "tag"));
-    const cons = $("contact-consent");
-    cons.replaceChildren();
-    addFact(cons, "Email", consentWords(attrs.email_marketing_consent) +
-      (attrs.email_marketing_consent_updated_at ? ` (since ${date(attrs.email_marketing_consent_updated_at)})` : ""));
-    addFact(cons, "SMS", consentWords(attrs.sms_marketing_consent) +
-      (attrs.sms_marketing_consent_updated_at ? ` (since ${date(attrs.sms_marketing_consent_updated_at)})` : ""));
-    setText("contact-changed", changed.updated_at
-      ? `Last changed ${date(changed.updated_at)} by ${who(changed.changed_by)}.` : "");
+    renderTimeline(c, attrs, changed);
+
     const tbody = $("contact-attributes").tBodies[0];
     tbody.replaceChildren();
     const perAttr = changed.attributes || {};
-    const keys = Object.keys(attrs).sort();
+    const keys = Object.keys(attrs).sort((a, b) => label(a).localeCompare(label(b)));
     if (keys.length === 0) {
-      const td = el("td", "No attributes", "empty"); td.colSpan = 4;
+      const td = el("td", "No attributes", "empty"); td.colSpan = 3;
       emptyRow(tbody, td);
     }
     for (const k of keys) {
       const ch = perAttr[k] || {};
       const tr = el("tr");
-      const th = el("th", k); th.scope = "row";
-      tr.append(th, el("td", formatValue(k, attrs[k])), el("td", ch.updated_at ? date(ch.updated_at) : "—"), el("td", who(ch.changed_by)));
+      const th = el("th", label(k), "attr"); th.scope = "row";
+      th.title = k;
+      const at = ch.updated_at || changed.updated_at, by = ch.changed_by || changed.changed_by;
+      tr.append(th, cell("td", formatValue(k, attrs[k], attrs), "Value"),
+        el("td", at ? `${date(at)} ${who(by)}` : "—", "muted small changed"));
       tbody.append(tr);
     }
     show($("contact-body"), true);
@@ -503,6 +948,7 @@
       let id;
       try { id = decodeURIComponent(m[1]); } catch (e) { id = m[1]; }
       showContact(id);
+      $("contact").scrollIntoView();
       return;
     }
     contactSeq++;
@@ -510,7 +956,7 @@
     if (h === "#/contacts") {
       $("contacts").scrollIntoView();
       $("search").focus();
-    } else if (h === "#/" ) {
+    } else if (h === "#/") {
       window.scrollTo(0, 0);
     }
   }
@@ -519,6 +965,16 @@
   document.addEventListener("DOMContentLoaded", () => {
     $("sync-now").addEventListener("click", syncNow);
     $("sign-out").addEventListener("click", signOut);
+    $("check-now").addEventListener("click", checkNow);
+    $("runs-filter").addEventListener("change", (ev) => {
+      runsFilter = ev.target.value;
+      runsBefore = null;
+      quiet(refreshRuns());
+    });
+    $("runs-more").addEventListener("click", () => quiet(refreshRuns(true)));
+    $("login").addEventListener("submit", () => {
+      $("token").value = $("token").value.trim(); // a pasted space is not part of the token
+    });
     let debounce = 0;
     $("search-form").addEventListener("submit", (ev) => {
       ev.preventDefault();
