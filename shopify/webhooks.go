@@ -35,48 +35,6 @@ import (
 //     sends "id":0 and null fields in a create, and its GraphQL.Query sleeps
 //     with time.Sleep on THROTTLED without watching the context.
 
-// SubscriptionTopics returns the topics shopsync subscribes to, REST style.
-// Since API 2025-01 customers/create and customers/update no longer carry
-// tags, consent or order stats: the last five topics carry them.
-func SubscriptionTopics() []string {
-	return []string{
-		"customers/create",
-		"customers/update",
-		"customers/enable",
-		"customers/disable",
-		"customers/delete",
-		"customers_email_marketing_consent/update",
-		"customers_marketing_consent/update",
-		"customers/purchasing_summary",
-		"customer.tags_added",
-		"customer.tags_removed",
-	}
-}
-
-// ComplianceTopics returns the mandatory privacy topics. Shopify accepts
-// them only from the app's configuration (Dev Dashboard or Partner
-// Dashboard, or shopify.app.toml), never through the API.
-func ComplianceTopics() []string {
-	return []string{"customers/data_request", "customers/redact", "shop/redact"}
-}
-
-// graphQLOnly are topics the REST API does not take (SHOPIFY.md §6).
-func graphQLOnly(topic string) bool {
-	switch topic {
-	case "customer.tags_added", "customer.tags_removed", "customers/purchasing_summary":
-		return true
-	}
-	return false
-}
-
-func compliance(topic string) bool {
-	switch topic {
-	case "customers/data_request", "customers/redact", "shop/redact":
-		return true
-	}
-	return false
-}
-
 // topicRE is a REST-style topic: customers/update, customer.tags_added.
 var topicRE = regexp.MustCompile(`^[a-z][a-z_]*([/.][a-z_]+)+$`)
 
@@ -90,7 +48,7 @@ func GraphQLTopic(topic string) string {
 // restTopic maps an enum value back to the REST-style topic, for the
 // topics shopsync knows; any other value is returned unchanged.
 func restTopic(enum string) string {
-	known := append(append(SubscriptionTopics(), ComplianceTopics()...), "customers/merge")
+	known := append(append(SubscriptionTopics(), ComplianceTopics()...), TopicCustomersMerge)
 	for _, t := range known {
 		if GraphQLTopic(t) == enum {
 			return t

@@ -257,7 +257,7 @@ func TestCorpusRefetch(t *testing.T) {
 	// Both are known to the store only by a slim customers/create.
 	for _, id := range []int64{1073339482, 207119551} {
 		body := fmt.Sprintf(`{"id":%d,"email":null,"updated_at":"2024-04-02T09:00:00-05:00"}`, id)
-		if code := w.deliver(webhook.TopicCustomersCreate, []byte(body), corpusDate, fmt.Sprint("create-", id)); code != http.StatusOK {
+		if code := w.deliver(shopify.TopicCustomersCreate, []byte(body), corpusDate, fmt.Sprint("create-", id)); code != http.StatusOK {
 			t.Fatalf("create %d: %d", id, code)
 		}
 	}
@@ -284,7 +284,7 @@ func TestCorpusConsentDatedBeforeUpdate(t *testing.T) {
 	w.importAt(rest, corpusDate)
 	consent := []byte(`{"customer_id":1073339470,"email_address":"steve.lastnameson@example.com",` +
 		`"email_marketing_consent":{"state":"subscribed","opt_in_level":"single_opt_in","consent_updated_at":"2024-03-01T00:00:00-05:00"}}`)
-	if code := w.deliver(webhook.TopicEmailConsentUpdate, consent, corpusDate.Add(time.Hour), "consent"); code != http.StatusOK {
+	if code := w.deliver(shopify.TopicEmailConsentUpdate, consent, corpusDate.Add(time.Hour), "consent"); code != http.StatusOK {
 		t.Fatalf("consent webhook: %d", code)
 	}
 	w.check(id, want{"email_marketing_consent": "subscribed", "accepts_email_marketing": "true",
@@ -347,51 +347,51 @@ func TestCorpusWebhooks(t *testing.T) {
 		body              string // instead of file
 		want              want
 	}{
-		{name: "customers/update 2026-07: the profile, and what it lacks kept", topic: webhook.TopicCustomersUpdate,
+		{name: "customers/update 2026-07: the profile, and what it lacks kept", topic: shopify.TopicCustomersUpdate,
 			file: "webhooks/customers_update/2026_07.json", want: want{
 				"phone": "<null>", "state": "disabled", "note": "This customer loves ice cream",
 				"default_address_city": "Ottawa", "default_address_country_code": "CA", "currency": "USD",
 				"orders_count": "3", "total_spent": "300.00", "last_order_name": "#9999", "tags": "Léon|VIP",
 				"email_marketing_consent": "subscribed", "sms_marketing_consent": "subscribed",
 				"updated_at": "2022-01-01T00:00:00Z"}},
-		{name: "customers/enable: the payload's state, not the topic's", topic: webhook.TopicCustomersEnable,
+		{name: "customers/enable: the payload's state, not the topic's", topic: shopify.TopicCustomersEnable,
 			file: "webhooks/customers_enable/2026_07.json", want: want{"state": "disabled"}},
-		{name: "email consent: only the email consent", topic: webhook.TopicEmailConsentUpdate,
+		{name: "email consent: only the email consent", topic: shopify.TopicEmailConsentUpdate,
 			file: "webhooks/customers_email_marketing_consent_update/2026_07.json", want: want{
 				"email_marketing_consent": "not_subscribed", "accepts_email_marketing": "false",
 				"email_marketing_opt_in_level": "<null>", "email_marketing_consent_updated_at": "<null>",
 				"sms_marketing_consent": "subscribed", "phone": "+16136120707", "note": "stored note"}},
-		{name: "SMS consent: no consent, and the phone kept", topic: webhook.TopicSMSConsentUpdate,
+		{name: "SMS consent: no consent, and the phone kept", topic: shopify.TopicSMSConsentUpdate,
 			file: "webhooks/customers_marketing_consent_update/2026_07.json", want: want{
 				"sms_marketing_consent": "<null>", "accepts_sms_marketing": "false",
 				"phone": "+16136120707", "email_marketing_consent": "subscribed"}},
-		{name: "purchasing summary: currency, and the old order's name cleared", topic: webhook.TopicPurchasingSummary,
+		{name: "purchasing summary: currency, and the old order's name cleared", topic: shopify.TopicPurchasingSummary,
 			body: `{"customerId":"gid://shopify/Customer/706405506930370084","numberOfOrders":"4",` +
 				`"amountSpent":{"amount":"412.50","currencyCode":"EUR"},"lastOrderId":"gid://shopify/Order/820982911946154509",` +
 				`"occurredAt":"2026-07-01T11:00:00.000Z"}`, want: want{
 				"orders_count": "4", "total_spent": "412.50", "currency": "EUR",
 				"last_order_id": "820982911946154509", "last_order_name": "<null>", "note": "stored note"}},
-		{name: "purchasing summary: the same last order keeps its name", topic: webhook.TopicPurchasingSummary,
+		{name: "purchasing summary: the same last order keeps its name", topic: shopify.TopicPurchasingSummary,
 			body: `{"customerId":"gid://shopify/Customer/706405506930370084","numberOfOrders":3,` +
 				`"amountSpent":{"amount":"290.00","currencyCode":"USD"},"lastOrderId":"gid://shopify/Order/820982911946154508",` +
 				`"occurredAt":"2026-07-01T11:00:00.000Z"}`, want: want{
 				"total_spent": "290.00", "last_order_id": "820982911946154508", "last_order_name": "#9999"}},
-		{name: "purchasing summary: no last order, no name", topic: webhook.TopicPurchasingSummary,
+		{name: "purchasing summary: no last order, no name", topic: shopify.TopicPurchasingSummary,
 			body: `{"customerId":"gid://shopify/Customer/706405506930370084","numberOfOrders":0,` +
 				`"amountSpent":{"amount":"0.00","currencyCode":"USD"},"lastOrderId":null,"occurredAt":"2026-07-01T11:00:00.000Z"}`,
 			want: want{"orders_count": "0", "last_order_id": "<null>", "last_order_name": "<null>"}},
-		{name: "Modify payloads example (include_fields): the address kept", topic: webhook.TopicCustomersUpdate,
+		{name: "Modify payloads example (include_fields): the address kept", topic: shopify.TopicCustomersUpdate,
 			body: `{"id":706405506930370084,"email_marketing_consent":{"state":"unsubscribed","opt_in_level":"single_opt_in",` +
 				`"consent_updated_at":"2026-07-01T10:00:00-04:00"},"updated_at":"2026-07-01T10:00:00-04:00"}`,
 			want: want{"email_marketing_consent": "unsubscribed", "default_address_city": "Montréal",
 				"default_address_country_code": "CA", "phone": "+16136120707", "note": "stored note"}},
-		{name: "a trimmed payload with only the GraphQL id", topic: webhook.TopicCustomersUpdate,
+		{name: "a trimmed payload with only the GraphQL id", topic: shopify.TopicCustomersUpdate,
 			body: `{"admin_graphql_api_id":"gid://shopify/Customer/706405506930370084","note":"by gid"}`,
 			want: want{"note": "by gid", "email": "bob@biller.com"}},
 		// Its consents are dated 2017, before the stored ones (2021): a
 		// consent date is the merchant's to set and orders nothing; the
 		// later customer object decides.
-		{name: "go-shopify's customer, its absent currency kept", topic: webhook.TopicCustomersUpdate,
+		{name: "go-shopify's customer, its absent currency kept", topic: shopify.TopicCustomersUpdate,
 			body: strings.ReplaceAll(strings.ReplaceAll(string(goshopifyCustomer(t)), `"id": 1,`, `"id": 706405506930370084,`),
 				`"updated_at": "2017-09-23T18:15:47-00:00"`, `"updated_at": "2026-07-01T10:00:00-00:00"`),
 			want: want{"email": "test@example.com", "total_spent": "278.60", "currency": "USD",
@@ -420,7 +420,7 @@ func TestCorpusWebhooks(t *testing.T) {
 // consent counts.
 func TestCorpusLegacyAcceptsMarketing(t *testing.T) {
 	w := newCorpusWorld(t)
-	if code := w.deliver(webhook.TopicCustomersCreate, goshopifyCustomer(t), corpusDate, "create"); code != http.StatusOK {
+	if code := w.deliver(shopify.TopicCustomersCreate, goshopifyCustomer(t), corpusDate, "create"); code != http.StatusOK {
 		t.Fatalf("delivery: %d", code)
 	}
 	w.check(1, want{"accepts_email_marketing": "false", "email_marketing_consent": "not_subscribed",
@@ -456,8 +456,8 @@ func TestCorpusPrivacyAndOthers(t *testing.T) {
 	w.importAt([]byte(customer), corpusDate)
 	at := corpusDate.Add(time.Hour)
 	for i, tt := range []struct{ topic, file string }{
-		{webhook.TopicCustomersDataRequest, "webhooks/customers_data_request/2026_07.json"},
-		{webhook.TopicCustomersRedact, "webhooks/customers_redact/2026_07.json"},
+		{shopify.TopicCustomersDataRequest, "webhooks/customers_data_request/2026_07.json"},
+		{shopify.TopicCustomersRedact, "webhooks/customers_redact/2026_07.json"},
 	} {
 		if code := w.deliver(tt.topic, corpusFile(t, tt.file), at, fmt.Sprint("placeholder", i)); code != http.StatusBadRequest {
 			t.Errorf("%s for {shop}.myshopify.com: got %d, want 400", tt.topic, code)
@@ -469,17 +469,17 @@ func TestCorpusPrivacyAndOthers(t *testing.T) {
 	ours := func(f string) []byte {
 		return []byte(strings.ReplaceAll(string(corpusFile(t, f)), "{shop}.myshopify.com", corpusShopDomain))
 	}
-	if code := w.deliver(webhook.TopicCustomersDataRequest, ours("webhooks/customers_data_request/2026_07.json"), at, "dr"); code != http.StatusOK {
+	if code := w.deliver(shopify.TopicCustomersDataRequest, ours("webhooks/customers_data_request/2026_07.json"), at, "dr"); code != http.StatusOK {
 		t.Errorf("data request: %d", code)
 	}
-	if code := w.deliver(webhook.TopicCustomersRedact, ours("webhooks/customers_redact/2026_07.json"), at, "redact"); code != http.StatusOK {
+	if code := w.deliver(shopify.TopicCustomersRedact, ours("webhooks/customers_redact/2026_07.json"), at, "redact"); code != http.StatusOK {
 		t.Errorf("redact: %d", code)
 	}
 	if _, err := w.db.Contact(ctx, 191167); err == nil {
 		t.Error("redacted customer still stored")
 	}
 	for _, tt := range []struct{ topic, file string }{
-		{webhook.TopicCustomersMerge, "webhooks/customers_merge/2026_07.json"},
+		{shopify.TopicCustomersMerge, "webhooks/customers_merge/2026_07.json"},
 		{"customers_whats_app_marketing_consent/update", "webhooks/customers_whats_app_marketing_consent_update/2026_07.json"},
 		{"bulk_operations/finish", "webhooks/bulk_operations_finish/2026_07.json"},
 	} {

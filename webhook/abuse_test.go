@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shopsync/shopsync/internal/testutil"
+	"github.com/shopsync/shopsync/shopify"
 	"github.com/shopsync/shopsync/store"
 	"github.com/shopsync/shopsync/webhook"
 )
@@ -75,10 +76,10 @@ func TestAbuseDeeplyNestedJSON(t *testing.T) {
 	a := newAbuseTarget(t)
 	nested := strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000)
 	for _, tt := range []struct{ topic, body string }{
-		{webhook.TopicCustomersCreate, `{"id":1,"addresses":` + nested + `}`},
-		{webhook.TopicCustomersCreate, `{"id":1,"note":` + nested + `}`},
-		{webhook.TopicPurchasingSummary, `{"customerId":"gid://shopify/Customer/1","numberOfOrders":` + nested + `}`},
-		{webhook.TopicShopRedact, nested},
+		{shopify.TopicCustomersCreate, `{"id":1,"addresses":` + nested + `}`},
+		{shopify.TopicCustomersCreate, `{"id":1,"note":` + nested + `}`},
+		{shopify.TopicPurchasingSummary, `{"customerId":"gid://shopify/Customer/1","numberOfOrders":` + nested + `}`},
+		{shopify.TopicShopRedact, nested},
 		{"orders/create", `{"x":` + nested + `}`},
 	} {
 		var before, after runtime.MemStats
@@ -110,7 +111,7 @@ func TestAbuseInvalidUTF8(t *testing.T) {
 	ctx := context.Background()
 	a := newAbuseTarget(t)
 	body := "{\"id\":42,\"first_name\":\"Bo\xffb\",\"last_name\":\"\xc0\x80\xed\xa0\x80\",\"tags\":\"ok, \xfe\",\"updated_at\":\"2026-01-01T00:00:00Z\"}"
-	a.mustSend(t, delivery{topic: webhook.TopicCustomersCreate, body: body})
+	a.mustSend(t, delivery{topic: shopify.TopicCustomersCreate, body: body})
 	c, err := a.reader.Contact(ctx, 42)
 	if err != nil {
 		t.Fatal(err)
@@ -150,11 +151,11 @@ func TestAbuseReplayAfterSevenDays(t *testing.T) {
 	day0 := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
 	a.db.Now = func() time.Time { return day0 }
 	old := withKeys(t, sampleCreate2024, `"first_name":"Old","updated_at":"2026-07-01T10:00:00Z"`)
-	oldDelivery := delivery{topic: webhook.TopicCustomersUpdate, body: old, headers: hdr("X-Shopify-Webhook-Id", "replayed")}
+	oldDelivery := delivery{topic: shopify.TopicCustomersUpdate, body: old, headers: hdr("X-Shopify-Webhook-Id", "replayed")}
 	a.mustSend(t, oldDelivery)
 	// The customer's email consent, then deletion: a replayed update
 	// applied as new would resurrect the contact.
-	a.mustSend(t, delivery{topic: webhook.TopicCustomersDelete, body: sampleDelete, headers: hdr(
+	a.mustSend(t, delivery{topic: shopify.TopicCustomersDelete, body: sampleDelete, headers: hdr(
 		"X-Shopify-Webhook-Id", "deleted", "X-Shopify-Triggered-At", "2026-07-01T11:00:00Z")})
 	a.confirmGone(t, bigID, time.Date(2026, 7, 1, 11, 0, 1, 0, time.UTC))
 	rows := deliveryRows(t, a.db.Path())
@@ -175,7 +176,7 @@ func TestAbuseReplayAfterSevenDays(t *testing.T) {
 	if n := deliveryRows(t, a.db.Path()); n != rows {
 		t.Errorf("got %d delivery rows after the replay, want %d", n, rows)
 	}
-	if got := a.counter(t, "shopsync_webhook_deliveries_total", "topic", webhook.TopicCustomersUpdate, "outcome", "duplicate"); got != 1 {
+	if got := a.counter(t, "shopsync_webhook_deliveries_total", "topic", shopify.TopicCustomersUpdate, "outcome", "duplicate"); got != 1 {
 		t.Errorf("got %v duplicates counted, want 1", got)
 	}
 }
@@ -235,7 +236,7 @@ writing:
 	}
 
 	a.url = "http://" + ln.Addr().String() + "/webhooks/shopify"
-	a.mustSend(t, delivery{topic: webhook.TopicCustomersCreate, body: sampleCreate2024})
+	a.mustSend(t, delivery{topic: shopify.TopicCustomersCreate, body: sampleCreate2024})
 }
 
 // TestAbuseOversizedFlood: 200 concurrent 2 MiB bodies are all refused
@@ -284,7 +285,7 @@ func TestAbuseOversizedFlood(t *testing.T) {
 			// Expect the client could see its 2 MiB write cut (EPIPE)
 			// before it reads the 413.
 			req.Header.Set("Expect", "100-continue")
-			req.Header.Set("X-Shopify-Topic", webhook.TopicCustomersCreate)
+			req.Header.Set("X-Shopify-Topic", shopify.TopicCustomersCreate)
 			req.Header.Set("X-Shopify-Hmac-Sha256", webhook.Sign(nil, []byte(testSecret)))
 			resp, err := client.Do(req)
 			if err != nil {
@@ -311,7 +312,7 @@ func TestAbuseOversizedFlood(t *testing.T) {
 		t.Errorf("got %d webhook_deliveries rows, want 0", n)
 	}
 	// Still serving.
-	a.mustSend(t, delivery{topic: webhook.TopicCustomersCreate, body: sampleCreate2024})
+	a.mustSend(t, delivery{topic: shopify.TopicCustomersCreate, body: sampleCreate2024})
 }
 
 // zeros is an endless reader of spaces, cheap to send.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shopsync/shopsync/mapping"
+	"github.com/shopsync/shopsync/shopify"
 	"github.com/shopsync/shopsync/store"
 	"github.com/shopsync/shopsync/webhook"
 )
@@ -118,24 +119,24 @@ func mixedDelivery(i int, base time.Time, secret, shop string) *benchDelivery {
 	var topic, body string
 	switch i % 10 {
 	case 0, 1, 2, 3:
-		topic = webhook.TopicCustomersUpdate
+		topic = shopify.TopicCustomersUpdate
 		body = fmt.Sprintf(`{"id":%d,"email":"user%d@example.com","first_name":"山田","last_name":"太郎","phone":null,"state":"enabled","note":"n%d","verified_email":true,"tax_exempt":false,"currency":"USD","created_at":"2024-01-01T00:00:00Z","updated_at":"%s","addresses":[],"tax_exemptions":[],"admin_graphql_api_id":"gid://shopify/Customer/%d"}`, id, i%2000, i, ts, id)
 	case 4, 5:
-		topic = webhook.TopicCustomersCreate
+		topic = shopify.TopicCustomersCreate
 		body = fmt.Sprintf(`{"id":%d,"email":"user%d@example.com","first_name":"Ana","last_name":"Lima","state":"disabled","orders_count":0,"total_spent":"0.00","tags":"new","created_at":"%s","updated_at":"%s","email_marketing_consent":{"state":"subscribed","opt_in_level":"single_opt_in","consent_updated_at":"%s"},"sms_marketing_consent":null,"addresses":[],"tax_exemptions":[]}`, id, i%2000, ts, ts, ts)
 	case 6:
-		topic = webhook.TopicEmailConsentUpdate
+		topic = shopify.TopicEmailConsentUpdate
 		body = fmt.Sprintf(`{"customer_id":%d,"email_address":"user%d@example.com","email_marketing_consent":{"state":"unsubscribed","opt_in_level":null,"consent_updated_at":"%s"}}`, id, i%2000, ts)
 	case 7:
-		topic = webhook.TopicTagsAdded
+		topic = shopify.TopicTagsAdded
 		body = fmt.Sprintf(`{"customerId":"gid://shopify/Customer/%d","tags":["vip","t%d"],"occurredAt":"%s"}`, id, i%7, ts)
 	case 8:
-		topic = webhook.TopicPurchasingSummary
+		topic = shopify.TopicPurchasingSummary
 		body = fmt.Sprintf(`{"customerId":"gid://shopify/Customer/%d","numberOfOrders":"%d","amountSpent":{"amount":"%d.95","currencyCode":"USD"},"lastOrderId":"gid://shopify/Order/%d","occurredAt":"%s"}`, id, i%40, i, 1000+i, ts)
 	case 9:
-		topic = webhook.TopicCustomersDelete
+		topic = shopify.TopicCustomersDelete
 		if i%20 != 9 {
-			topic = webhook.TopicSMSConsentUpdate
+			topic = shopify.TopicSMSConsentUpdate
 			body = fmt.Sprintf(`{"id":%d,"phone":"+15555550100","sms_marketing_consent":{"state":"subscribed","opt_in_level":"single_opt_in","consent_updated_at":"%s","consent_collected_from":"other"}}`, id, ts)
 		} else {
 			body = fmt.Sprintf(`{"id":%d,"tax_exemptions":[],"admin_graphql_api_id":"gid://shopify/Customer/%d"}`, id, id)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/shopsync/shopsync/internal/testutil"
+	"github.com/shopsync/shopsync/shopify"
 	"github.com/shopsync/shopsync/store"
 	"github.com/shopsync/shopsync/webhook"
 )
@@ -27,24 +28,24 @@ import (
 func TestSignedBodyUnderAnotherTopic(t *testing.T) {
 	ctx := context.Background()
 	r := newReceiver(t, 0)
-	r.mustSend(t, delivery{topic: webhook.TopicCustomersCreate, body: sampleCreate2024, headers: hdr("X-Shopify-Webhook-Id", "create")})
+	r.mustSend(t, delivery{topic: shopify.TopicCustomersCreate, body: sampleCreate2024, headers: hdr("X-Shopify-Webhook-Id", "create")})
 	slimUpdate := withKeys(t, slimCreate(t), `"first_name":"Robert","updated_at":"2025-02-03T10:11:12-05:00"`)
 	tests := []struct {
 		name, topic, body string
 	}{
-		{"update as shop/redact", webhook.TopicShopRedact, slimUpdate},
-		{"update as customers/redact", webhook.TopicCustomersRedact, slimUpdate},
-		{"data request as customers/redact", webhook.TopicCustomersRedact, compliance(sampleDataRequest)},
-		{"redact as data request", webhook.TopicCustomersDataRequest, compliance(sampleRedact)},
-		{"customers/redact as shop/redact", webhook.TopicShopRedact, compliance(sampleRedact)},
-		{"redact of another shop", webhook.TopicCustomersRedact, strings.ReplaceAll(sampleRedact, sampleShop, "evil.myshopify.com")},
-		{"shop/redact of another shop", webhook.TopicShopRedact, strings.ReplaceAll(sampleShopRedact, sampleShop, "evil.myshopify.com")},
-		{"email consent as update", webhook.TopicCustomersUpdate, sampleEmailConsent},
-		{"update as email consent", webhook.TopicEmailConsentUpdate, slimUpdate},
-		{"tags as update", webhook.TopicCustomersUpdate, sampleTags},
-		{"tags as purchasing summary", webhook.TopicPurchasingSummary, sampleTags},
-		{"purchasing summary as tags", webhook.TopicTagsAdded, samplePurchasing},
-		{"redact as update", webhook.TopicCustomersUpdate, compliance(sampleRedact)},
+		{"update as shop/redact", shopify.TopicShopRedact, slimUpdate},
+		{"update as customers/redact", shopify.TopicCustomersRedact, slimUpdate},
+		{"data request as customers/redact", shopify.TopicCustomersRedact, compliance(sampleDataRequest)},
+		{"redact as data request", shopify.TopicCustomersDataRequest, compliance(sampleRedact)},
+		{"customers/redact as shop/redact", shopify.TopicShopRedact, compliance(sampleRedact)},
+		{"redact of another shop", shopify.TopicCustomersRedact, strings.ReplaceAll(sampleRedact, sampleShop, "evil.myshopify.com")},
+		{"shop/redact of another shop", shopify.TopicShopRedact, strings.ReplaceAll(sampleShopRedact, sampleShop, "evil.myshopify.com")},
+		{"email consent as update", shopify.TopicCustomersUpdate, sampleEmailConsent},
+		{"update as email consent", shopify.TopicEmailConsentUpdate, slimUpdate},
+		{"tags as update", shopify.TopicCustomersUpdate, sampleTags},
+		{"tags as purchasing summary", shopify.TopicPurchasingSummary, sampleTags},
+		{"purchasing summary as tags", shopify.TopicTagsAdded, samplePurchasing},
+		{"redact as update", shopify.TopicCustomersUpdate, compliance(sampleRedact)},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,7 +69,7 @@ func TestSignedBodyUnderAnotherTopic(t *testing.T) {
 	// An update body sent as customers/delete has the shape of one (an id
 	// is all a delete carries): it only queues a read, which finds the
 	// customer, so nothing is deleted.
-	r.mustSend(t, delivery{topic: webhook.TopicCustomersDelete, body: slimUpdate, headers: hdr(
+	r.mustSend(t, delivery{topic: shopify.TopicCustomersDelete, body: slimUpdate, headers: hdr(
 		"X-Shopify-Webhook-Id", "update-as-delete", "X-Shopify-Triggered-At", "2099-01-01T00:00:00Z")})
 	if _, err := r.reader.Contact(ctx, bigID); err != nil {
 		t.Errorf("an update body sent as customers/delete deleted the contact: %v", err)
@@ -86,23 +87,23 @@ func TestTriggeredAtClamped(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
 	r := newReceiverAt(t, func() time.Time { return now })
-	r.mustSend(t, delivery{topic: webhook.TopicCustomersCreate, body: sampleCreate2024, headers: hdr(
+	r.mustSend(t, delivery{topic: shopify.TopicCustomersCreate, body: sampleCreate2024, headers: hdr(
 		"X-Shopify-Webhook-Id", "create", "X-Shopify-Triggered-At", now.Add(-time.Hour).Format(time.RFC3339Nano))})
 	// The customer subscribes, then unsubscribes (Shopify's consent
 	// bodies often carry consent_updated_at null: no clock of their own).
 	subscribed := strings.Replace(sampleEmailConsent, `"not_subscribed"`, `"subscribed"`, 1)
 	unsubscribed := strings.Replace(sampleEmailConsent, `"not_subscribed"`, `"unsubscribed"`, 1)
-	r.mustSend(t, delivery{topic: webhook.TopicEmailConsentUpdate, body: subscribed, headers: hdr(
+	r.mustSend(t, delivery{topic: shopify.TopicEmailConsentUpdate, body: subscribed, headers: hdr(
 		"X-Shopify-Webhook-Id", "subscribe", "X-Shopify-Triggered-At", now.Add(-30*time.Minute).Format(time.RFC3339Nano))})
-	r.mustSend(t, delivery{topic: webhook.TopicEmailConsentUpdate, body: unsubscribed, headers: hdr(
+	r.mustSend(t, delivery{topic: shopify.TopicEmailConsentUpdate, body: unsubscribed, headers: hdr(
 		"X-Shopify-Webhook-Id", "unsubscribe-1", "X-Shopify-Triggered-At", now.Add(-15*time.Minute).Format(time.RFC3339Nano))})
 	// The subscribe body again under a new id, claiming 2099: it takes
 	// effect as of its receipt, no later.
-	r.mustSend(t, delivery{topic: webhook.TopicEmailConsentUpdate, body: subscribed, headers: hdr(
+	r.mustSend(t, delivery{topic: shopify.TopicEmailConsentUpdate, body: subscribed, headers: hdr(
 		"X-Shopify-Webhook-Id", "replayed", "X-Shopify-Triggered-At", "2099-01-01T00:00:00Z")})
 	// The customer unsubscribes again a second later: it must win.
 	now = now.Add(time.Second)
-	r.mustSend(t, delivery{topic: webhook.TopicEmailConsentUpdate, body: unsubscribed, headers: hdr(
+	r.mustSend(t, delivery{topic: shopify.TopicEmailConsentUpdate, body: unsubscribed, headers: hdr(
 		"X-Shopify-Webhook-Id", "unsubscribe-2", "X-Shopify-Triggered-At", now.Format(time.RFC3339Nano))})
 	c, err := r.reader.Contact(ctx, bigID)
 	if err != nil {
@@ -155,7 +156,7 @@ func TestLowercaseHeaders(t *testing.T) {
 		req.Header.Set("Content-Type", "application/json")
 		// Written as a raw lowercase map key, as an HTTP/2 peer sends them.
 		for k, v := range map[string]string{
-			"shopify-topic":        webhook.TopicCustomersCreate,
+			"shopify-topic":        shopify.TopicCustomersCreate,
 			"shopify-hmac-sha256":  webhook.Sign([]byte(sampleCreate2024), []byte(testSecret)),
 			"shopify-shop-domain":  testShop,
 			"shopify-webhook-id":   id,
@@ -181,10 +182,10 @@ func TestLowercaseHeaders(t *testing.T) {
 	if _, err := r.reader.Contact(ctx, bigID); err != nil {
 		t.Errorf("after a delivery with lowercase headers: %v", err)
 	}
-	if got := send("conflict", map[string]string{"X-Shopify-Topic": webhook.TopicShopRedact}); got != http.StatusBadRequest {
+	if got := send("conflict", map[string]string{"X-Shopify-Topic": shopify.TopicShopRedact}); got != http.StatusBadRequest {
 		t.Errorf("X-Shopify-Topic and shopify-topic disagreeing: got %d, want 400", got)
 	}
-	if got := send("agree", map[string]string{"X-Shopify-Topic": webhook.TopicCustomersCreate}); got != http.StatusOK {
+	if got := send("agree", map[string]string{"X-Shopify-Topic": shopify.TopicCustomersCreate}); got != http.StatusOK {
 		t.Errorf("both spellings, agreeing: got %d, want 200", got)
 	}
 }
@@ -197,7 +198,7 @@ func TestEventIDDeduplicates(t *testing.T) {
 	ctx := context.Background()
 	r := newReceiver(t, 0)
 	d := func(id, body string) delivery {
-		return delivery{topic: webhook.TopicCustomersCreate, body: body, headers: hdr(
+		return delivery{topic: shopify.TopicCustomersCreate, body: body, headers: hdr(
 			"X-Shopify-Webhook-Id", id, "X-Shopify-Event-Id", "event-1")}
 	}
 	r.mustSend(t, d("sub-1", sampleCreate2024))
@@ -211,7 +212,7 @@ func TestEventIDDeduplicates(t *testing.T) {
 	if len(counts) != 1 || counts[0].Count != 2 {
 		t.Errorf("got delivery counts %+v, want 2 recorded (the second subscription's copy a duplicate)", counts)
 	}
-	if got := r.counter(t, "shopsync_webhook_deliveries_total", "topic", webhook.TopicCustomersCreate, "outcome", "duplicate"); got != 1 {
+	if got := r.counter(t, "shopsync_webhook_deliveries_total", "topic", shopify.TopicCustomersCreate, "outcome", "duplicate"); got != 1 {
 		t.Errorf("got %v duplicates, want 1", got)
 	}
 }
@@ -223,12 +224,12 @@ func TestEventIDDeduplicates(t *testing.T) {
 func TestTrimmedPayloads(t *testing.T) {
 	ctx := context.Background()
 	r := newReceiver(t, 0)
-	r.mustSend(t, delivery{topic: webhook.TopicCustomersCreate, body: sampleCreate2024, headers: hdr("X-Shopify-Webhook-Id", "create")})
+	r.mustSend(t, delivery{topic: shopify.TopicCustomersCreate, body: sampleCreate2024, headers: hdr("X-Shopify-Webhook-Id", "create")})
 	modify := `{"id":706405506930370084,"email_marketing_consent":{"state":"subscribed","opt_in_level":"single_opt_in",` +
 		`"consent_updated_at":"2022-01-01T00:00:00-05:00"},"updated_at":"2022-01-02T00:00:00-05:00"}`
-	r.mustSend(t, delivery{topic: webhook.TopicCustomersUpdate, body: modify, headers: hdr("X-Shopify-Webhook-Id", "modify")})
+	r.mustSend(t, delivery{topic: shopify.TopicCustomersUpdate, body: modify, headers: hdr("X-Shopify-Webhook-Id", "modify")})
 	gidOnly := `{"admin_graphql_api_id":"gid://shopify/Customer/706405506930370084","note":"only the gid"}`
-	r.mustSend(t, delivery{topic: webhook.TopicCustomersUpdate, body: gidOnly, headers: hdr(
+	r.mustSend(t, delivery{topic: shopify.TopicCustomersUpdate, body: gidOnly, headers: hdr(
 		"X-Shopify-Webhook-Id", "gid", "X-Shopify-Triggered-At", triggered.Add(time.Minute).Format(time.RFC3339Nano))})
 	c, err := r.reader.Contact(ctx, bigID)
 	if err != nil {
@@ -285,7 +286,7 @@ func TestUnverifiedBytesBounded(t *testing.T) {
 			}()
 			req, _ := http.NewRequest(http.MethodPost, url, pr)
 			req.ContentLength = size
-			req.Header.Set("X-Shopify-Topic", webhook.TopicCustomersCreate)
+			req.Header.Set("X-Shopify-Topic", shopify.TopicCustomersCreate)
 			req.Header.Set("X-Shopify-Hmac-Sha256", webhook.Sign(nil, []byte(testSecret)))
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -314,7 +315,7 @@ func TestUnverifiedBytesBounded(t *testing.T) {
 	}
 	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(sampleCreate2024))
 	for k, v := range map[string]string{
-		"Content-Type": "application/json", "X-Shopify-Topic": webhook.TopicCustomersCreate,
+		"Content-Type": "application/json", "X-Shopify-Topic": shopify.TopicCustomersCreate,
 		"X-Shopify-Hmac-Sha256": webhook.Sign([]byte(sampleCreate2024), []byte(testSecret)),
 		"X-Shopify-Shop-Domain": testShop, "X-Shopify-Webhook-Id": "genuine",
 	} {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/shopsync/shopsync"
 	"github.com/shopsync/shopsync/internal/testutil"
+	"github.com/shopsync/shopsync/shopify"
 	"github.com/shopsync/shopsync/store"
 )
 
@@ -71,7 +72,7 @@ func profileChange(id int64) store.Change {
 	k := shopsync.Contact{ShopifyID: id, Email: &email, Fields: shopsync.FieldEmail, Parts: shopsync.Set(shopsync.PartProfile)}
 	k.Clocks[shopsync.PartProfile] = shopsync.Clock{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Kind: shopsync.ClockUpdatedAt}
 	return store.Change{Kind: store.ChangeUpsert, ShopifyID: id, Contact: &k, Seen: k.Clocks[0].Time, Source: "test",
-		Delivery: &store.Delivery{WebhookID: fmt.Sprintf("w%d", id), Topic: TopicCustomersUpdate}}
+		Delivery: &store.Delivery{WebhookID: fmt.Sprintf("w%d", id), Topic: shopify.TopicCustomersUpdate}}
 }
 
 // submitAll submits changes for ids concurrently and returns their results.

@@ -17,31 +17,16 @@ import (
 	"github.com/shopsync/shopsync/store"
 )
 
-// The topics shopsync acts on (SHOPIFY.md §6).
-const (
-	TopicCustomersCreate      = "customers/create"
-	TopicCustomersUpdate      = "customers/update"
-	TopicCustomersEnable      = "customers/enable"
-	TopicCustomersDisable     = "customers/disable"
-	TopicCustomersDelete      = "customers/delete"
-	TopicCustomersMerge       = "customers/merge"
-	TopicEmailConsentUpdate   = "customers_email_marketing_consent/update"
-	TopicSMSConsentUpdate     = "customers_marketing_consent/update"
-	TopicPurchasingSummary    = "customers/purchasing_summary"
-	TopicTagsAdded            = "customer.tags_added"
-	TopicTagsRemoved          = "customer.tags_removed"
-	TopicCustomersRedact      = "customers/redact"
-	TopicShopRedact           = "shop/redact"
-	TopicCustomersDataRequest = "customers/data_request"
-	topicUnknown              = "unknown"
-)
+const topicUnknown = "unknown"
 
-// Topics lists the topics shopsync acts on.
-var Topics = []string{
-	TopicCustomersCreate, TopicCustomersUpdate, TopicCustomersEnable, TopicCustomersDisable,
-	TopicCustomersDelete, TopicCustomersMerge, TopicEmailConsentUpdate, TopicSMSConsentUpdate,
-	TopicPurchasingSummary, TopicTagsAdded, TopicTagsRemoved, TopicCustomersRedact, TopicShopRedact,
-	TopicCustomersDataRequest,
+// Topics returns the topics shopsync acts on.
+func Topics() []string {
+	return []string{
+		shopify.TopicCustomersCreate, shopify.TopicCustomersUpdate, shopify.TopicCustomersEnable, shopify.TopicCustomersDisable,
+		shopify.TopicCustomersDelete, shopify.TopicCustomersMerge, shopify.TopicEmailConsentUpdate, shopify.TopicSMSConsentUpdate,
+		shopify.TopicPurchasingSummary, shopify.TopicTagsAdded, shopify.TopicTagsRemoved, shopify.TopicCustomersRedact, shopify.TopicShopRedact,
+		shopify.TopicCustomersDataRequest,
+	}
 }
 
 // Meta is what a delivery's headers, and the receiver, say about it. The
@@ -110,7 +95,7 @@ func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 		return ch, err
 	}
 	switch meta.Topic {
-	case TopicCustomersCreate, TopicCustomersUpdate, TopicCustomersEnable, TopicCustomersDisable:
+	case shopify.TopicCustomersCreate, shopify.TopicCustomersUpdate, shopify.TopicCustomersEnable, shopify.TopicCustomersDisable:
 		var p struct {
 			shopify.Customer
 			Addresses shopify.Opt[[]webhookAddress] `json:"addresses"`
@@ -134,7 +119,7 @@ func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 			}
 		}
 		return upsert(m, ch, &c)
-	case TopicEmailConsentUpdate:
+	case shopify.TopicEmailConsentUpdate:
 		var p struct {
 			CustomerID int64                             `json:"customer_id"`
 			Consent    shopify.Opt[shopify.EmailConsent] `json:"email_marketing_consent"`
@@ -143,7 +128,7 @@ func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 			return ch, err
 		}
 		return upsert(m, ch, &shopify.Customer{ID: p.CustomerID, EmailMarketingConsent: p.Consent})
-	case TopicSMSConsentUpdate:
+	case shopify.TopicSMSConsentUpdate:
 		var p struct {
 			ID      int64                           `json:"id"`
 			Consent shopify.Opt[shopify.SMSConsent] `json:"sms_marketing_consent"`
@@ -152,9 +137,9 @@ func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 			return ch, err
 		}
 		return upsert(m, ch, &shopify.Customer{ID: p.ID, SMSMarketingConsent: p.Consent})
-	case TopicPurchasingSummary:
+	case shopify.TopicPurchasingSummary:
 		return purchasingSummary(m, ch, body)
-	case TopicTagsAdded, TopicTagsRemoved:
+	case shopify.TopicTagsAdded, shopify.TopicTagsRemoved:
 		var p struct {
 			CustomerID string     `json:"customerId"`
 			Tags       []string   `json:"tags"`
@@ -168,12 +153,12 @@ func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 			return ch, err
 		}
 		ch.Kind, ch.ShopifyID, ch.Tags, ch.Need = store.ChangeTagsAdded, id, p.Tags, m.Parts()
-		if meta.Topic == TopicTagsRemoved {
+		if meta.Topic == shopify.TopicTagsRemoved {
 			ch.Kind = store.ChangeTagsRemoved
 		}
 		ch.Clock = occurredAt(p.OccurredAt)
 		return ch, nil
-	case TopicCustomersDelete:
+	case shopify.TopicCustomersDelete:
 		var c shopify.Customer
 		if err := unmarshal(body, &c); err != nil {
 			return ch, err
@@ -185,7 +170,7 @@ func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 		// sent again as customers/delete must not delete a live customer.
 		ch.Kind, ch.ShopifyID = store.ChangeRefetch, c.ID
 		return ch, nil
-	case TopicCustomersMerge:
+	case shopify.TopicCustomersMerge:
 		var p struct {
 			KeptID    string `json:"admin_graphql_api_customer_kept_id"`
 			DeletedID string `json:"admin_graphql_api_customer_deleted_id"`
@@ -212,7 +197,7 @@ func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 		ch.Kind, ch.ShopifyID = store.ChangeMerge, kept
 		ch.Merge = &store.Merge{KeptID: kept, MergedID: merged}
 		return ch, nil
-	case TopicCustomersRedact, TopicCustomersDataRequest:
+	case shopify.TopicCustomersRedact, shopify.TopicCustomersDataRequest:
 		var p struct {
 			Customer struct {
 				ID int64 `json:"id"`
@@ -230,12 +215,12 @@ func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 		}
 		ch.ShopifyID = p.Customer.ID
 		ch.Kind = store.ChangeRedactCustomer
-		if meta.Topic == TopicCustomersDataRequest {
+		if meta.Topic == shopify.TopicCustomersDataRequest {
 			ch.Kind = store.ChangeDataRequest
 			ch.DataRequest = &store.DataRequest{ID: p.DataRequest.ID, OrdersRequested: p.OrdersRequested}
 		}
 		return ch, nil
-	case TopicShopRedact:
+	case shopify.TopicShopRedact:
 		ch.Kind = store.ChangeRedactShop
 		return ch, nil
 	}
@@ -286,16 +271,16 @@ var familyKeys = map[family][]string{
 
 func topicFamily(topic string) family {
 	switch topic {
-	case TopicCustomersCreate, TopicCustomersUpdate, TopicCustomersEnable, TopicCustomersDisable,
-		TopicCustomersDelete, TopicSMSConsentUpdate:
+	case shopify.TopicCustomersCreate, shopify.TopicCustomersUpdate, shopify.TopicCustomersEnable, shopify.TopicCustomersDisable,
+		shopify.TopicCustomersDelete, shopify.TopicSMSConsentUpdate:
 		return familyCustomer
-	case TopicEmailConsentUpdate:
+	case shopify.TopicEmailConsentUpdate:
 		return familyEmailConsent
-	case TopicPurchasingSummary, TopicTagsAdded, TopicTagsRemoved:
+	case shopify.TopicPurchasingSummary, shopify.TopicTagsAdded, shopify.TopicTagsRemoved:
 		return familyEvent
-	case TopicCustomersMerge:
+	case shopify.TopicCustomersMerge:
 		return familyMerge
-	case TopicCustomersRedact, TopicCustomersDataRequest, TopicShopRedact:
+	case shopify.TopicCustomersRedact, shopify.TopicCustomersDataRequest, shopify.TopicShopRedact:
 		return familyCompliance
 	}
 	return familyOther
@@ -338,27 +323,27 @@ func checkShape(meta Meta, keys map[string]json.RawMessage) error {
 	}
 	var err error
 	switch meta.Topic {
-	case TopicEmailConsentUpdate:
+	case shopify.TopicEmailConsentUpdate:
 		err = need("customer_id", "email_marketing_consent")
-	case TopicSMSConsentUpdate:
+	case shopify.TopicSMSConsentUpdate:
 		err = need("id", "sms_marketing_consent")
-	case TopicPurchasingSummary:
+	case shopify.TopicPurchasingSummary:
 		err = need("customerId")
 		if err == nil {
 			err = refuse("tags")
 		}
-	case TopicTagsAdded, TopicTagsRemoved:
+	case shopify.TopicTagsAdded, shopify.TopicTagsRemoved:
 		err = errors.Join(need("customerId", "tags"),
 			refuse("numberOfOrders", "amountSpent", "lastOrderId"))
-	case TopicCustomersMerge:
+	case shopify.TopicCustomersMerge:
 		err = need("admin_graphql_api_customer_kept_id", "admin_graphql_api_customer_deleted_id")
-	case TopicCustomersRedact:
+	case shopify.TopicCustomersRedact:
 		err = errors.Join(need("shop_id", "shop_domain", "customer", "orders_to_redact"),
 			refuse("orders_requested", "data_request"))
-	case TopicCustomersDataRequest:
+	case shopify.TopicCustomersDataRequest:
 		err = errors.Join(need("shop_id", "shop_domain", "customer", "data_request"),
 			refuse("orders_to_redact"))
-	case TopicShopRedact:
+	case shopify.TopicShopRedact:
 		err = errors.Join(need("shop_id", "shop_domain"),
 			refuse("customer", "orders_to_redact", "orders_requested", "data_request"))
 	}

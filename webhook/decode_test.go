@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/shopsync/shopsync"
 	"github.com/shopsync/shopsync/mapping"
+	"github.com/shopsync/shopsync/shopify"
 	"github.com/shopsync/shopsync/store"
 	"github.com/shopsync/shopsync/webhook"
 )
@@ -139,8 +140,8 @@ func updatedClock(t time.Time) shopsync.Clock {
 func TestDecodeCustomerFull(t *testing.T) {
 	m := newMapper(t)
 	updated := time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC)
-	for _, topic := range []string{webhook.TopicCustomersCreate, webhook.TopicCustomersUpdate,
-		webhook.TopicCustomersEnable, webhook.TopicCustomersDisable} {
+	for _, topic := range []string{shopify.TopicCustomersCreate, shopify.TopicCustomersUpdate,
+		shopify.TopicCustomersEnable, shopify.TopicCustomersDisable} {
 		t.Run(topic, func(t *testing.T) {
 			ch := decode(t, m, topic, sampleCreate2024)
 			if ch.Kind != store.ChangeUpsert || ch.ShopifyID != bigID || ch.Contact == nil || ch.Contact.ShopifyID != bigID {
@@ -182,7 +183,7 @@ func TestDecodeCustomerFull(t *testing.T) {
 
 func TestDecodeCustomerSlim(t *testing.T) {
 	m := newMapper(t)
-	ch := decode(t, m, webhook.TopicCustomersCreate, slimCreate(t))
+	ch := decode(t, m, shopify.TopicCustomersCreate, slimCreate(t))
 	c := ch.Contact
 	if ch.Kind != store.ChangeUpsert || ch.ShopifyID != bigID {
 		t.Fatalf("got kind %d id %d", ch.Kind, ch.ShopifyID)
@@ -215,7 +216,7 @@ func TestDecodeCustomerSlim(t *testing.T) {
 func TestDecodeConsent(t *testing.T) {
 	m := newMapper(t)
 
-	ch := decode(t, m, webhook.TopicEmailConsentUpdate, sampleEmailConsent)
+	ch := decode(t, m, shopify.TopicEmailConsentUpdate, sampleEmailConsent)
 	c := ch.Contact
 	if ch.Kind != store.ChangeUpsert || ch.ShopifyID != bigID || c.Parts != shopsync.Set(shopsync.PartEmailConsent) || c.Fields != 0 {
 		t.Fatalf("email: got kind %d id %d parts %b fields %b", ch.Kind, ch.ShopifyID, c.Parts, c.Fields)
@@ -239,7 +240,7 @@ func TestDecodeConsent(t *testing.T) {
 	// With consent_updated_at: that is the clock.
 	withClock := strings.Replace(sampleEmailConsent, `"consent_updated_at":null`, `"consent_updated_at":"2026-06-30T08:00:00-04:00"`, 1)
 	withClock = strings.Replace(withClock, `"not_subscribed"`, `"subscribed"`, 1)
-	c = decode(t, m, webhook.TopicEmailConsentUpdate, withClock).Contact
+	c = decode(t, m, shopify.TopicEmailConsentUpdate, withClock).Contact
 	at := time.Date(2026, 6, 30, 12, 0, 0, 0, time.UTC)
 	want := shopsync.Clock{Time: at, Kind: shopsync.ClockConsentUpdatedAt}
 	if diff := cmp.Diff(clocks(c), map[shopsync.Part]shopsync.Clock{shopsync.PartEmailConsent: want}); diff != "" {
@@ -249,7 +250,7 @@ func TestDecodeConsent(t *testing.T) {
 		t.Error("subscribed: accepts_email_marketing not true")
 	}
 
-	ch = decode(t, m, webhook.TopicSMSConsentUpdate, sampleSMSConsent)
+	ch = decode(t, m, shopify.TopicSMSConsentUpdate, sampleSMSConsent)
 	c = ch.Contact
 	if ch.Kind != store.ChangeUpsert || ch.ShopifyID != bigID || c.Parts != shopsync.Set(shopsync.PartSMSConsent) || c.Fields != 0 {
 		t.Fatalf("sms: got kind %d id %d parts %b fields %b", ch.Kind, ch.ShopifyID, c.Parts, c.Fields)
@@ -286,7 +287,7 @@ func TestDecodePurchasingSummary(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ch := decode(t, m, webhook.TopicPurchasingSummary, tt.body)
+			ch := decode(t, m, shopify.TopicPurchasingSummary, tt.body)
 			c := ch.Contact
 			if ch.Kind != store.ChangeUpsert || ch.ShopifyID != tt.id || c.ShopifyID != tt.id {
 				t.Fatalf("got kind %d id %d, want upsert of %d", ch.Kind, ch.ShopifyID, tt.id)
@@ -333,7 +334,7 @@ func TestDecodeTags(t *testing.T) {
 	for _, tt := range []struct {
 		topic string
 		kind  store.ChangeKind
-	}{{webhook.TopicTagsAdded, store.ChangeTagsAdded}, {webhook.TopicTagsRemoved, store.ChangeTagsRemoved}} {
+	}{{shopify.TopicTagsAdded, store.ChangeTagsAdded}, {shopify.TopicTagsRemoved, store.ChangeTagsRemoved}} {
 		ch := decode(t, m, tt.topic, sampleTags)
 		occurred := shopsync.Clock{Time: time.Date(2005, 5, 5, 5, 0, 0, 0, time.UTC), Kind: shopsync.ClockOccurredAt}
 		if ch.Kind != tt.kind || ch.ShopifyID != 1 || ch.Clock != occurred {
@@ -346,7 +347,7 @@ func TestDecodeTags(t *testing.T) {
 			t.Errorf("%s: got need %b, want %b", tt.topic, ch.Need, m.Parts())
 		}
 	}
-	noClock := decode(t, m, webhook.TopicTagsAdded, `{"customerId":"gid://shopify/Customer/706405506930370084","tags":["x"]}`)
+	noClock := decode(t, m, shopify.TopicTagsAdded, `{"customerId":"gid://shopify/Customer/706405506930370084","tags":["x"]}`)
 	if noClock.ShopifyID != bigID || !noClock.Clock.IsZero() {
 		t.Errorf("without occurredAt: got id %d clock %v, want %d and none", noClock.ShopifyID, noClock.Clock, bigID)
 	}
@@ -355,27 +356,27 @@ func TestDecodeTags(t *testing.T) {
 func TestDecodeDeleteAndCompliance(t *testing.T) {
 	m := newMapper(t)
 	// A deletion is confirmed by reading the customer again.
-	ch := decode(t, m, webhook.TopicCustomersDelete, sampleDelete)
+	ch := decode(t, m, shopify.TopicCustomersDelete, sampleDelete)
 	if ch.Kind != store.ChangeRefetch || ch.ShopifyID != bigID || ch.Contact != nil {
 		t.Errorf("delete: got kind %d id %d, want a re-fetch of %d", ch.Kind, ch.ShopifyID, bigID)
 	}
-	ch = decode(t, m, webhook.TopicCustomersDelete, `{"id":9007199254740993}`)
+	ch = decode(t, m, shopify.TopicCustomersDelete, `{"id":9007199254740993}`)
 	if ch.ShopifyID != 9007199254740993 {
 		t.Errorf("delete: got id %d, want 9007199254740993", ch.ShopifyID)
 	}
 
-	ch = decode(t, m, webhook.TopicCustomersRedact, sampleRedact)
+	ch = decode(t, m, shopify.TopicCustomersRedact, sampleRedact)
 	if ch.Kind != store.ChangeRedactCustomer || ch.ShopifyID != 191167 || ch.Contact != nil {
 		t.Errorf("redact: got kind %d id %d", ch.Kind, ch.ShopifyID)
 	}
-	ch = decode(t, m, webhook.TopicCustomersDataRequest, sampleDataRequest)
+	ch = decode(t, m, shopify.TopicCustomersDataRequest, sampleDataRequest)
 	if ch.Kind != store.ChangeDataRequest || ch.ShopifyID != 191167 {
 		t.Errorf("data request: got kind %d id %d", ch.Kind, ch.ShopifyID)
 	}
 	if diff := cmp.Diff(ch.DataRequest, &store.DataRequest{ID: 9999, OrdersRequested: []int64{299938, 280263, 220458}}); diff != "" {
 		t.Errorf("data request (-got +want):\n%s", diff)
 	}
-	ch = decode(t, m, webhook.TopicShopRedact, sampleShopRedact)
+	ch = decode(t, m, shopify.TopicShopRedact, sampleShopRedact)
 	if ch.Kind != store.ChangeRedactShop {
 		t.Errorf("shop redact: got kind %d", ch.Kind)
 	}
@@ -390,37 +391,37 @@ func TestDecodeBadPayloads(t *testing.T) {
 	tests := []struct {
 		name, topic, body string
 	}{
-		{"empty", webhook.TopicCustomersUpdate, ``},
-		{"not JSON", webhook.TopicCustomersUpdate, `{"id":1`},
-		{"trailing garbage", webhook.TopicCustomersUpdate, `{"id":1} x`},
-		{"array", webhook.TopicCustomersUpdate, `[{"id":1}]`},
-		{"no id", webhook.TopicCustomersUpdate, `{"email":"a@example.com"}`},
-		{"id as string", webhook.TopicCustomersUpdate, `{"id":"706405506930370084"}`},
-		{"id as float", webhook.TopicCustomersUpdate, `{"id":7.064055069303701e17}`},
-		{"negative id", webhook.TopicCustomersCreate, `{"id":-5}`},
-		{"wrong field type", webhook.TopicCustomersCreate, `{"id":1,"orders_count":"many"}`},
-		{"bad time", webhook.TopicCustomersCreate, `{"id":1,"updated_at":"yesterday"}`},
-		{"bad decimal", webhook.TopicCustomersCreate, `{"id":1,"total_spent":"1e5"}`},
-		{"email consent without consent", webhook.TopicEmailConsentUpdate, `{"customer_id":1,"email_address":"a@b"}`},
-		{"email consent without id", webhook.TopicEmailConsentUpdate, `{"email_marketing_consent":{"state":"subscribed"}}`},
-		{"sms consent without consent", webhook.TopicSMSConsentUpdate, `{"id":1,"phone":null}`},
-		{"purchasing plain id", webhook.TopicPurchasingSummary, `{"customerId":"1","numberOfOrders":1}`},
-		{"purchasing order gid as customer", webhook.TopicPurchasingSummary, `{"customerId":"gid://shopify/Order/1"}`},
-		{"purchasing orders text", webhook.TopicPurchasingSummary, `{"customerId":"gid://shopify/Customer/1","numberOfOrders":"abc"}`},
-		{"purchasing orders negative", webhook.TopicPurchasingSummary, `{"customerId":"gid://shopify/Customer/1","numberOfOrders":-1}`},
-		{"purchasing orders fraction", webhook.TopicPurchasingSummary, `{"customerId":"gid://shopify/Customer/1","numberOfOrders":1.5}`},
-		{"purchasing bad order gid", webhook.TopicPurchasingSummary, `{"customerId":"gid://shopify/Customer/1","lastOrderId":"gid://shopify/Customer/1"}`},
-		{"purchasing bad amount", webhook.TopicPurchasingSummary, `{"customerId":"gid://shopify/Customer/1","amountSpent":{"amount":"lots"}}`},
-		{"tags without customer", webhook.TopicTagsAdded, `{"tags":["a"]}`},
-		{"tags as string", webhook.TopicTagsRemoved, `{"customerId":"gid://shopify/Customer/1","tags":"a, b"}`},
-		{"tags bad gid", webhook.TopicTagsAdded, `{"customerId":"gid://shopify/Customer/abc","tags":["a"]}`},
-		{"delete without id", webhook.TopicCustomersDelete, `{"tax_exemptions":[]}`},
-		{"redact without customer", webhook.TopicCustomersRedact, `{"shop_id":1,"customer":{}}`},
-		{"data request without customer", webhook.TopicCustomersDataRequest, `{"shop_id":1}`},
-		{"shop redact not JSON", webhook.TopicShopRedact, `shop`},
-		{"merge without the merged id", webhook.TopicCustomersMerge, `{"admin_graphql_api_customer_kept_id":"gid://shopify/Customer/1"}`},
-		{"merge with plain ids", webhook.TopicCustomersMerge, `{"admin_graphql_api_customer_kept_id":"1","admin_graphql_api_customer_deleted_id":"2"}`},
-		{"id and gid disagree", webhook.TopicCustomersUpdate, `{"id":1,"admin_graphql_api_id":"gid://shopify/Customer/2"}`},
+		{"empty", shopify.TopicCustomersUpdate, ``},
+		{"not JSON", shopify.TopicCustomersUpdate, `{"id":1`},
+		{"trailing garbage", shopify.TopicCustomersUpdate, `{"id":1} x`},
+		{"array", shopify.TopicCustomersUpdate, `[{"id":1}]`},
+		{"no id", shopify.TopicCustomersUpdate, `{"email":"a@example.com"}`},
+		{"id as string", shopify.TopicCustomersUpdate, `{"id":"706405506930370084"}`},
+		{"id as float", shopify.TopicCustomersUpdate, `{"id":7.064055069303701e17}`},
+		{"negative id", shopify.TopicCustomersCreate, `{"id":-5}`},
+		{"wrong field type", shopify.TopicCustomersCreate, `{"id":1,"orders_count":"many"}`},
+		{"bad time", shopify.TopicCustomersCreate, `{"id":1,"updated_at":"yesterday"}`},
+		{"bad decimal", shopify.TopicCustomersCreate, `{"id":1,"total_spent":"1e5"}`},
+		{"email consent without consent", shopify.TopicEmailConsentUpdate, `{"customer_id":1,"email_address":"a@b"}`},
+		{"email consent without id", shopify.TopicEmailConsentUpdate, `{"email_marketing_consent":{"state":"subscribed"}}`},
+		{"sms consent without consent", shopify.TopicSMSConsentUpdate, `{"id":1,"phone":null}`},
+		{"purchasing plain id", shopify.TopicPurchasingSummary, `{"customerId":"1","numberOfOrders":1}`},
+		{"purchasing order gid as customer", shopify.TopicPurchasingSummary, `{"customerId":"gid://shopify/Order/1"}`},
+		{"purchasing orders text", shopify.TopicPurchasingSummary, `{"customerId":"gid://shopify/Customer/1","numberOfOrders":"abc"}`},
+		{"purchasing orders negative", shopify.TopicPurchasingSummary, `{"customerId":"gid://shopify/Customer/1","numberOfOrders":-1}`},
+		{"purchasing orders fraction", shopify.TopicPurchasingSummary, `{"customerId":"gid://shopify/Customer/1","numberOfOrders":1.5}`},
+		{"purchasing bad order gid", shopify.TopicPurchasingSummary, `{"customerId":"gid://shopify/Customer/1","lastOrderId":"gid://shopify/Customer/1"}`},
+		{"purchasing bad amount", shopify.TopicPurchasingSummary, `{"customerId":"gid://shopify/Customer/1","amountSpent":{"amount":"lots"}}`},
+		{"tags without customer", shopify.TopicTagsAdded, `{"tags":["a"]}`},
+		{"tags as string", shopify.TopicTagsRemoved, `{"customerId":"gid://shopify/Customer/1","tags":"a, b"}`},
+		{"tags bad gid", shopify.TopicTagsAdded, `{"customerId":"gid://shopify/Customer/abc","tags":["a"]}`},
+		{"delete without id", shopify.TopicCustomersDelete, `{"tax_exemptions":[]}`},
+		{"redact without customer", shopify.TopicCustomersRedact, `{"shop_id":1,"customer":{}}`},
+		{"data request without customer", shopify.TopicCustomersDataRequest, `{"shop_id":1}`},
+		{"shop redact not JSON", shopify.TopicShopRedact, `shop`},
+		{"merge without the merged id", shopify.TopicCustomersMerge, `{"admin_graphql_api_customer_kept_id":"gid://shopify/Customer/1"}`},
+		{"merge with plain ids", shopify.TopicCustomersMerge, `{"admin_graphql_api_customer_kept_id":"1","admin_graphql_api_customer_deleted_id":"2"}`},
+		{"id and gid disagree", shopify.TopicCustomersUpdate, `{"id":1,"admin_graphql_api_id":"gid://shopify/Customer/2"}`},
 		{"unknown topic not JSON", "orders/create", `<xml/>`},
 	}
 	for _, tt := range tests {
@@ -435,15 +436,15 @@ func TestDecodeBadPayloads(t *testing.T) {
 
 func FuzzDecode(f *testing.F) {
 	for _, s := range []struct{ topic, body string }{
-		{webhook.TopicCustomersCreate, sampleCreate2024},
-		{webhook.TopicPurchasingSummary, samplePurchasing},
-		{webhook.TopicEmailConsentUpdate, sampleEmailConsent},
-		{webhook.TopicSMSConsentUpdate, sampleSMSConsent},
-		{webhook.TopicTagsAdded, sampleTags},
-		{webhook.TopicCustomersDelete, sampleDelete},
-		{webhook.TopicCustomersRedact, sampleRedact},
-		{webhook.TopicCustomersDataRequest, sampleDataRequest},
-		{webhook.TopicShopRedact, sampleShopRedact},
+		{shopify.TopicCustomersCreate, sampleCreate2024},
+		{shopify.TopicPurchasingSummary, samplePurchasing},
+		{shopify.TopicEmailConsentUpdate, sampleEmailConsent},
+		{shopify.TopicSMSConsentUpdate, sampleSMSConsent},
+		{shopify.TopicTagsAdded, sampleTags},
+		{shopify.TopicCustomersDelete, sampleDelete},
+		{shopify.TopicCustomersRedact, sampleRedact},
+		{shopify.TopicCustomersDataRequest, sampleDataRequest},
+		{shopify.TopicShopRedact, sampleShopRedact},
 	} {
 		f.Add(s.topic, []byte(s.body))
 	}

@@ -8,32 +8,33 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shopsync/shopsync/shopify"
 	"github.com/shopsync/shopsync/store"
 	"github.com/shopsync/shopsync/webhook"
 )
 
 // FuzzDecodeTopics complements FuzzDecode (fuzzed topic strings, which
-// rarely hit a real topic): it picks one of webhook.Topics (or an unknown
+// rarely hit a real topic): it picks one of webhook.Topics() (or an unknown
 // one) by index, so every decoder sees every mutation, and checks that a
 // decoded change carries exactly the customer id of the payload: the
 // number's digits as sent (never through a float64), or a gid's number.
 func FuzzDecodeTopics(f *testing.F) {
 	samples := map[string]string{
-		webhook.TopicCustomersCreate:      sampleCreate2024,
-		webhook.TopicCustomersUpdate:      slimCreate(f),
-		webhook.TopicCustomersEnable:      `{"id":9007199254740993,"state":"enabled"}`,
-		webhook.TopicCustomersDisable:     `{"ID":9223372036854775807,"state":"disabled"}`,
-		webhook.TopicCustomersDelete:      sampleDelete,
-		webhook.TopicEmailConsentUpdate:   sampleEmailConsent,
-		webhook.TopicSMSConsentUpdate:     sampleSMSConsent,
-		webhook.TopicPurchasingSummary:    samplePurchasing,
-		webhook.TopicTagsAdded:            sampleTags,
-		webhook.TopicTagsRemoved:          `{"customerId":"gid://shopify/Customer/9007199254740993?x=1","tags":[]}`,
-		webhook.TopicCustomersRedact:      sampleRedact,
-		webhook.TopicShopRedact:           sampleShopRedact,
-		webhook.TopicCustomersDataRequest: sampleDataRequest,
+		shopify.TopicCustomersCreate:      sampleCreate2024,
+		shopify.TopicCustomersUpdate:      slimCreate(f),
+		shopify.TopicCustomersEnable:      `{"id":9007199254740993,"state":"enabled"}`,
+		shopify.TopicCustomersDisable:     `{"ID":9223372036854775807,"state":"disabled"}`,
+		shopify.TopicCustomersDelete:      sampleDelete,
+		shopify.TopicEmailConsentUpdate:   sampleEmailConsent,
+		shopify.TopicSMSConsentUpdate:     sampleSMSConsent,
+		shopify.TopicPurchasingSummary:    samplePurchasing,
+		shopify.TopicTagsAdded:            sampleTags,
+		shopify.TopicTagsRemoved:          `{"customerId":"gid://shopify/Customer/9007199254740993?x=1","tags":[]}`,
+		shopify.TopicCustomersRedact:      sampleRedact,
+		shopify.TopicShopRedact:           sampleShopRedact,
+		shopify.TopicCustomersDataRequest: sampleDataRequest,
 	}
-	for i, topic := range webhook.Topics {
+	for i, topic := range webhook.Topics() {
 		f.Add(uint8(i), []byte(samples[topic]))
 	}
 	for _, body := range []string{
@@ -53,8 +54,8 @@ func FuzzDecodeTopics(f *testing.F) {
 	m := newMapper(f)
 	f.Fuzz(func(t *testing.T, topicIndex uint8, body []byte) {
 		topic := "orders/create"
-		if i := int(topicIndex) % (len(webhook.Topics) + 1); i < len(webhook.Topics) {
-			topic = webhook.Topics[i]
+		if i := int(topicIndex) % (len(webhook.Topics()) + 1); i < len(webhook.Topics()) {
+			topic = webhook.Topics()[i]
 		}
 		meta := webhook.Meta{Topic: topic, WebhookID: "w", TriggeredAt: triggered}
 		ch, err := webhook.Decode(m, meta, body)
@@ -69,14 +70,14 @@ func FuzzDecodeTopics(f *testing.F) {
 		}
 		var want string // the id as the payload wrote it
 		switch topic {
-		case webhook.TopicCustomersCreate, webhook.TopicCustomersUpdate, webhook.TopicCustomersEnable,
-			webhook.TopicCustomersDisable, webhook.TopicCustomersDelete, webhook.TopicSMSConsentUpdate:
+		case shopify.TopicCustomersCreate, shopify.TopicCustomersUpdate, shopify.TopicCustomersEnable,
+			shopify.TopicCustomersDisable, shopify.TopicCustomersDelete, shopify.TopicSMSConsentUpdate:
 			want = number(t, field(t, body, "id"))
-		case webhook.TopicEmailConsentUpdate:
+		case shopify.TopicEmailConsentUpdate:
 			want = number(t, field(t, body, "customer_id"))
-		case webhook.TopicCustomersRedact, webhook.TopicCustomersDataRequest:
+		case shopify.TopicCustomersRedact, shopify.TopicCustomersDataRequest:
 			want = number(t, field(t, field(t, body, "customer"), "id"))
-		case webhook.TopicPurchasingSummary, webhook.TopicTagsAdded, webhook.TopicTagsRemoved:
+		case shopify.TopicPurchasingSummary, shopify.TopicTagsAdded, shopify.TopicTagsRemoved:
 			var gid string
 			if err := json.Unmarshal(field(t, body, "customerId"), &gid); err != nil {
 				t.Fatalf("%s: customerId %s decoded by Decode but not here: %v", topic, field(t, body, "customerId"), err)
@@ -101,7 +102,7 @@ func FuzzDecodeTopics(f *testing.F) {
 			if ch.Contact == nil || ch.Contact.ShopifyID != ch.ShopifyID {
 				t.Fatalf("%s: upsert of %d with contact %+v", topic, ch.ShopifyID, ch.Contact)
 			}
-			if a, ok := ch.Contact.Attributes.Get("last_order_id"); ok && a.Value != nil && topic != webhook.TopicPurchasingSummary {
+			if a, ok := ch.Contact.Attributes.Get("last_order_id"); ok && a.Value != nil && topic != shopify.TopicPurchasingSummary {
 				if got, want := strconv.FormatInt(a.Value.(int64), 10), number(t, field(t, body, "last_order_id")); got != want {
 					t.Fatalf("%s: last_order_id %s, the payload says %s", topic, got, want)
 				}

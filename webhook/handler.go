@@ -326,7 +326,7 @@ func (h *Handler) observe(start time.Time, topic, outcome string) {
 // topicLabel bounds the label values a sender controls: known topics, or
 // "unknown".
 func topicLabel(topic string) string {
-	if slices.Contains(Topics, topic) {
+	if topicFamily(topic) != familyOther {
 		return topic
 	}
 	return topicUnknown

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shopsync/shopsync/internal/testutil"
+	"github.com/shopsync/shopsync/shopify"
 	"github.com/shopsync/shopsync/store"
 	"github.com/shopsync/shopsync/webhook"
 )
@@ -164,7 +165,7 @@ func TestHandlerCommitsBeforeOK(t *testing.T) {
 	r := newReceiver(t, 0)
 
 	// customers/create (2024-04): visible to a fresh read once answered.
-	r.mustSend(t, delivery{topic: webhook.TopicCustomersCreate, body: sampleCreate2024})
+	r.mustSend(t, delivery{topic: shopify.TopicCustomersCreate, body: sampleCreate2024})
 	c, err := r.reader.Contact(ctx, bigID)
 	if err != nil {
 		t.Fatalf("after 200: %v", err)
@@ -178,7 +179,7 @@ func TestHandlerCommitsBeforeOK(t *testing.T) {
 	// A 2025-01 customers/update, newer: the profile changes, the order
 	// stats and tags it does not carry stay, and nothing is queued.
 	slimUpdate := withKeys(t, slimCreate(t), `"first_name":"Robert","updated_at":"2025-02-03T10:11:12-05:00"`)
-	r.mustSend(t, delivery{topic: webhook.TopicCustomersUpdate, body: slimUpdate, headers: hdr("X-Shopify-Webhook-Id", "slim-update")})
+	r.mustSend(t, delivery{topic: shopify.TopicCustomersUpdate, body: slimUpdate, headers: hdr("X-Shopify-Webhook-Id", "slim-update")})
 	if c, err = r.reader.Contact(ctx, bigID); err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +200,7 @@ func TestHandlerCommitsBeforeOK(t *testing.T) {
 	// time), signed with the second secret of a rotation.
 	later := triggered.Add(time.Minute).Format(time.RFC3339Nano)
 	consent := strings.Replace(sampleEmailConsent, `"not_subscribed"`, `"subscribed"`, 1)
-	r.mustSend(t, delivery{topic: webhook.TopicEmailConsentUpdate, body: consent, headers: hdr(
+	r.mustSend(t, delivery{topic: shopify.TopicEmailConsentUpdate, body: consent, headers: hdr(
 		"X-Shopify-Hmac-Sha256", webhook.Sign([]byte(consent), []byte("new-secret")),
 		"X-Shopify-Triggered-At", later)})
 	if c, err = r.reader.Contact(ctx, bigID); err != nil {
@@ -210,7 +211,7 @@ func TestHandlerCommitsBeforeOK(t *testing.T) {
 	}
 	// The same delivery again, and a different body under the same id:
 	// one effect.
-	r.mustSend(t, delivery{topic: webhook.TopicEmailConsentUpdate, body: sampleEmailConsent, headers: hdr(
+	r.mustSend(t, delivery{topic: shopify.TopicEmailConsentUpdate, body: sampleEmailConsent, headers: hdr(
 		"X-Shopify-Triggered-At", triggered.Add(2*time.Minute).Format(time.RFC3339Nano))})
 	if c, _ = r.reader.Contact(ctx, bigID); c == nil {
 		t.Fatal("contact gone")
@@ -221,7 +222,7 @@ func TestHandlerCommitsBeforeOK(t *testing.T) {
 
 	// A slim customers/create of a new customer queues a re-fetch.
 	slim := strings.ReplaceAll(slimCreate(t), "706405506930370084", "706405506930370085")
-	r.mustSend(t, delivery{topic: webhook.TopicCustomersCreate, body: slim, headers: hdr("X-Shopify-Webhook-Id", "slim")})
+	r.mustSend(t, delivery{topic: shopify.TopicCustomersCreate, body: slim, headers: hdr("X-Shopify-Webhook-Id", "slim")})
 	if n, err := r.reader.RefetchPending(ctx); err != nil || n != 1 || r.queued.Load() != 1 {
 		t.Errorf("slim create: got %d pending (%v), %d pokes; want 1, 1", n, err, r.queued.Load())
 	}
@@ -229,7 +230,7 @@ func TestHandlerCommitsBeforeOK(t *testing.T) {
 	// customers/delete queues a read that confirms it (the topic header is
 	// not signed); once Shopify no longer lists the customer it is
 	// deleted. Then a late customers/update triggered before it.
-	r.mustSend(t, delivery{topic: webhook.TopicCustomersDelete, body: sampleDelete, headers: hdr(
+	r.mustSend(t, delivery{topic: shopify.TopicCustomersDelete, body: sampleDelete, headers: hdr(
 		"X-Shopify-Triggered-At", triggered.Add(time.Hour).Format(time.RFC3339Nano))})
 	if _, err := r.reader.Contact(ctx, bigID); err != nil {
 		t.Errorf("after customers/delete, before its confirmation: got %v, want the contact still live", err)
@@ -241,7 +242,7 @@ func TestHandlerCommitsBeforeOK(t *testing.T) {
 	if _, err := r.reader.Contact(ctx, bigID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("after delete: got %v, want ErrNotFound", err)
 	}
-	r.mustSend(t, delivery{topic: webhook.TopicCustomersUpdate, body: sampleCreate2024, headers: hdr(
+	r.mustSend(t, delivery{topic: shopify.TopicCustomersUpdate, body: sampleCreate2024, headers: hdr(
 		"X-Shopify-Triggered-At", triggered.Add(30*time.Minute).Format(time.RFC3339Nano))})
 	if _, err := r.reader.Contact(ctx, bigID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("late update resurrected the contact: %v", err)
@@ -258,17 +259,17 @@ func TestHandlerCommitsBeforeOK(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []store.DeliveryCount{
-		{Topic: webhook.TopicCustomersCreate, Outcome: store.OutcomeApplied, Count: 2},
-		{Topic: webhook.TopicCustomersDelete, Outcome: store.OutcomeQueued, Count: 1},
-		{Topic: webhook.TopicCustomersUpdate, Outcome: store.OutcomeApplied, Count: 1},
-		{Topic: webhook.TopicCustomersUpdate, Outcome: store.OutcomeStale, Count: 1},
-		{Topic: webhook.TopicEmailConsentUpdate, Outcome: store.OutcomeApplied, Count: 1},
+		{Topic: shopify.TopicCustomersCreate, Outcome: store.OutcomeApplied, Count: 2},
+		{Topic: shopify.TopicCustomersDelete, Outcome: store.OutcomeQueued, Count: 1},
+		{Topic: shopify.TopicCustomersUpdate, Outcome: store.OutcomeApplied, Count: 1},
+		{Topic: shopify.TopicCustomersUpdate, Outcome: store.OutcomeStale, Count: 1},
+		{Topic: shopify.TopicEmailConsentUpdate, Outcome: store.OutcomeApplied, Count: 1},
 		{Topic: "orders/create", Outcome: store.OutcomeIgnored, Count: 1},
 	}
 	if diff := cmp.Diff(counts, want); diff != "" {
 		t.Errorf("delivery counts (-got +want):\n%s", diff)
 	}
-	if got := r.counter(t, "shopsync_webhook_deliveries_total", "topic", webhook.TopicEmailConsentUpdate, "outcome", "duplicate"); got != 1 {
+	if got := r.counter(t, "shopsync_webhook_deliveries_total", "topic", shopify.TopicEmailConsentUpdate, "outcome", "duplicate"); got != 1 {
 		t.Errorf("got %v duplicate deliveries counted, want 1", got)
 	}
 	if got := r.counter(t, "shopsync_webhook_deliveries_total", "topic", "unknown", "outcome", "ignored"); got != 1 {
@@ -280,23 +281,23 @@ func TestHandlerRedact(t *testing.T) {
 	ctx := context.Background()
 	r := newReceiver(t, 0)
 	body := strings.ReplaceAll(sampleCreate2024, "706405506930370084", "191167")
-	r.mustSend(t, delivery{topic: webhook.TopicCustomersCreate, body: body})
-	r.mustSend(t, delivery{topic: webhook.TopicCustomersDataRequest, body: compliance(sampleDataRequest)})
+	r.mustSend(t, delivery{topic: shopify.TopicCustomersCreate, body: body})
+	r.mustSend(t, delivery{topic: shopify.TopicCustomersDataRequest, body: compliance(sampleDataRequest)})
 	// Compliance deliveries have come without X-Shopify-Shop-Domain
 	// (shopify-api-ruby #1261): the body names the shop.
-	r.mustSend(t, delivery{topic: webhook.TopicCustomersRedact, body: compliance(sampleRedact),
+	r.mustSend(t, delivery{topic: shopify.TopicCustomersRedact, body: compliance(sampleRedact),
 		headers: hdr("X-Shopify-Shop-Domain", "")})
 	if _, err := r.reader.Contact(ctx, 191167); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("after redact: got %v, want ErrNotFound", err)
 	}
 	// A late update for the redacted customer is ignored.
-	r.mustSend(t, delivery{topic: webhook.TopicCustomersUpdate, body: body, headers: hdr(
+	r.mustSend(t, delivery{topic: shopify.TopicCustomersUpdate, body: body, headers: hdr(
 		"X-Shopify-Triggered-At", triggered.Add(time.Hour).Format(time.RFC3339Nano))})
 	if active, deleted, _ := r.reader.ContactCounts(ctx); active+deleted != 0 {
 		t.Errorf("got %d contacts after redact, want 0", active+deleted)
 	}
-	r.mustSend(t, delivery{topic: webhook.TopicCustomersCreate, body: sampleCreate2024, headers: hdr("X-Shopify-Webhook-Id", "other")})
-	r.mustSend(t, delivery{topic: webhook.TopicShopRedact, body: compliance(sampleShopRedact)})
+	r.mustSend(t, delivery{topic: shopify.TopicCustomersCreate, body: sampleCreate2024, headers: hdr("X-Shopify-Webhook-Id", "other")})
+	r.mustSend(t, delivery{topic: shopify.TopicShopRedact, body: compliance(sampleShopRedact)})
 	if active, deleted, _ := r.reader.ContactCounts(ctx); active+deleted != 0 {
 		t.Errorf("got %d contacts after shop redact, want 0", active+deleted)
 	}
@@ -336,7 +337,7 @@ func TestHandlerRejectsAndStoresNothing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d := tt.d
 			if d.topic == "" {
-				d.topic = webhook.TopicCustomersCreate
+				d.topic = shopify.TopicCustomersCreate
 			} else if d.topic == "-" {
 				d.topic = ""
 			}
@@ -370,7 +371,7 @@ func TestHandlerRejectsAndStoresNothing(t *testing.T) {
 	}
 	// The same delivery, correct, is then accepted: nothing was recorded
 	// under its id.
-	r.mustSend(t, delivery{topic: webhook.TopicCustomersCreate, body: sampleCreate2024,
+	r.mustSend(t, delivery{topic: shopify.TopicCustomersCreate, body: sampleCreate2024,
 		headers: hdr("X-Shopify-Webhook-Id", "reject-a")})
 	if _, err := r.reader.Contact(ctx, bigID); err != nil {
 		t.Errorf("valid delivery after rejections: %v", err)
@@ -387,7 +388,7 @@ func TestOnRejectOncePerDelivery(t *testing.T) {
 	h := webhook.NewHandler(webhook.Config{Shop: testShop, Secrets: []string{testSecret}, Mapper: newMapper(t),
 		Committer: c, OnReject: func(reason string) { reasons = append(reasons, reason) }})
 	req := httptest.NewRequest(http.MethodPost, "/webhooks/shopify", strings.NewReader(`{"id":1}`))
-	req.Header.Set("X-Shopify-Topic", webhook.TopicCustomersUpdate)
+	req.Header.Set("X-Shopify-Topic", shopify.TopicCustomersUpdate)
 	req.Header.Set("X-Shopify-Hmac-Sha256", webhook.Sign([]byte(`{"id":2}`), []byte(testSecret)))
 	h.ServeHTTP(httptest.NewRecorder(), req)
 	if diff := cmp.Diff(reasons, []string{"signature"}); diff != "" {
