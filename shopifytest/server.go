@@ -74,6 +74,26 @@ type Options struct {
 	// WebhookClient sends the deliveries; nil means Shopify's limits: 1 s
 	// to connect and 5 s for the whole answer.
 	WebhookClient *http.Client
+
+	// BulkRate is how many objects a second a bulk query processes, so
+	// that a job takes time as Shopify's do; 0 completes it at once.
+	BulkRate float64
+	// BulkCancelDelay is how long a canceled bulk query stays CANCELING;
+	// 0 means 100 ms.
+	BulkCancelDelay time.Duration
+	// BulkDir is where bulk result files are written (a temporary
+	// directory in it, removed by Close); "" means os.TempDir().
+	BulkDir string
+	// Scopes are the access scopes granted to the app, as
+	// currentAppInstallation reports them; empty means read_customers.
+	// A bulk query reading Customer.lastOrder fails ACCESS_DENIED
+	// without read_orders.
+	Scopes []string
+	// GraphQLRestoreRate is the GraphQL cost bucket's restore rate in
+	// points a second, reported in every answer's throttleStatus (the
+	// bucket holds twenty seconds of it): 100 Standard (the default),
+	// 200 Advanced, 1,000 Plus.
+	GraphQLRestoreRate float64
 }
 
 // Server is a simulated shop: an http.Handler and, from NewServer, a
@@ -104,6 +124,7 @@ type Server struct {
 	stats      Stats
 
 	hooks webhookState // subscriptions and webhook delivery
+	bulk  bulkState    // bulk operations
 
 	encCache sync.Map // *Customer -> *encodedCustomer; see encoded
 }
@@ -169,6 +190,7 @@ func (s *Server) Close() {
 		s.ts.Close()
 	}
 	s.closeDelivery()
+	s.closeBulk()
 }
 
 // Stats returns a snapshot of the counters.
@@ -330,6 +352,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.handleToken(rw, r)
 	case strings.HasPrefix(r.URL.Path, "/admin/api/"):
 		s.handleAPI(rw, r)
+	case strings.HasPrefix(r.URL.Path, "/bulk-results/") && r.Method == http.MethodGet:
+		s.handleBulkFile(rw, r)
 	default:
 		writeJSON(rw, http.StatusNotFound, errNotFound)
 	}
