@@ -67,7 +67,8 @@ type bulkState struct {
 	ops       []*bulkOp // by id, oldest first
 	nextFault BulkFault
 	cutN      int  // CutBulkDownloads
-	noRange   bool // IgnoreRange
+	noRange   bool  // IgnoreRange
+	bandwidth int64 // SetBulkBandwidth
 	fileHook  func(*http.Request)
 	stats     BulkStats
 }
@@ -224,6 +225,14 @@ func (s *Server) IgnoreRange(ignore bool) {
 	s.bulk.noRange = ignore
 }
 
+// SetBulkBandwidth slows result file transfers to about bytesPerSecond
+// (0: as fast as the connection goes), so that a test can act during one.
+func (s *Server) SetBulkBandwidth(bytesPerSecond int64) {
+	s.bulk.mu.Lock()
+	defer s.bulk.mu.Unlock()
+	s.bulk.bandwidth = bytesPerSecond
+}
+
 // OnBulkFile sets a hook called with each result file request before it
 // is served; nil removes it.
 func (s *Server) OnBulkFile(fn func(*http.Request)) {
@@ -260,6 +269,14 @@ func (s *Server) StartForeignBulk(d time.Duration, canceling bool) string {
 	}
 	s.bulk.ops = append(s.bulk.ops, op)
 	return op.gid()
+}
+
+// SetGraphQLRestoreRate changes the restore rate GraphQL answers report
+// (Options.GraphQLRestoreRate), as a plan change would.
+func (s *Server) SetGraphQLRestoreRate(pointsPerSecond float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gqlRestore = pointsPerSecond
 }
 
 // BulkStats returns the bulk counters.
@@ -497,6 +514,7 @@ func (s *Server) handleBulkFile(w http.ResponseWriter, r *http.Request) {
 		s.bulk.cutN--
 	}
 	noRange := s.bulk.noRange
+	bandwidth := s.bulk.bandwidth
 	s.bulk.mu.Unlock()
 
 	f, err := os.Open(path)
@@ -512,6 +530,9 @@ func (s *Server) handleBulkFile(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/jsonl")
 	var out http.ResponseWriter = w
+	if bandwidth > 0 {
+		out = &slowWriter{ResponseWriter: out, perSecond: bandwidth, done: s.done}
+	}
 	if cut {
 		// Stop half way through what this answer should carry.
 		send := st.Size()
@@ -529,6 +550,36 @@ func (s *Server) handleBulkFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.ServeContent(out, r, "", time.Time{}, f)
+}
+
+// slowWriter writes at about perSecond bytes a second.
+type slowWriter struct {
+	http.ResponseWriter
+	perSecond int64
+	done      <-chan struct{}
+}
+
+func (w *slowWriter) Write(p []byte) (int, error) {
+	written := 0
+	for len(p) > 0 {
+		n := min(len(p), int(max(w.perSecond/20, 1))) // a twentieth of a second's worth
+		m, err := w.ResponseWriter.Write(p[:n])
+		written += m
+		if err != nil {
+			return written, err
+		}
+		if f, ok := w.ResponseWriter.(http.Flusher); ok {
+			f.Flush()
+		}
+		p = p[n:]
+		t := time.NewTimer(time.Duration(float64(n) / float64(w.perSecond) * float64(time.Second)))
+		select {
+		case <-t.C:
+		case <-w.done:
+			t.Stop()
+		}
+	}
+	return written, nil
 }
 
 // cutWriter lets left bytes through, then aborts the answer: the client

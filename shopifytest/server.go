@@ -122,6 +122,7 @@ type Server struct {
 	truncN     int
 	dropN      int
 	stats      Stats
+	gqlRestore float64 // Options.GraphQLRestoreRate; see SetGraphQLRestoreRate
 
 	hooks webhookState // subscriptions and webhook delivery
 	bulk  bulkState    // bulk operations
@@ -170,7 +171,7 @@ func NewHandler(opts Options) *Server {
 	versions = slices.Clone(versions)
 	slices.Sort(versions)
 	s := &Server{opts: opts, versions: versions, now: time.Now, done: make(chan struct{}),
-		tokens: map[string]time.Time{}, stats: Stats{ByPath: map[string]int64{}}}
+		tokens: map[string]time.Time{}, stats: Stats{ByPath: map[string]int64{}}, gqlRestore: opts.GraphQLRestoreRate}
 	if opts.BucketSize > 0 {
 		s.bucket = newBucket(opts.BucketSize, opts.LeakRate, s.now)
 	}

@@ -193,7 +193,9 @@ func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) {
 // with the bucket of Options.GraphQLRestoreRate (Standard's 100 points a
 // second by default, and a bucket of twenty seconds of it).
 func (s *Server) writeGraphQL(w http.ResponseWriter, data []byte, errs []gqlError, cost int) {
-	restore := s.opts.GraphQLRestoreRate
+	s.mu.Lock()
+	restore := s.gqlRestore
+	s.mu.Unlock()
 	if restore <= 0 {
 		restore = 100
 	}

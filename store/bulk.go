@@ -185,6 +185,38 @@ func (db *DB) ApplyBulk(ctx context.Context, run *shopsync.SyncRun, b BulkBatch)
 	return counts, nil
 }
 
+// GiveUpImport ends an import without deleting anything: the missing
+// contacts it noted may be wrong (a short or unfinished file), so they are
+// dropped, never deleted. What its pages stored stays, and the next run
+// starts a new import.
+func (db *DB) GiveUpImport(ctx context.Context, importID int64) error {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("give up import %d: %w", importID, err)
+	}
+	defer tx.Rollback()
+	if err := tx.endImport(ctx, importID); err != nil {
+		return fmt.Errorf("give up import %d: %w", importID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("give up import %d: %w", importID, err)
+	}
+	return nil
+}
+
+func (tx *Tx) endImport(ctx context.Context, importID int64) error {
+	for _, q := range []string{
+		`DELETE FROM import_missing WHERE import_id = ?`,
+		`DELETE FROM bulk_imports WHERE import_id = ?`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, importID); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE imports SET finished_at = ? WHERE id = ? AND finished_at IS NULL`, tx.now, importID)
+	return err
+}
+
 // RestartImport ends the run's import without deleting anything and gives
 // the run a new import, from the first customer, read by engine (one of
 // shopsync.EngineREST, EngineBulk). It is how an import changes engine, and
@@ -197,16 +229,7 @@ func (db *DB) RestartImport(ctx context.Context, run *shopsync.SyncRun, engine s
 		return fmt.Errorf("restart import %d: %w", run.ImportID, err)
 	}
 	defer tx.Rollback()
-	for _, q := range []string{
-		`DELETE FROM import_missing WHERE import_id = ?`,
-		`DELETE FROM bulk_imports WHERE import_id = ?`,
-	} {
-		if _, err := tx.ExecContext(ctx, q, run.ImportID); err != nil {
-			return fmt.Errorf("restart import %d: %w", run.ImportID, err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE imports SET finished_at = ? WHERE id = ? AND finished_at IS NULL`,
-		tx.now, run.ImportID); err != nil {
+	if err := tx.endImport(ctx, run.ImportID); err != nil {
 		return fmt.Errorf("restart import %d: %w", run.ImportID, err)
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO imports (started_at) VALUES (?)`, tx.now)
@@ -222,13 +245,13 @@ func (db *DB) RestartImport(ctx context.Context, run *shopsync.SyncRun, engine s
 			return fmt.Errorf("restart import %d: %w", run.ImportID, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE sync_runs SET import_id = ?, engine = ?, prepared = 0 WHERE id = ?`,
+	if _, err := tx.ExecContext(ctx, `UPDATE sync_runs SET import_id = ?, engine = ?, prepared = 0, resumed = 0 WHERE id = ?`,
 		id, engine, run.ID); err != nil {
 		return fmt.Errorf("restart import %d: %w", run.ImportID, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("restart import %d: %w", run.ImportID, err)
 	}
-	run.ImportID, run.Engine, run.Prepared = id, engine, 0
+	run.ImportID, run.Engine, run.Prepared, run.Resumed = id, engine, 0, false
 	return nil
 }
