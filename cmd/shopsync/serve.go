@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -115,6 +116,7 @@ func (e *env) serve(ctx context.Context, cfg Config, logger *slog.Logger) error 
 	defer stopBG()
 
 	im := ssync.New(db, client, mapper, logger)
+	im.SetEngine(ssync.Engine(cfg.Sync.Engine))
 	syncer := ssync.NewSyncer(bg, im, logger)
 	subs := &subscriptionState{s: server.SubscriptionState{State: "not_configured"}}
 	ensure := func() {}
@@ -151,7 +153,7 @@ func (e *env) serve(ctx context.Context, cfg Config, logger *slog.Logger) error 
 	}
 
 	api := server.New(server.Config{
-		Store: db, Syncer: syncer, Webhooks: hooks, Gatherer: reg, SyncToken: cfg.HTTP.SyncToken,
+		Store: db, Syncer: syncer, Webhooks: wakeOnBulkFinish(hooks, im.WakeBulk), Gatherer: reg, SyncToken: cfg.HTTP.SyncToken,
 		NextRun: func() time.Time { return sched.Entry(entry).Next }, Logger: logger,
 		Shop: cfg.Shopify.Shop, APIVersion: cfg.Shopify.APIVersion, ClientStats: client.Stats,
 		Rejected: hooks.Rejected, Subscriptions: subs.get,
@@ -200,6 +202,46 @@ func (e *env) serve(ctx context.Context, cfg Config, logger *slog.Logger) error 
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// wakeOnBulkFinish calls wake after h accepted (200) a bulk_operations/finish
+// delivery, which Shopify sends when a bulk operation completes, fails or
+// is canceled (shopify.dev/changelog/new-webhook-topic-notifies-when-a-bulk-operation-has-finished):
+// a bulk import waiting for its job looks at once instead of at its next
+// poll. Only a delivery h verified (signature, shop) answers 200, and a
+// wake only makes a poll early, so nothing else is trusted to it.
+func wakeOnBulkFinish(h http.Handler, wake func()) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.EqualFold(r.Header.Get("X-Shopify-Topic"), "bulk_operations/finish") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		sw := &statusRecorder{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		if sw.status == http.StatusOK {
+			wake()
+		}
+	})
+}
+
+// statusRecorder remembers the status an http.Handler answered.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(status int) {
+	if s.status == 0 {
+		s.status = status
+	}
+	s.ResponseWriter.WriteHeader(status)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
 }
 
 // maintain runs the reconciliation sweeps and prunes old delivery records
