@@ -313,12 +313,19 @@ func (im *Importer) pause(ctx context.Context, d time.Duration) error {
 
 // follow polls op until it is finished, reporting objectCount as the run's
 // progress. Shopify builds the file on its side; the wait grows from
-// im.poll.min to im.poll.max, never below what the cost bucket needs to
-// hold two more polls, and ends early on WakeBulk.
+// im.poll.min to im.poll.max, but not past when the job should end at the
+// rate objectCount grew (so the end is seen soon after it comes), never
+// below what the cost bucket needs to hold two more polls, and ends early
+// on WakeBulk.
 func (im *Importer) follow(ctx context.Context, run *shopsync.SyncRun, op *shopify.BulkOperation, log *slog.Logger) (*shopify.BulkOperation, error) {
 	bs, src := im.bulkParts()
-	wait := time.Duration(0)
-	var cost shopify.Cost
+	var (
+		wait   time.Duration
+		cost   shopify.Cost
+		rate   float64 // objects a second, as last seen
+		seen   = op.ObjectCount
+		seenAt = time.Now()
+	)
 	for {
 		if op.ObjectCount != run.Prepared {
 			run.Prepared = op.ObjectCount
@@ -326,7 +333,6 @@ func (im *Importer) follow(ctx context.Context, run *shopsync.SyncRun, op *shopi
 				return nil, err
 			}
 			im.report(run)
-			wait = im.poll.min
 		}
 		if op.Status.Finished() {
 			log.Info("bulk operation finished", slog.String("operation_id", op.ID), slog.String("status", string(op.Status)),
@@ -335,6 +341,13 @@ func (im *Importer) follow(ctx context.Context, run *shopsync.SyncRun, op *shopi
 		}
 		if op.Status == shopify.BulkCanceling {
 			log.Warn("bulk operation is being canceled by someone else", slog.String("operation_id", op.ID))
+		}
+		if now := time.Now(); op.ObjectCount > seen {
+			rate = float64(op.ObjectCount-seen) / now.Sub(seenAt).Seconds()
+			seen, seenAt = op.ObjectCount, now
+		}
+		if left := run.Total - op.ObjectCount; rate > 0 && left > 0 {
+			wait = min(wait, time.Duration(float64(left)/rate*float64(time.Second)))
 		}
 		if err := im.pause(ctx, max(wait, cost.Wait(2*max(cost.Requested, 1)))); err != nil {
 			return nil, err
