@@ -56,6 +56,9 @@ const (
 	// BulkShuffled writes the file's lines in a random order instead of
 	// by id (the guide: do not rely on the order of the lines).
 	BulkShuffled
+	// BulkTruncated completes the job with a file whose last line is cut
+	// in the middle; fileSize says the cut file's size.
+	BulkTruncated
 )
 
 // bulkState holds the bulk operations; under its own lock.
@@ -66,7 +69,7 @@ type bulkState struct {
 	nextID    int64
 	ops       []*bulkOp // by id, oldest first
 	nextFault BulkFault
-	cutN      int  // CutBulkDownloads
+	cutN      int   // CutBulkDownloads
 	noRange   bool  // IgnoreRange
 	bandwidth int64 // SetBulkBandwidth
 	fileHook  func(*http.Request)
@@ -430,6 +433,10 @@ func (s *Server) writeBulk(op *bulkOp, rows []*Customer, plan []gqlField) {
 		keep = func(i int) bool { return i%10 != 5 }
 	}
 	size, lines, err := write(path, keep)
+	if err == nil && op.fault == BulkTruncated && size > 0 {
+		size = max(size-40, 1) // inside the last line
+		err = os.Truncate(path, size)
+	}
 	var (
 		ppath  string
 		psize  int64

@@ -128,6 +128,7 @@ func TestBulkFailuresDeleteNothing(t *testing.T) {
 		{"partial_data", shopifytest.BulkPartialData, false, "partial data is not used"},
 		{"no_url", shopifytest.BulkNoURL, false, "without a result file"},
 		{"short_file", shopifytest.BulkShortFile, false, "it is short"},
+		{"truncated_file", shopifytest.BulkTruncated, false, "could not be read"},
 		{"expired", shopifytest.BulkOK, true, "could not be read"},
 	} {
 		for _, engine := range []ssync.Engine{ssync.EngineBulk, ssync.EngineAuto} {
@@ -168,6 +169,9 @@ func TestBulkFailuresDeleteNothing(t *testing.T) {
 				} else {
 					if err != nil || run.Engine != shopsync.EngineREST || run.Deleted != 1 {
 						t.Fatalf("auto run %+v, %v; want a REST import that deleted 1", run, err)
+					}
+					if st := f.sim.BulkStats(); st.Submitted != 1 {
+						t.Fatalf("bulk stats %+v: auto did not try the bulk engine first", st)
 					}
 				}
 				f.assertMirror(t)
