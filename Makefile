@@ -34,7 +34,7 @@ demo: build ## the daemon and its web page against a simulated shop that sends w
 run: build ## one real import with your configuration ($(CONFIG), or SHOPSYNC_* variables)
 	@if [ -f "$(CONFIG)" ]; then ./$(BIN)/shopsync --config $(CONFIG) sync; else ./$(BIN)/shopsync sync; fi
 
-bench: ## the benchmark suite, medians of BENCH_COUNT (3) runs; see BENCHMARKS.md (about 40 minutes; BENCH=regexp picks some)
+bench: ## the benchmark suite, medians of BENCH_COUNT (3) runs; see BENCHMARKS.md (about an hour; BENCH=regexp picks some)
 	./scripts/bench.sh
 
 soak: build ## the daemon for SOAK (default 30m) against a faulty simulated shop under load; the store must end exact
