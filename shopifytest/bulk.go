@@ -379,12 +379,23 @@ func (s *Server) hasScope(scope string) bool {
 	return false
 }
 
-// scopes are the granted scopes: Options.Scopes, else read_customers.
+// scopes are the granted scopes: Options.Scopes (or SetScopes), else
+// read_customers.
 func (s *Server) scopes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if len(s.opts.Scopes) > 0 {
-		return s.opts.Scopes
+		return slices.Clone(s.opts.Scopes)
 	}
 	return []string{"read_customers"}
+}
+
+// SetScopes changes the scopes granted to the app (Options.Scopes), as a
+// merchant approving or revoking some would.
+func (s *Server) SetScopes(scopes ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.Scopes = slices.Clone(scopes)
 }
 
 // writeBulk writes op's result file (and partial file) and closes

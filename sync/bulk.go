@@ -102,6 +102,23 @@ func (im *Importer) importBulk(ctx context.Context, run *shopsync.SyncRun, check
 	im.report(run)
 
 	query := shopify.CustomerBulkQuery(plan.withLastOrder)
+	if job.OperationID != "" {
+		op, _, err := src.BulkOperation(ctx, job.OperationID)
+		if err == nil && op.Query != query {
+			// The job reads other fields than this run would map (the
+			// app's scopes or shopsync changed since): its file would not
+			// give full contacts. Start again with a new job.
+			log.Info("bulk import restarted: its job's query is not this release's", slog.String("operation_id", op.ID))
+			im.cancelJob(ctx, src, op.ID, log)
+			if err := bs.RestartImport(ctx, run, shopsync.EngineBulk); err != nil {
+				return err
+			}
+			checkpoint = 0
+			if job, _, err = bs.BulkJob(ctx, run.ImportID); err != nil {
+				return err
+			}
+		}
+	}
 	op, err := im.attachOrSubmit(ctx, run, &job, query, before.N, fallback, log)
 	if err != nil {
 		return err
@@ -136,9 +153,6 @@ func (im *Importer) importBulk(ctx context.Context, run *shopsync.SyncRun, check
 	var lines, bytes int64
 	switch {
 	case op.URL != "":
-		if job.OperationID != op.ID { // a job adopted just now: from its start
-			job = store.BulkJob{ImportID: run.ImportID, OperationID: op.ID}
-		}
 		lines, bytes, err = im.applyFile(ctx, run, op, job, checkpoint, log)
 		var urlErr *shopify.BulkURLError
 		if errors.As(err, &urlErr) || isBulkError(err) {

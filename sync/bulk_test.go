@@ -3,6 +3,7 @@ package sync_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/shopsync/shopsync"
+	"github.com/shopsync/shopsync/mapping"
 	"github.com/shopsync/shopsync/shopifytest"
 	ssync "github.com/shopsync/shopsync/sync"
 )
@@ -346,5 +348,44 @@ func TestBulkEmptyShop(t *testing.T) {
 	}
 	if run := f.run(t); run.Fetched != 0 || run.Deleted != 3 || run.State != shopsync.RunSucceeded {
 		t.Fatalf("run %+v", run)
+	}
+}
+
+// TestBulkQueryChangeRestarts interrupts a bulk import whose job reads the
+// last order, then revokes the order scopes: the job's file would lack
+// what the next run's query reads, so the next run cancels it and starts
+// a new job and a new import.
+func TestBulkQueryChangeRestarts(t *testing.T) {
+	f := bulkFixture(t, shopifytest.Options{Customers: 50, Seed: 31, BulkRate: 40}, ssync.EngineBulk)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.im.OnProgress(func(r shopsync.SyncRun) {
+		if r.Prepared > 0 {
+			cancel()
+		}
+	})
+	if _, err := f.im.Run(ctx, shopsync.TriggerCLI); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	f.sim.SetScopes("read_customers")
+	var attrs []string
+	for _, a := range mapping.DefaultAttributes() {
+		if !strings.HasPrefix(a, "last_order_") {
+			attrs = append(attrs, a)
+		}
+	}
+	mapper, err := mapping.New(mapping.Config{Attributes: attrs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := ssync.New(f.db, f.client, mapper, slog.New(slog.DiscardHandler))
+	im.SetEngine(ssync.EngineBulk)
+	ssync.FastPolls(im, time.Minute)
+	run, err := im.Run(context.Background(), shopsync.TriggerCLI)
+	if err != nil || run.Fetched != 50 || run.Resumed {
+		t.Fatalf("run %+v, %v", run, err)
+	}
+	if st := f.sim.BulkStats(); st.Submitted != 2 || st.Canceled != 1 {
+		t.Fatalf("bulk stats %+v: want the first job canceled and a second", st)
 	}
 }
