@@ -269,7 +269,12 @@ func (im *Importer) fallBack(ctx context.Context, run *shopsync.SyncRun, fallbac
 	if err == nil || !fallback || !errors.As(err, &be) || ctx.Err() != nil {
 		return err
 	}
-	log.Warn("bulk import not possible; importing over rest instead", slog.Any("error", err))
+	if be.Operation == "" && !be.Restarted {
+		// Nothing was started: a limit of the app's set-up, not a fault.
+		log.Info("bulk import not possible; importing over rest instead", slog.Any("error", err))
+	} else {
+		log.Warn("bulk import given up; importing over rest instead", slog.Any("error", err))
+	}
 	bs, _ := im.bulkParts()
 	if !be.Restarted {
 		// Marked bulk, the import may hold pages of a file: start afresh.
