@@ -37,7 +37,7 @@ demo: ## the daemon and its web page against a simulated shop that sends webhook
 run: build ## one real import with your configuration ($(CONFIG), or SHOPSYNC_* variables)
 	@if [ -f "$(CONFIG)" ]; then ./$(BIN)/shopsync --config $(CONFIG) sync; else ./$(BIN)/shopsync sync; fi
 
-bench: ## the benchmark suite, medians of BENCH_COUNT (3) runs; see BENCHMARKS.md (about 40 minutes; BENCH=regexp picks some)
+bench: ## the benchmark suite, medians of BENCH_COUNT (3) runs; see BENCHMARKS.md (about an hour; BENCH=regexp picks some)
 	./scripts/bench.sh
 
 soak: build ## the daemon for SOAK (default 30m) against a faulty simulated shop under load, then CONVERGE (5000) random histories; the store must end exact

@@ -42,7 +42,15 @@ type SyncRun struct {
 	Unchanged  int64      `json:"unchanged"` // contacts already current (or newer locally)
 	Deleted    int64      `json:"deleted"`   // contacts Shopify no longer has
 	Error      string     `json:"error"`     // why it failed; empty otherwise
+	Engine     string     `json:"engine"`    // how Shopify was read: EngineREST or EngineBulk
+	Prepared   int64      `json:"prepared"`  // bulk: objects Shopify has put in the result file so far
 }
+
+// The engines a full import reads Shopify with.
+const (
+	EngineREST = "rest" // the REST listing, page by page
+	EngineBulk = "bulk" // a GraphQL bulk operation's result file
+)
 
 // PageCounts are the effects of applying one page of customers.
 type PageCounts struct {

@@ -17,8 +17,8 @@ out=${BENCH_OUT:-bench-results.txt}
 	echo "# $(go version)"
 } | tee "$out"
 
-run() { # package, benchmark regexp, benchtime (default 1x: one import, one burst)
-	go test -run '^$' -bench "$2" -benchtime "${3:-1x}" -count "$count" -timeout 0 "$1" 2>&1 | tee -a "$out" |
+run() { # package, benchmark regexp, benchtime (default 1x: one import, one burst), runs (default BENCH_COUNT)
+	go test -run '^$' -bench "$2" -benchtime "${3:-1x}" -count "${4:-$count}" -timeout 0 "$1" 2>&1 | tee -a "$out" |
 		grep -E '^(Benchmark|ok|FAIL|---|panic)|bench_test|bench_memory_test|sweep_bench_test' || true
 }
 
@@ -29,10 +29,13 @@ for spec in \
 	"./webhook/ ^BenchmarkWebhookThroughput$" \
 	"./cmd/shopsync/ ^BenchmarkSyncMemory$" \
 	"./sync/ ^BenchmarkSweep$" \
-	"./sync/ ^BenchmarkImportVsFloor$"; do
-	read -r pkg name times <<<"$spec"
+	"./sync/ ^BenchmarkImportVsFloor$" \
+	"./sync/ ^BenchmarkBulkIngest$" \
+	"./cmd/shopsync/ ^BenchmarkBulkSyncMemory$" \
+	"./sync/ ^BenchmarkBulkVsFloor$ 1x 1"; do # nine minutes a run: Shopify's side at the assumed rate
+	read -r pkg name times runs <<<"$spec"
 	if [[ $filter == . || $name =~ $filter ]]; then
-		run "$pkg" "$name" "$times"
+		run "$pkg" "$name" "$times" "$runs"
 	fi
 done
 

@@ -50,12 +50,39 @@ type gqlResponse struct {
 	Extensions struct {
 		Cost struct {
 			RequestedQueryCost float64 `json:"requestedQueryCost"`
+			ActualQueryCost    float64 `json:"actualQueryCost"`
 			ThrottleStatus     struct {
+				MaximumAvailable   float64 `json:"maximumAvailable"`
 				CurrentlyAvailable float64 `json:"currentlyAvailable"`
 				RestoreRate        float64 `json:"restoreRate"`
 			} `json:"throttleStatus"`
 		} `json:"cost"`
 	} `json:"extensions"`
+}
+
+// Cost is the extensions.cost of a GraphQL answer: what the query cost
+// and the state of the app's cost bucket after it (shopify.dev/docs/api/usage/limits,
+// "GraphQL Admin API rate limits"). A zero Cost means the answer had none.
+type Cost struct {
+	Requested, Actual float64 // points
+	Maximum           float64 // the bucket's size
+	Available         float64 // points left in it
+	RestoreRate       float64 // points restored a second: 100 Standard, 200 Advanced, 1,000 Plus
+}
+
+// Wait is how long to wait before a query of cost points fits in the
+// bucket again; zero when it fits now or the answer had no cost.
+func (c Cost) Wait(points float64) time.Duration {
+	if c.RestoreRate <= 0 || c.Available >= points {
+		return 0
+	}
+	return time.Duration((points - c.Available) / c.RestoreRate * float64(time.Second))
+}
+
+func (r *gqlResponse) cost() Cost {
+	c := r.Extensions.Cost
+	return Cost{Requested: c.RequestedQueryCost, Actual: c.ActualQueryCost, Maximum: c.ThrottleStatus.MaximumAvailable,
+		Available: c.ThrottleStatus.CurrentlyAvailable, RestoreRate: c.ThrottleStatus.RestoreRate}
 }
 
 // retryAfter is how long the cost bucket needs to hold the query again.
@@ -75,16 +102,25 @@ func (r *gqlResponse) retryAfter() time.Duration {
 // A THROTTLED answer (HTTP 200) is retried once the cost bucket refills:
 // Shopify did not run the query.
 func (c *Client) graphql(ctx context.Context, query string, vars any, out any) error {
+	_, err := c.graphqlCost(ctx, query, vars, out)
+	return err
+}
+
+// graphqlCost is graphql, returning the cost extension of the answer too,
+// so that a caller that polls can stay within the cost bucket.
+func (c *Client) graphqlCost(ctx context.Context, query string, vars any, out any) (Cost, error) {
 	body := struct {
 		Query     string `json:"query"`
 		Variables any    `json:"variables,omitempty"`
 	}{query, vars}
-	return c.do(ctx, func() error {
+	var cost Cost
+	err := c.do(ctx, func() error {
 		for throttled := 0; ; throttled++ {
 			var resp gqlResponse
 			if err := c.gs.Post(ctx, "graphql.json", body, &resp); err != nil {
 				return err
 			}
+			cost = resp.cost()
 			if len(resp.Errors) == 0 {
 				if len(resp.Data) == 0 || string(resp.Data) == "null" {
 					return errors.New("shopify graphql: answer without data")
@@ -107,4 +143,5 @@ func (c *Client) graphql(ctx context.Context, query string, vars any, out any) e
 			}
 		}
 	})
+	return cost, err
 }

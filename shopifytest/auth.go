@@ -96,14 +96,6 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}{token, strings.Join(s.scopes(), ","), int64(s.opts.TokenTTL.Seconds())})
 }
 
-// scopes are the app's granted scopes.
-func (s *Server) scopes() []string {
-	if s.opts.Scopes == nil {
-		return []string{"read_customers"}
-	}
-	return s.opts.Scopes
-}
-
 // handleScopes serves GET /admin/oauth/access_scopes.json: the scopes
 // granted to the app on the shop, for the authenticated token
 // (shopify.dev/docs/api/admin-rest/latest/resources/accessscope). It is

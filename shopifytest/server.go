@@ -32,8 +32,9 @@ type Options struct {
 	// TokenTTL is the lifetime of granted tokens; 0 means 24 h.
 	TokenTTL time.Duration
 	// Scopes are the access scopes the app was granted, listed by GET
-	// /admin/oauth/access_scopes.json and in a granted token's scope; nil
-	// means read_customers.
+	// /admin/oauth/access_scopes.json, by currentAppInstallation and in a
+	// granted token's scope; nil means read_customers. A bulk query
+	// reading Customer.lastOrder fails ACCESS_DENIED without read_orders.
 	Scopes []string
 	// BucketSize is the leaky bucket's size; 0 disables rate limiting.
 	BucketSize int
@@ -82,6 +83,21 @@ type Options struct {
 	// WebhookClient sends the deliveries; nil means Shopify's limits: 1 s
 	// to connect and 5 s for the whole answer.
 	WebhookClient *http.Client
+
+	// BulkRate is how many objects a second a bulk query processes, so
+	// that a job takes time as Shopify's do; 0 completes it at once.
+	BulkRate float64
+	// BulkCancelDelay is how long a canceled bulk query stays CANCELING;
+	// 0 means 100 ms.
+	BulkCancelDelay time.Duration
+	// BulkDir is where bulk result files are written (a temporary
+	// directory in it, removed by Close); "" means os.TempDir().
+	BulkDir string
+	// GraphQLRestoreRate is the GraphQL cost bucket's restore rate in
+	// points a second, reported in every answer's throttleStatus (the
+	// bucket holds twenty seconds of it): 100 Standard (the default),
+	// 200 Advanced, 1,000 Plus.
+	GraphQLRestoreRate float64
 }
 
 // Server is a simulated shop: an http.Handler and, from NewServer, a
@@ -110,8 +126,10 @@ type Server struct {
 	truncN     int
 	dropN      int
 	stats      Stats
+	gqlRestore float64 // Options.GraphQLRestoreRate; see SetGraphQLRestoreRate
 
 	hooks webhookState // subscriptions and webhook delivery
+	bulk  bulkState    // bulk operations
 
 	encCache sync.Map // *Customer -> *encodedCustomer; see encoded
 }
@@ -161,7 +179,7 @@ func NewHandler(opts Options) *Server {
 		now = time.Now
 	}
 	s := &Server{opts: opts, versions: versions, now: now, done: make(chan struct{}),
-		tokens: map[string]time.Time{}, stats: Stats{ByPath: map[string]int64{}}}
+		tokens: map[string]time.Time{}, stats: Stats{ByPath: map[string]int64{}}, gqlRestore: opts.GraphQLRestoreRate}
 	if opts.BucketSize > 0 {
 		s.bucket = newBucket(opts.BucketSize, opts.LeakRate, s.now)
 	}
@@ -181,6 +199,7 @@ func (s *Server) Close() {
 		s.ts.Close()
 	}
 	s.closeDelivery()
+	s.closeBulk()
 }
 
 // Stats returns a snapshot of the counters.
@@ -359,6 +378,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.handleScopes(rw, r)
 	case strings.HasPrefix(r.URL.Path, "/admin/api/"):
 		s.handleAPI(rw, r)
+	case strings.HasPrefix(r.URL.Path, "/bulk-results/") && r.Method == http.MethodGet:
+		s.handleBulkFile(rw, r)
 	default:
 		writeJSON(rw, http.StatusNotFound, errNotFound)
 	}

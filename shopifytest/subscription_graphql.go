@@ -34,9 +34,48 @@ import (
 // gqlSchema maps each object type to its fields' types; a type missing
 // here is a scalar or enum, one in gqlUnions a union.
 var gqlSchema = map[string]map[string]string{
-	"QueryRoot": {"webhookSubscriptions": "WebhookSubscriptionConnection", "webhookSubscription": "WebhookSubscription"},
+	"QueryRoot": {"webhookSubscriptions": "WebhookSubscriptionConnection", "webhookSubscription": "WebhookSubscription",
+		"customersCount": "Count", "currentAppInstallation": "AppInstallation", "currentBulkOperation": "BulkOperation",
+		"bulkOperation": "BulkOperation", "bulkOperations": "BulkOperationConnection", "node": "Node",
+		"customers": "CustomerConnection"},
 	"Mutation": {"webhookSubscriptionCreate": "WebhookSubscriptionCreatePayload",
-		"webhookSubscriptionDelete": "WebhookSubscriptionDeletePayload"},
+		"webhookSubscriptionDelete": "WebhookSubscriptionDeletePayload",
+		"bulkOperationRunQuery":     "BulkOperationRunQueryPayload", "bulkOperationCancel": "BulkOperationCancelPayload"},
+	// Bulk operations, counts and scopes (bulk_graphql.go).
+	"Node":            {"id": "ID"},
+	"Count":           {"count": "Int", "precision": "CountPrecision"},
+	"AppInstallation": {"accessScopes": "AccessScope"},
+	"AccessScope":     {"handle": "String", "description": "String"},
+	"BulkOperation": {"id": "ID", "status": "BulkOperationStatus", "errorCode": "BulkOperationErrorCode",
+		"objectCount": "UnsignedInt64", "rootObjectCount": "UnsignedInt64", "fileSize": "UnsignedInt64", "url": "URL",
+		"partialDataUrl": "URL", "query": "String", "createdAt": "DateTime", "completedAt": "DateTime",
+		"type": "BulkOperationType"},
+	"BulkOperationRunQueryPayload": {"bulkOperation": "BulkOperation", "userErrors": "BulkOperationUserError"},
+	"BulkOperationUserError":       {"field": "String", "message": "String", "code": "BulkOperationUserErrorCode"},
+	"BulkOperationCancelPayload":   {"bulkOperation": "BulkOperation", "userErrors": "UserError"},
+	"BulkOperationConnection":      {"edges": "BulkOperationEdge", "nodes": "BulkOperation", "pageInfo": "PageInfo"},
+	"BulkOperationEdge":            {"cursor": "String", "node": "BulkOperation"},
+	// The customers connection, as far as the bulk query reads it.
+	"CustomerConnection": {"edges": "CustomerEdge", "nodes": "Customer", "pageInfo": "PageInfo"},
+	"CustomerEdge":       {"cursor": "String", "node": "Customer"},
+	"Customer": {"id": "ID", "legacyResourceId": "UnsignedInt64", "email": "String", "firstName": "String",
+		"lastName": "String", "displayName": "String", "phone": "String", "note": "String", "state": "CustomerState",
+		"tags": "String", "verifiedEmail": "Boolean", "taxExempt": "Boolean", "createdAt": "DateTime",
+		"updatedAt": "DateTime", "numberOfOrders": "UnsignedInt64", "amountSpent": "MoneyV2",
+		"emailMarketingConsent": "CustomerEmailMarketingConsentState",
+		"smsMarketingConsent":   "CustomerSmsMarketingConsentState", "defaultAddress": "MailingAddress",
+		"lastOrder": "Order"},
+	"MoneyV2": {"amount": "Decimal", "currencyCode": "CurrencyCode"},
+	"CustomerEmailMarketingConsentState": {"marketingState": "CustomerEmailMarketingState",
+		"marketingOptInLevel": "CustomerMarketingOptInLevel", "consentUpdatedAt": "DateTime"},
+	"CustomerSmsMarketingConsentState": {"marketingState": "CustomerSmsMarketingState",
+		"marketingOptInLevel": "CustomerMarketingOptInLevel", "consentUpdatedAt": "DateTime",
+		"consentCollectedFrom": "CustomerConsentCollectedFrom"},
+	"MailingAddress": {"address1": "String", "address2": "String", "city": "String", "company": "String",
+		"country": "String", "countryCode": "String", "countryCodeV2": "CountryCode", "province": "String",
+		"provinceCode": "String", "zip": "String", "phone": "String", "name": "String", "firstName": "String",
+		"lastName": "String"},
+	"Order":                            {"id": "ID", "name": "String", "legacyResourceId": "UnsignedInt64"},
 	"WebhookSubscriptionCreatePayload": {"webhookSubscription": "WebhookSubscription", "userErrors": "UserError"},
 	"WebhookSubscriptionDeletePayload": {"deletedWebhookSubscriptionId": "ID", "userErrors": "UserError"},
 	"UserError":                        {"field": "String", "message": "String"},
@@ -57,6 +96,7 @@ var gqlSchema = map[string]map[string]string{
 
 var gqlUnions = map[string][]string{
 	"WebhookSubscriptionEndpoint": {"WebhookHttpEndpoint", "WebhookEventBridgeEndpoint", "WebhookPubSubEndpoint"},
+	"Node":                        {"BulkOperation", "WebhookSubscription"}, // an interface, as far as fragments go
 }
 
 // gqlError is an entry of a GraphQL answer's errors.
@@ -110,12 +150,12 @@ func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) {
 		if pe, ok := errors.AsType[*gqlParseError](err); ok {
 			ge.Locations = []gqlLocation{{pe.line, pe.col}}
 		}
-		writeGraphQL(w, nil, []gqlError{ge}, 0)
+		s.writeGraphQL(w, nil, []gqlError{ge}, 0)
 		return
 	}
 	op, gerr := pickOperation(doc, req.OperationName)
 	if gerr != nil {
-		writeGraphQL(w, nil, []gqlError{*gerr}, 0)
+		s.writeGraphQL(w, nil, []gqlError{*gerr}, 0)
 		return
 	}
 	root := "QueryRoot"
@@ -123,17 +163,19 @@ func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) {
 	case "mutation":
 		root = "Mutation"
 	case "subscription":
-		writeGraphQL(w, nil, []gqlError{{Message: "Subscriptions are not supported"}}, 0)
+		s.writeGraphQL(w, nil, []gqlError{{Message: "Subscriptions are not supported"}}, 0)
 		return
 	}
+	version, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/admin/api/"), "/")
+	version, _ = s.servedVersion(version)
 	var errs []gqlError
-	validateSels(doc, op.Sels, root, &errs)
-	ex := &gqlExec{s: s, doc: doc, op: op, vars: req.Variables}
+	validateSels(doc, op.Sels, root, version, &errs)
+	ex := &gqlExec{s: s, doc: doc, op: op, vars: req.Variables, version: version, host: r.Host}
 	if len(errs) == 0 {
 		ex.checkArgs(op.Sels, &errs)
 	}
 	if len(errs) > 0 {
-		writeGraphQL(w, nil, errs, 0)
+		s.writeGraphQL(w, nil, errs, 0)
 		return
 	}
 	data := &gqlObject{typ: root, fields: map[string]any{}}
@@ -144,11 +186,20 @@ func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) {
 	}
 	var buf bytes.Buffer
 	writeObject(&buf, doc, data, op.Sels)
-	writeGraphQL(w, buf.Bytes(), nil, ex.cost)
+	s.writeGraphQL(w, buf.Bytes(), nil, ex.cost)
 }
 
-// writeGraphQL writes an answer: data (raw JSON) or errors, and the cost.
-func writeGraphQL(w http.ResponseWriter, data []byte, errs []gqlError, cost int) {
+// writeGraphQL writes an answer: data (raw JSON) or errors, and the cost,
+// with the bucket of Options.GraphQLRestoreRate (Standard's 100 points a
+// second by default, and a bucket of twenty seconds of it).
+func (s *Server) writeGraphQL(w http.ResponseWriter, data []byte, errs []gqlError, cost int) {
+	s.mu.Lock()
+	restore := s.gqlRestore
+	s.mu.Unlock()
+	if restore <= 0 {
+		restore = 100
+	}
+	bucket := 20 * restore
 	var buf bytes.Buffer
 	buf.WriteByte('{')
 	if errs != nil {
@@ -160,8 +211,8 @@ func writeGraphQL(w http.ResponseWriter, data []byte, errs []gqlError, cost int)
 		buf.Write(data)
 	}
 	fmt.Fprintf(&buf, `,"extensions":{"cost":{"requestedQueryCost":%d,"actualQueryCost":%d,`+
-		`"throttleStatus":{"maximumAvailable":2000.0,"currentlyAvailable":%d,"restoreRate":100.0}}}}`,
-		cost, cost, 2000-cost)
+		`"throttleStatus":{"maximumAvailable":%.1f,"currentlyAvailable":%.1f,"restoreRate":%.1f}}}}`,
+		cost, cost, bucket, bucket-float64(cost), restore)
 	writeBody(w, http.StatusOK, buf.Bytes())
 }
 
@@ -180,8 +231,8 @@ func pickOperation(doc *gqlDoc, name string) (*gqlOp, *gqlError) {
 	return nil, &gqlError{Message: fmt.Sprintf("No operation named %q", name)}
 }
 
-// validateSels checks sels against typ's fields.
-func validateSels(doc *gqlDoc, sels []gqlSel, typ string, errs *[]gqlError) {
+// validateSels checks sels against typ's fields in API version version.
+func validateSels(doc *gqlDoc, sels []gqlSel, typ, version string, errs *[]gqlError) {
 	for i := range sels {
 		sel := &sels[i]
 		switch {
@@ -191,15 +242,15 @@ func validateSels(doc *gqlDoc, sels []gqlSel, typ string, errs *[]gqlError) {
 				*errs = append(*errs, selError(sel, "Fragment %s was used, but not defined", sel.Name))
 				continue
 			}
-			validateFragment(doc, frag, typ, errs)
+			validateFragment(doc, frag, typ, version, errs)
 		case sel.Fragment:
-			validateFragment(doc, sel, typ, errs)
+			validateFragment(doc, sel, typ, version, errs)
 		case sel.Name == "__typename":
 			if sel.Sels != nil {
 				*errs = append(*errs, selError(sel, "Selections can't be made on scalars (field '__typename' returns String but has selections)"))
 			}
 		default:
-			ft, ok := gqlSchema[typ][sel.Name]
+			ft, ok := fieldType(typ, sel.Name, version)
 			if !ok {
 				*errs = append(*errs, selError(sel, "Field '%s' doesn't exist on type '%s'", sel.Name, typ))
 				continue
@@ -212,13 +263,13 @@ func validateSels(doc *gqlDoc, sels []gqlSel, typ string, errs *[]gqlError) {
 			case !isObj && !isUnion && sel.Sels != nil:
 				*errs = append(*errs, selError(sel, "Selections can't be made on scalars (field '%s' returns %s but has selections)", sel.Name, ft))
 			case sel.Sels != nil:
-				validateSels(doc, sel.Sels, ft, errs)
+				validateSels(doc, sel.Sels, ft, version, errs)
 			}
 		}
 	}
 }
 
-func validateFragment(doc *gqlDoc, frag *gqlSel, typ string, errs *[]gqlError) {
+func validateFragment(doc *gqlDoc, frag *gqlSel, typ, version string, errs *[]gqlError) {
 	on := frag.On
 	if on == "" {
 		on = typ
@@ -233,7 +284,7 @@ func validateFragment(doc *gqlDoc, frag *gqlSel, typ string, errs *[]gqlError) {
 		*errs = append(*errs, selError(frag, "No such type %s, so it can't be a fragment condition", on))
 		return
 	}
-	validateSels(doc, frag.Sels, on, errs)
+	validateSels(doc, frag.Sels, on, version, errs)
 }
 
 // flatten returns the fields sels select on an object of type typ,
@@ -317,11 +368,13 @@ func writeScalar(buf *bytes.Buffer, v any) {
 
 // gqlExec runs one operation.
 type gqlExec struct {
-	s    *Server
-	doc  *gqlDoc
-	op   *gqlOp
-	vars map[string]any
-	cost int
+	s       *Server
+	doc     *gqlDoc
+	op      *gqlOp
+	vars    map[string]any
+	cost    int
+	version string // the API version served
+	host    string // the request's Host, for URLs in answers
 }
 
 // arg resolves a field argument: variables substituted, enums as
@@ -371,8 +424,15 @@ func (ex *gqlExec) checkArgs(sels []gqlSel, errs *[]gqlError) {
 		switch sel.Name {
 		case "webhookSubscriptionCreate":
 			required = []string{"topic", "webhookSubscription"}
-		case "webhookSubscriptionDelete", "webhookSubscription":
+		case "webhookSubscriptionDelete", "webhookSubscription", "bulkOperation", "bulkOperationCancel", "node":
 			required = []string{"id"}
+		case "bulkOperationRunQuery":
+			required = []string{"query"}
+		case "customersCount":
+			// limit arrived in 2025-07 (shopify.dev/changelog/uncapped-graphql-counts).
+			if _, ok := sel.Args["limit"]; ok && ex.version < "2025-07" {
+				*errs = append(*errs, selError(sel, "Field 'customersCount' doesn't accept argument 'limit'"))
+			}
 		}
 		var missing []string
 		for _, a := range required {
@@ -409,6 +469,9 @@ func isVar(v any) bool  { _, ok := v.(gqlVarRef); return ok }
 
 // resolveRoot runs one root field.
 func (ex *gqlExec) resolveRoot(sel *gqlSel) any {
+	if v, ok := ex.resolveBulkRoot(sel); ok {
+		return v
+	}
 	switch sel.Name {
 	case "webhookSubscriptionCreate":
 		ex.cost += 10

@@ -100,7 +100,7 @@ func (db *DB) FailRun(ctx context.Context, runID int64, reason string) error {
 }
 
 const runSelect = `SELECT id, coalesce(import_id, 0), trigger, state, resumed, started_at, finished_at,
-	total, fetched, pages, created, updated, unchanged, deleted, error FROM sync_runs`
+	total, fetched, pages, created, updated, unchanged, deleted, error, engine, prepared FROM sync_runs`
 
 // Run returns the run with the given id.
 func (db *DB) Run(ctx context.Context, id int64) (*shopsync.SyncRun, error) {
@@ -145,7 +145,8 @@ func (db *DB) queryRuns(ctx context.Context, where string, args ...any) ([]*shop
 			finished sql.NullString
 		)
 		if err := rows.Scan(&r.ID, &r.ImportID, &r.Trigger, &r.State, &r.Resumed, &started, &finished,
-			&r.Total, &r.Fetched, &r.Pages, &r.Created, &r.Updated, &r.Unchanged, &r.Deleted, &r.Error); err != nil {
+			&r.Total, &r.Fetched, &r.Pages, &r.Created, &r.Updated, &r.Unchanged, &r.Deleted, &r.Error,
+			&r.Engine, &r.Prepared); err != nil {
 			return nil, fmt.Errorf("query runs: %w", err)
 		}
 		if r.StartedAt, err = parseTime(started); err != nil {

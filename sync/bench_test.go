@@ -81,6 +81,7 @@ func BenchmarkImportVsFloor(b *testing.B) {
 					b.Fatal(err)
 				}
 				im := ssync.New(db, benchClient(b, sim), mapper, slog.New(slog.DiscardHandler))
+				im.SetEngine(ssync.EngineREST) // the REST floor is what this measures
 				before := sim.Stats()
 				var other float64
 				stop := make(chan struct{})
@@ -233,6 +234,15 @@ func BenchmarkMapUpsert(b *testing.B) {
 // built before the clock starts: it measures SQLite alone.
 func rawUpsert(b *testing.B, path string, contacts []shopsync.Contact) time.Duration {
 	b.Helper()
+	db := openRaw(b, path)
+	defer db.Close()
+	return rawInsert(b, db, contacts, ssync.PageSize)
+}
+
+// openRaw opens a new SQLite file as the store would (page size, pragmas)
+// with the contacts table and its index, for the raw baselines.
+func openRaw(b *testing.B, path string) *sql.DB {
+	b.Helper()
 	// The store's page size, set as store.Open sets it on a new file:
 	// before WAL mode, which fixes it.
 	setup, err := sql.Open("sqlite3", "file:"+path)
@@ -252,7 +262,6 @@ func rawUpsert(b *testing.B, path string, contacts []shopsync.Contact) time.Dura
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
 	db.SetMaxOpenConns(1)
 	var pageSize int
 	if err := db.QueryRow(`PRAGMA page_size`).Scan(&pageSize); err != nil || pageSize != 8192 {
@@ -269,6 +278,14 @@ func rawUpsert(b *testing.B, path string, contacts []shopsync.Contact) time.Dura
 			b.Fatal(err)
 		}
 	}
+	return db
+}
+
+// rawInsert upserts the contacts into db, batch rows a transaction, and
+// returns the time the inserts took; the rows are built before the clock
+// starts.
+func rawInsert(b *testing.B, db *sql.DB, contacts []shopsync.Contact, batch int) time.Duration {
+	b.Helper()
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	type row struct {
 		tags, attrs, meta, email, created, updated string
@@ -299,7 +316,7 @@ func rawUpsert(b *testing.B, path string, contacts []shopsync.Contact) time.Dura
 		rows[i] = r
 	}
 	start := time.Now()
-	for i := 0; i < len(contacts); i += ssync.PageSize {
+	for i := 0; i < len(contacts); i += batch {
 		tx, err := db.Begin()
 		if err != nil {
 			b.Fatal(err)
@@ -310,7 +327,7 @@ func rawUpsert(b *testing.B, path string, contacts []shopsync.Contact) time.Dura
 		if err != nil {
 			b.Fatal(err)
 		}
-		for j := i; j < min(i+ssync.PageSize, len(contacts)); j++ {
+		for j := i; j < min(i+batch, len(contacts)); j++ {
 			c, r := &contacts[j], &rows[j]
 			if _, err := st.Exec(c.ShopifyID, c.Email, r.email, c.FirstName, c.LastName, c.Phone, c.State, r.tags,
 				r.created, r.updated, c.ShopifyID, now, now, "import", r.stamps, r.attrs, r.meta); err != nil {
@@ -348,6 +365,7 @@ func BenchmarkIngest(b *testing.B) {
 			b.Fatal(err)
 		}
 		im := ssync.New(db, benchClient(b, sim), mapper, slog.New(slog.DiscardHandler))
+		im.SetEngine(ssync.EngineREST)
 		start := time.Now()
 		run, err := im.Run(context.Background(), shopsync.TriggerCLI)
 		elapsed := time.Since(start)

@@ -72,11 +72,17 @@ type Importer struct {
 
 	mu       gosync.Mutex
 	progress func(shopsync.SyncRun) // called after each page; see OnProgress
+	engine   Engine                 // see SetEngine; "" is EngineAuto
+	minBulk  int64                  // minBulkCustomers; tests lower it
+	poll     pollTimes              // how bulk jobs are polled; tests shorten it
+
+	wake chan struct{} // see WakeBulk
 }
 
 // New returns an Importer.
 func New(st Store, src Source, m *mapping.Mapper, logger *slog.Logger) *Importer {
-	return &Importer{store: st, source: src, mapper: m, logger: logger.With("component", "importer")}
+	return &Importer{store: st, source: src, mapper: m, logger: logger.With("component", "importer"),
+		wake: make(chan struct{}, 1), minBulk: minBulkCustomers, poll: defaultPoll}
 }
 
 // OnProgress sets a func called with the run's counts after it starts and
@@ -140,7 +146,7 @@ func (im *Importer) run(ctx context.Context, run *shopsync.SyncRun, checkpoint i
 	log.Info("sync run started", "resumed", run.Resumed, "checkpoint", checkpoint)
 	start := time.Now()
 
-	if err := im.importAll(ctx, run, checkpoint); err != nil {
+	if err := im.importWith(ctx, run, checkpoint); err != nil {
 		run.State = shopsync.RunFailed
 		run.Error = err.Error()
 		// Record the failure even when ctx is what ended the run.
@@ -164,6 +170,11 @@ func (im *Importer) importAll(ctx context.Context, run *shopsync.SyncRun, checkp
 	if err != nil {
 		return fmt.Errorf("count customers: %w", err)
 	}
+	return im.importPages(ctx, run, checkpoint, total)
+}
+
+// importPages is importAll once Shopify has counted total customers.
+func (im *Importer) importPages(ctx context.Context, run *shopsync.SyncRun, checkpoint, total int64) error {
 	run.Total = total
 	if err := im.store.SetRunTotal(ctx, run.ID, total); err != nil {
 		return err

@@ -85,7 +85,9 @@ func BenchmarkSweep(b *testing.B) {
 		b.Fatal(err)
 	}
 	importStart := time.Now()
-	run, err := ssync.New(db, client, mapper, logger).Run(ctx, shopsync.TriggerCLI)
+	im := ssync.New(db, client, mapper, logger)
+	im.SetEngine(ssync.EngineREST) // as the sweep bench always built its store
+	run, err := im.Run(ctx, shopsync.TriggerCLI)
 	importTime := time.Since(importStart)
 	if err != nil || run.Fetched != int64(n) || run.Created != int64(n) {
 		b.Fatalf("import: run %+v: %v", run, err)

@@ -75,6 +75,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		whSecret  = fs.String("webhook-secret", "", "sign webhooks with this `key` and deliver them to the subscriptions (off when empty); prefer $"+envWebhookSecret)
 		trickle   = fs.Duration("trickle", 0, "make one random customer change every `interval`, e.g. 2s (0: off)")
 		verbose   = fs.Bool("v", false, "print one line per -trickle change to stdout")
+		bulkRate  = fs.Float64("bulk-rate", 0, "objects/s a bulk query processes, so that a job takes time (0: at once)")
+		scopes    = fs.String("scopes", "read_customers,read_orders,read_all_orders", "comma-separated access `scopes` the app is granted (read_orders and read_all_orders let a bulk query read the last order)")
+		restore   = fs.Float64("graphql-restore", 100, "GraphQL cost points restored a second: 100 Standard, 200 Advanced, 1000 Plus")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -107,6 +110,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return errors.New("-client-id and -client-secret go together")
 	case *trickle < 0:
 		return errors.New("-trickle: must be >= 0")
+	case *bulkRate < 0:
+		return errors.New("-bulk-rate: must be >= 0")
+	case *restore <= 0:
+		return errors.New("-graphql-restore: must be > 0")
 	case *domain == "" || strings.ContainsAny(*domain, "/: \t"):
 		return fmt.Errorf("-shop-domain %q: want a host name like demo.myshopify.com", *domain)
 	}
@@ -123,6 +130,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Customers: *customers, Seed: *seed, Token: *token, ClientID: *clientID, ClientSecret: *secret,
 		BucketSize: *bucket, LeakRate: *leak, Latency: *latency,
 		ShopDomain: *domain, WebhookSecret: *whSecret,
+		BulkRate: *bulkRate, Scopes: strings.Split(*scopes, ","), GraphQLRestoreRate: *restore,
 		Logf: func(format string, args ...any) { logger.Info(fmt.Sprintf(format, args...)) },
 	})
 	defer sim.Close()

@@ -40,7 +40,17 @@ const memBenchToken = "shpat_bench_memory_token"
 //
 //	SHOPSYNC_BENCH_CUSTOMERS=50000 go test -run '^$' -bench SyncMemory -benchtime 1x ./cmd/shopsync/
 //	go test -run '^$' -bench SyncMemory -benchtime 1x -timeout 0 ./cmd/shopsync/   # 1,000,000
-func BenchmarkSyncMemory(b *testing.B) {
+func BenchmarkSyncMemory(b *testing.B) { syncMemory(b, "rest") }
+
+// BenchmarkBulkSyncMemory is BenchmarkSyncMemory with --engine bulk: the
+// simulator process writes the result file of N customers (its time is in
+// the run's wall time, its memory not counted), and shopsync downloads,
+// decodes and stores it.
+//
+//	SHOPSYNC_BENCH_CUSTOMERS=50000 go test -run '^$' -bench BulkSyncMemory -benchtime 1x ./cmd/shopsync/
+func BenchmarkBulkSyncMemory(b *testing.B) { syncMemory(b, "bulk") }
+
+func syncMemory(b *testing.B, engine string) {
 	n := testutil.BenchCustomers(b)
 	dir := b.TempDir()
 	bin := memBenchBuild(b, dir, "shopsync", ".")
@@ -62,7 +72,7 @@ func BenchmarkSyncMemory(b *testing.B) {
 			"SHOPSYNC_STORE_PATH":           storePath,
 			"SHOPSYNC_LOG_LEVEL":            "info",
 		}
-		cmd := command(bin, env, "sync", "--no-progress")
+		cmd := command(bin, env, "sync", "--no-progress", "--engine", engine)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		start := time.Now()

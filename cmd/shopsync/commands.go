@@ -25,7 +25,10 @@ import (
 )
 
 func (e *env) syncCommand() *cobra.Command {
-	var noProgress bool
+	var (
+		noProgress bool
+		engine     string
+	)
 	cmd := &cobra.Command{
 		Use:   "sync",
 		Short: "Import every customer now (resumes an interrupted import)",
@@ -33,12 +36,22 @@ func (e *env) syncCommand() *cobra.Command {
 prints one summary line. An import that was interrupted (killed, network down)
 resumes from its last checkpoint. Only a completed import marks contacts that
 Shopify no longer has as deleted. Exit code 0 on success, 1 on failure,
-2 on bad configuration, 3 when another sync is running on the same store.`,
+2 on bad configuration, 3 when another sync is running on the same store.
+
+--engine (or sync.engine) chooses how Shopify is read: rest pages through
+customers.json; bulk has Shopify write every customer to a file and reads
+it; auto (the default) uses bulk where it is expected to be faster.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := e.config(false)
 			if err != nil {
 				return err
+			}
+			if engine != "" {
+				if _, err := ssync.ParseEngine(engine); err != nil {
+					return usageError{fmt.Errorf("--engine %w", err)}
+				}
+				cfg.Sync.Engine = engine
 			}
 			showBar := !noProgress && isTerminal(e.stderr)
 			minLevel := slog.LevelDebug
@@ -50,6 +63,7 @@ Shopify no longer has as deleted. Exit code 0 on success, 1 on failure,
 		},
 	}
 	cmd.Flags().BoolVar(&noProgress, "no-progress", false, "never draw the progress bar")
+	cmd.Flags().StringVar(&engine, "engine", "", "auto, rest or bulk: how to read Shopify (default: sync.engine)")
 	return cmd
 }
 
@@ -69,6 +83,7 @@ func (e *env) runSync(ctx context.Context, cfg Config, logger *slog.Logger, show
 		return usageError{err}
 	}
 	im := ssync.New(db, client, mapper, logger)
+	im.SetEngine(ssync.Engine(cfg.Sync.Engine))
 	var bar *progressBar
 	if showBar {
 		bar = newProgressBar(e.stderr)

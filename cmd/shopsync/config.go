@@ -19,6 +19,7 @@ import (
 
 	"github.com/shopsync/shopsync/mapping"
 	"github.com/shopsync/shopsync/shopify"
+	ssync "github.com/shopsync/shopsync/sync"
 )
 
 // Config is shopsync's whole configuration. Every key can come from the
@@ -76,6 +77,7 @@ type SyncConfig struct {
 	ReconcileEvery   time.Duration `mapstructure:"reconcile_every"`   // 0: no sweeps
 	ReconcileOverlap time.Duration `mapstructure:"reconcile_overlap"` // looked back before the mark
 	RefetchDelay     time.Duration `mapstructure:"refetch_delay"`     // lets a burst of webhooks coalesce
+	Engine           string        `mapstructure:"engine"`            // how full imports read Shopify: auto, rest, bulk
 }
 
 // WebhooksConfig configures webhook subscriptions.
@@ -99,7 +101,7 @@ func DefaultConfig() Config {
 		Store:   StoreConfig{Path: "shopsync.db"},
 		HTTP:    HTTPConfig{Listen: "127.0.0.1:8080", AllowedHosts: []string{}},
 		Sync: SyncConfig{Schedule: "0 3 * * *", ReconcileEvery: 15 * time.Minute,
-			ReconcileOverlap: 10 * time.Minute, RefetchDelay: 2 * time.Second},
+			ReconcileOverlap: 10 * time.Minute, RefetchDelay: 2 * time.Second, Engine: string(ssync.EngineAuto)},
 		Log:     LogConfig{Level: "info", Format: "text"},
 		Mapping: mapping.Config{Attributes: []string{}},
 	}
@@ -341,6 +343,9 @@ func (c *Config) validateLocal() error {
 	}
 	if c.Sync.RefetchDelay < 0 || c.Sync.RefetchDelay > time.Minute {
 		bad("sync.refetch_delay: %s: want a duration from 0 to 1m, such as 2s", c.Sync.RefetchDelay)
+	}
+	if _, err := ssync.ParseEngine(c.Sync.Engine); err != nil {
+		bad("sync.engine: %v: how full imports read Shopify (auto picks per shop size)", err)
 	}
 	if err := shopify.ValidateWebhookAddress(c.Webhooks.Address); c.Webhooks.Address != "" && err != nil {
 		bad("webhooks.address: %v", err)

@@ -56,9 +56,24 @@ func (p *progressBar) finish() {
 	}
 }
 
-// progressLine renders e.g. "[=====>      ] 12500/20000  62%  1234/s  ETA 6s".
+// progressLine renders e.g. "[=====>      ] 12500/20000  62%  1234/s  ETA 6s";
+// while Shopify builds a bulk import's file, "Shopify is preparing the
+// file [===>    ] 340000/1000000  34%".
 func progressLine(run shopsync.SyncRun, elapsed time.Duration) string {
 	const width = 30
+	if run.Engine == shopsync.EngineBulk && run.Fetched == 0 && run.State == shopsync.RunRunning {
+		total := max(run.Total, run.Prepared)
+		frac := 0.0
+		if total > 0 {
+			frac = float64(run.Prepared) / float64(total)
+		}
+		n := int(frac * width)
+		bar := strings.Repeat("=", n)
+		if n < width {
+			bar += ">" + strings.Repeat(" ", width-n-1)
+		}
+		return fmt.Sprintf("Shopify is preparing the file [%s] %d/%d %3.0f%%", bar, run.Prepared, total, frac*100)
+	}
 	total := max(run.Total, run.Fetched)
 	frac := 0.0
 	if total > 0 {

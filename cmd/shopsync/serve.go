@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -133,6 +134,7 @@ func (e *env) serve(ctx context.Context, cfg Config, logger *slog.Logger) error 
 	defer stopBG()
 
 	im := ssync.New(db, client, mapper, logger)
+	im.SetEngine(ssync.Engine(cfg.Sync.Engine))
 	syncer := ssync.NewSyncer(bg, im, logger)
 	subs := &subscriptionState{s: server.SubscriptionState{State: "not_configured"}}
 	ensure := func() {}
@@ -158,7 +160,7 @@ func (e *env) serve(ctx context.Context, cfg Config, logger *slog.Logger) error 
 	})
 	// shopsync's own test deliveries (doctor, Check connection) are
 	// answered in front of the receiver and never stored.
-	testDeliveries := doctor.NewTestReceiver(hooks, cfg.Shopify.Shop, secrets)
+	testDeliveries := doctor.NewTestReceiver(wakeOnBulkFinish(hooks, im.WakeBulk), cfg.Shopify.Shop, secrets)
 	if cfg.Shopify.ClientSecret == "" && len(cfg.Shopify.WebhookSecrets) == 0 {
 		logger.Warn("no webhook secret configured: every webhook will be refused with 401; set shopify.webhook_secrets or shopify.client_secret")
 	}
@@ -245,6 +247,46 @@ func (e *env) serve(ctx context.Context, cfg Config, logger *slog.Logger) error 
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// wakeOnBulkFinish calls wake after h accepted (200) a bulk_operations/finish
+// delivery, which Shopify sends when a bulk operation completes, fails or
+// is canceled (shopify.dev/changelog/new-webhook-topic-notifies-when-a-bulk-operation-has-finished):
+// a bulk import waiting for its job looks at once instead of at its next
+// poll. Only a delivery h verified (signature, shop) answers 200, and a
+// wake only makes a poll early, so nothing else is trusted to it.
+func wakeOnBulkFinish(h http.Handler, wake func()) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.EqualFold(r.Header.Get("X-Shopify-Topic"), "bulk_operations/finish") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		sw := &statusRecorder{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		if sw.status == http.StatusOK {
+			wake()
+		}
+	})
+}
+
+// statusRecorder remembers the status an http.Handler answered.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(status int) {
+	if s.status == 0 {
+		s.status = status
+	}
+	s.ResponseWriter.WriteHeader(status)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
 }
 
 // rejectionFlush is how often refused webhook counts are written.

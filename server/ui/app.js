@@ -629,6 +629,17 @@
     const st = parseTime(run.started_at);
     const end = parseTime(run.finished_at) || (run.state === "running" ? new Date() : null);
     const ms = st && end ? Math.max(0, end - st) : 0;
+    if (run.engine === "bulk" && run.state === "running" && fetched === 0) {
+      // Shopify is writing every customer to a file (a bulk operation):
+      // its count so far is the progress until the download starts.
+      const prepared = run.prepared || 0;
+      if (total > 0) { p.max = total; p.value = Math.min(prepared, total); }
+      const prep = [`Shopify is preparing the export: ${num(prepared)}` + (total > 0 ? ` of ${num(total)} customers` : " customers")];
+      if (ms > 0) prep.push(duration(ms));
+      setText("sync-progress-text", prep.join(" · "));
+      show(err, false);
+      return;
+    }
     let count;
     if (total > 0 && fetched > total) {
       // Customers added during the run: Shopify counted at its start.
