@@ -1,6 +1,9 @@
 package shopsync
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // RunState is the state of a sync run.
 type RunState string
@@ -56,3 +59,7 @@ const (
 type PageCounts struct {
 	Created, Updated, Unchanged int64
 }
+
+// ErrSyncRunning is returned when a run cannot take a store's sync lock:
+// another run holds it, in this process or another.
+var ErrSyncRunning = errors.New("another sync is running on this store")

@@ -36,7 +36,7 @@ func TestAttributeChangeTimes(t *testing.T) {
 	}
 	first := changes()
 	imported := first["orders_count"]
-	if imported.By != store.SourceImport || first["note"] != imported || len(first) != 4 {
+	if imported.By != shopsync.SourceImport || first["note"] != imported || len(first) != 4 {
 		t.Fatalf("after the import: %+v", first)
 	}
 
@@ -67,7 +67,7 @@ func TestAttributeChangeTimes(t *testing.T) {
 	if third["note"] != second["note"] {
 		t.Errorf("note after the re-import: %+v, want the webhook's %+v", third["note"], second["note"])
 	}
-	if third["orders_count"].By != store.SourceImport || !third["orders_count"].At.After(second["note"].At) {
+	if third["orders_count"].By != shopsync.SourceImport || !third["orders_count"].At.After(second["note"].At) {
 		t.Errorf("orders_count after the re-import: %+v", third["orders_count"])
 	}
 	if third["total_spent"] != imported {
@@ -256,17 +256,17 @@ func TestDataMark(t *testing.T) {
 	}
 	// A failing change (no contact) after a newer one that succeeds, and
 	// a newer one that fails alone: only the success moves the mark.
-	bad := store.Change{Kind: store.ChangeUpsert, ShopifyID: 5, Seen: at(99)}
+	bad := shopsync.Change{Kind: shopsync.ChangeUpsert, ShopifyID: 5, Seen: at(99)}
 	good := upsert(profileOnly(3, "c@example.com", "C", at(70)), at(71), "good")
-	if _, err := db.ApplyChanges(ctx, []store.Change{good, bad}); err != nil {
+	if _, err := db.ApplyChanges(ctx, []shopsync.Change{good, bad}); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := mark(), at(70).Format(time.RFC3339); got != want {
 		t.Errorf("after a success and a failure: mark %s, want %s", got, want)
 	}
 	apply(t, db, upsert(profileOnly(4, "d@example.com", "D", at(80)), at(81), "d"),
-		store.Change{Kind: store.ChangeRedactShop, Source: "shop/redact",
-			Delivery: &store.Delivery{WebhookID: "shop", Topic: "shop/redact"}})
+		shopsync.Change{Kind: shopsync.ChangeRedactShop, Source: "shop/redact",
+			Delivery: &shopsync.Delivery{WebhookID: "shop", Topic: "shop/redact"}})
 	if got := mark(); got != "none" {
 		t.Errorf("after shop/redact: mark %s, want none", got)
 	}
@@ -410,7 +410,7 @@ func TestMigrationRehashesContacts(t *testing.T) {
 	}
 	importAll(updated.Add(time.Minute))
 	// One contact changed by a webhook since: its record is a merge.
-	apply(t, db, tagsChange(store.ChangeTagsAdded, page[7].ShopifyID, updated.Add(time.Hour), updated.Add(time.Hour), "gold"))
+	apply(t, db, tagsChange(shopsync.ChangeTagsAdded, page[7].ShopifyID, updated.Add(time.Hour), updated.Add(time.Hour), "gold"))
 	db.Close()
 
 	raw, err := sql.Open("sqlite3", "file:"+path)

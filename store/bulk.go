@@ -19,19 +19,9 @@ import (
 // missing contacts its range noted. The file's offset is checkpointed with
 // the pages, so a killed import resumes its download where it stopped.
 
-// BulkJob is the durable state of an import read through a bulk operation.
-type BulkJob struct {
-	ImportID      int64
-	ImportStarted time.Time // when the import began (local clock)
-	OperationID   string    // the job, gid://shopify/BulkOperation/N; "" until submitted
-	CreatedAt     time.Time // the job's createdAt (Shopify's clock): its rows are true as of it
-	Expected      int64     // customersCount when the job was submitted
-	Lines, Bytes  int64     // lines of the result applied, and the file offset just past them
-}
-
 // BulkJob returns the bulk state of an import; ok is false for an import
 // the bulk engine does not read.
-func (db *DB) BulkJob(ctx context.Context, importID int64) (job BulkJob, ok bool, err error) {
+func (db *DB) BulkJob(ctx context.Context, importID int64) (job shopsync.BulkJob, ok bool, err error) {
 	var (
 		op, created sql.NullString
 		started     string
@@ -41,18 +31,18 @@ func (db *DB) BulkJob(ctx context.Context, importID int64) (job BulkJob, ok bool
 		FROM bulk_imports b JOIN imports i ON i.id = b.import_id WHERE b.import_id = ?`, importID,
 	).Scan(&op, &created, &job.Expected, &job.Lines, &job.Bytes, &started)
 	if errors.Is(err, sql.ErrNoRows) {
-		return BulkJob{}, false, nil
+		return shopsync.BulkJob{}, false, nil
 	}
 	if err != nil {
-		return BulkJob{}, false, fmt.Errorf("bulk job of import %d: %w", importID, err)
+		return shopsync.BulkJob{}, false, fmt.Errorf("bulk job of import %d: %w", importID, err)
 	}
 	job.ImportID, job.OperationID = importID, op.String
 	if job.ImportStarted, err = parseTime(started); err != nil {
-		return BulkJob{}, false, fmt.Errorf("bulk job of import %d: %w", importID, err)
+		return shopsync.BulkJob{}, false, fmt.Errorf("bulk job of import %d: %w", importID, err)
 	}
 	if created.Valid {
 		if job.CreatedAt, err = parseTime(created.String); err != nil {
-			return BulkJob{}, false, fmt.Errorf("bulk job of import %d: %w", importID, err)
+			return shopsync.BulkJob{}, false, fmt.Errorf("bulk job of import %d: %w", importID, err)
 		}
 	}
 	return job, true, nil
@@ -103,25 +93,10 @@ func (db *DB) SetRunPrepared(ctx context.Context, runID, prepared int64) error {
 	return nil
 }
 
-// BulkBatch is what ApplyBulk stores in one transaction.
-type BulkBatch struct {
-	// Pages are consecutive pages, as ApplyPages takes them, of ids above
-	// the import's checkpoint.
-	Pages []ImportPage
-	// Late are contacts whose id is at or below the checkpoint: their range
-	// is applied already. Each is applied alone and struck from the
-	// import's missing contacts.
-	Late    []shopsync.Contact
-	Fetched time.Time // when Late's data is true as of
-	// Lines and Bytes are the result file's position after this batch:
-	// every line before it is applied.
-	Lines, Bytes int64
-}
-
 // ApplyBulk applies a batch of a bulk import's result file in one
 // transaction: the pages as ApplyPages does (checkpoint included), the late
 // contacts, the file position, and the run's counts.
-func (db *DB) ApplyBulk(ctx context.Context, run *shopsync.SyncRun, b BulkBatch) (shopsync.PageCounts, error) {
+func (db *DB) ApplyBulk(ctx context.Context, run *shopsync.SyncRun, b shopsync.BulkBatch) (shopsync.PageCounts, error) {
 	var counts shopsync.PageCounts
 	fetched, pages := 0, b.Pages
 	for i := range pages {
@@ -154,7 +129,7 @@ func (db *DB) ApplyBulk(ctx context.Context, run *shopsync.SyncRun, b BulkBatch)
 		c := &b.Late[i]
 		// A page of one: it notes nothing missing, and the contact takes
 		// the same gates as in a page.
-		pg := ImportPage{After: c.ShopifyID - 1, Last: c.ShopifyID, Fetched: b.Fetched, Contacts: b.Late[i : i+1]}
+		pg := shopsync.ImportPage{After: c.ShopifyID - 1, Last: c.ShopifyID, Fetched: b.Fetched, Contacts: b.Late[i : i+1]}
 		if err := tx.applyPage(ctx, run, &pg, &counts); err != nil {
 			return counts, fmt.Errorf("apply bulk: %w", err)
 		}

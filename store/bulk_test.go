@@ -51,8 +51,8 @@ func TestApplyBulkLateContactIsNotDeleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	// First chunk of the file: 10, 30 (20 comes later; 40 is gone).
-	counts, err := db.ApplyBulk(ctx, run, store.BulkBatch{
-		Pages: []store.ImportPage{{After: cp, Last: 30, Fetched: created,
+	counts, err := db.ApplyBulk(ctx, run, shopsync.BulkBatch{
+		Pages: []shopsync.ImportPage{{After: cp, Last: 30, Fetched: created,
 			Contacts: []shopsync.Contact{contact(10, "a@example.com", t0, 1), contact(30, "c@example.com", t0, 1)}}},
 		Lines: 2, Bytes: 100,
 	})
@@ -66,7 +66,7 @@ func TestApplyBulkLateContactIsNotDeleted(t *testing.T) {
 	}
 	// Second chunk: 20, late, with a newer email.
 	newer := contact(20, "b2@example.com", t0.Add(time.Minute), 1)
-	if counts, err = db.ApplyBulk(ctx, run, store.BulkBatch{Late: []shopsync.Contact{newer}, Fetched: created,
+	if counts, err = db.ApplyBulk(ctx, run, shopsync.BulkBatch{Late: []shopsync.Contact{newer}, Fetched: created,
 		Lines: 3, Bytes: 150}); err != nil || counts.Updated != 1 {
 		t.Fatalf("late batch: %+v, %v", counts, err)
 	}
@@ -109,7 +109,7 @@ func TestRestartImportDeletesNothing(t *testing.T) {
 	}
 	old := run.ImportID
 	// A short file: 20 is missing from its range.
-	if _, err := db.ApplyBulk(ctx, run, store.BulkBatch{Pages: []store.ImportPage{{After: 0, Last: 30, Fetched: t0,
+	if _, err := db.ApplyBulk(ctx, run, shopsync.BulkBatch{Pages: []shopsync.ImportPage{{After: 0, Last: 30, Fetched: t0,
 		Contacts: []shopsync.Contact{all[0], all[2]}}}, Lines: 2, Bytes: 10}); err != nil {
 		t.Fatal(err)
 	}

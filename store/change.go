@@ -10,118 +10,6 @@ import (
 	"github.com/shopsync/shopsync"
 )
 
-// ChangeKind says what a Change does.
-type ChangeKind int
-
-// The kinds of change.
-const (
-	// ChangeUpsert merges Contact, part by part (customers/create,
-	// customers/update, consent and purchasing-summary topics, re-fetches,
-	// reconciliation sweeps).
-	ChangeUpsert ChangeKind = iota + 1
-	// ChangeTagsAdded and ChangeTagsRemoved add or remove Tags as of Clock.
-	ChangeTagsAdded
-	ChangeTagsRemoved
-	// ChangeDelete marks the contact deleted: a read (Read, as of Seen)
-	// found that Shopify no longer has the customer.
-	ChangeDelete
-	// ChangeRefetch queues the contact to be read again from the Admin
-	// API, changing nothing else. customers/delete asks for it: a
-	// deletion is confirmed by a read before it takes effect, since the
-	// topic header of a signed body is not signed.
-	ChangeRefetch
-	// ChangeMerge records that Shopify merged Merge.MergedID into
-	// Merge.KeptID (customers/merge) and queues both to be read again:
-	// the merged-away customer is then found gone, the kept one changed.
-	ChangeMerge
-	// ChangeRedactCustomer erases the contact's personal data
-	// (customers/redact); ChangeRedactShop erases every contact (shop/redact).
-	ChangeRedactCustomer
-	ChangeRedactShop
-	// ChangeDataRequest records a customers/data_request.
-	ChangeDataRequest
-	// ChangeIgnore only records the delivery (a topic shopsync does not use).
-	ChangeIgnore
-)
-
-// Change is one thing to apply to the store.
-type Change struct {
-	Kind      ChangeKind
-	ShopifyID int64
-	Contact   *shopsync.Contact // ChangeUpsert: Parts and Clocks say what it carries
-	Tags      []string          // ChangeTagsAdded, ChangeTagsRemoved
-	Clock     shopsync.Clock    // the tags event's own clock (occurredAt), if it had one
-
-	// Seen is when, on Shopify's clock, the data was true: the webhook's
-	// X-Shopify-Triggered-At, or the Date of the Admin API's answer.
-	Seen time.Time
-	// Read says the data was read from the Admin API (a sweep, a
-	// re-fetch): the whole truth as of Seen (see shopsync.Stamp).
-	Read   bool
-	Source string // what changed the contact: a topic, "refetch", "reconcile"
-
-	// Need lists the parts the contact must have (mapping's Parts); when
-	// one is still unknown after the change, the contact is queued for a
-	// full re-fetch. Zero: never queue.
-	Need shopsync.PartSet
-
-	Merge       *Merge       // ChangeMerge
-	DataRequest *DataRequest // ChangeDataRequest
-	Delivery    *Delivery    // set for a webhook: deduplicated and recorded
-}
-
-// Delivery identifies a webhook delivery.
-type Delivery struct {
-	WebhookID string // X-Shopify-Webhook-Id: unique per delivery, kept by its retries
-	// EventKey, when set, names the event and its payload (the receiver
-	// makes it of X-Shopify-Event-Id and a digest of the body): a second
-	// subscription to the topic gets the same event under another webhook
-	// id, and is a duplicate when its body is the same.
-	EventKey    string
-	Topic       string
-	TriggeredAt time.Time
-}
-
-// Merge is the content of a customers/merge: MergedID was merged into
-// KeptID.
-type Merge struct {
-	KeptID, MergedID int64
-}
-
-// DataRequest is the content of a customers/data_request.
-type DataRequest struct {
-	ID              int64
-	OrdersRequested []int64
-}
-
-// Outcome is what applying a change did.
-type Outcome string
-
-// The outcomes of a change.
-const (
-	OutcomeApplied   Outcome = "applied"   // stored data changed
-	OutcomeUnchanged Outcome = "unchanged" // equal to what was stored
-	OutcomeStale     Outcome = "stale"     // older than what was stored: no effect
-	OutcomeDuplicate Outcome = "duplicate" // a delivery already applied: no effect
-	OutcomeQueued    Outcome = "queued"    // to be confirmed by reading the customer again
-	OutcomeIgnored   Outcome = "ignored"   // unknown topic, or a redacted customer
-)
-
-// Result is the result of one change.
-type Result struct {
-	Outcome Outcome
-	Created bool  // the contact is new to the store (or back from deleted)
-	Queued  bool  // the contact was queued for a full re-fetch
-	Err     error // the change failed and was rolled back; the others stand
-}
-
-// SourceRefetch and SourceReconcile name the writers of re-fetched and
-// swept contacts, in changed_by.
-const (
-	SourceRefetch   = "refetch"
-	SourceReconcile = "reconcile"
-)
-
 // ApplyChanges applies changes in one transaction, each in its own
 // savepoint: a change that fails is rolled back alone and reported in its
 // Result. When ApplyChanges returns nil, every change reported without Err
@@ -133,8 +21,8 @@ const (
 // redaction (a redelivery, or a new request for a customer already erased)
 // checkpoints too: when the first checkpoint failed, or the process died
 // before it, the old bytes still in the WAL are then erased at last.
-func (db *DB) ApplyChanges(ctx context.Context, changes []Change) ([]Result, error) {
-	results := make([]Result, len(changes))
+func (db *DB) ApplyChanges(ctx context.Context, changes []shopsync.Change) ([]shopsync.Result, error) {
+	results := make([]shopsync.Result, len(changes))
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("apply changes: %w", err)
@@ -142,20 +30,20 @@ func (db *DB) ApplyChanges(ctx context.Context, changes []Change) ([]Result, err
 	defer tx.Rollback()
 	erased := false
 	for i := range changes {
-		var res Result
+		var res shopsync.Result
 		err := tx.savepoint(ctx, func() (err error) {
 			res, err = tx.apply(ctx, &changes[i])
 			return err
 		})
 		var failed *savepointError
 		if errors.As(err, &failed) {
-			res = Result{Err: failed.err}
+			res = shopsync.Result{Err: failed.err}
 		} else if err != nil {
 			return nil, fmt.Errorf("apply changes: %w", err)
 		}
 		results[i] = res
 		k := changes[i].Kind
-		erased = erased || (res.Err == nil && (k == ChangeRedactCustomer || k == ChangeRedactShop))
+		erased = erased || (res.Err == nil && (k == shopsync.ChangeRedactCustomer || k == shopsync.ChangeRedactShop))
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("apply changes: %w", err)
@@ -202,7 +90,7 @@ type savepointError struct{ err error }
 func (e *savepointError) Error() string { return e.err.Error() }
 func (e *savepointError) Unwrap() error { return e.err }
 
-func (tx *Tx) apply(ctx context.Context, ch *Change) (Result, error) {
+func (tx *Tx) apply(ctx context.Context, ch *shopsync.Change) (shopsync.Result, error) {
 	d := ch.Delivery
 	var eventKey any
 	if d != nil {
@@ -215,15 +103,15 @@ func (tx *Tx) apply(ctx context.Context, ch *Change) (Result, error) {
 		var n int
 		if err := tx.queryRow(ctx, `SELECT count(*) FROM webhook_deliveries WHERE webhook_id = ?1
 			OR (?2 IS NOT NULL AND event_key = ?2)`, d.WebhookID, eventKey).Scan(&n); err != nil {
-			return Result{}, fmt.Errorf("delivery %s: %w", d.WebhookID, err)
+			return shopsync.Result{}, fmt.Errorf("delivery %s: %w", d.WebhookID, err)
 		}
 		if n > 0 {
-			return Result{Outcome: OutcomeDuplicate}, nil
+			return shopsync.Result{Outcome: shopsync.OutcomeDuplicate}, nil
 		}
 	}
 	res, err := tx.applyEffect(ctx, ch)
 	if err != nil {
-		return Result{}, err
+		return shopsync.Result{}, err
 	}
 	if d != nil {
 		var id, triggered any
@@ -236,83 +124,83 @@ func (tx *Tx) apply(ctx context.Context, ch *Change) (Result, error) {
 		if _, err := tx.exec(ctx, `
 			INSERT INTO webhook_deliveries (webhook_id, topic, shopify_id, triggered_at, received_at, outcome, event_key)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, d.WebhookID, d.Topic, id, triggered, tx.now, string(res.Outcome), eventKey); err != nil {
-			return Result{}, fmt.Errorf("record delivery %s: %w", d.WebhookID, err)
+			return shopsync.Result{}, fmt.Errorf("record delivery %s: %w", d.WebhookID, err)
 		}
 	}
 	return res, nil
 }
 
-func (tx *Tx) applyEffect(ctx context.Context, ch *Change) (Result, error) {
+func (tx *Tx) applyEffect(ctx context.Context, ch *shopsync.Change) (shopsync.Result, error) {
 	switch ch.Kind {
-	case ChangeIgnore:
-		return Result{Outcome: OutcomeIgnored}, nil
-	case ChangeRedactShop:
+	case shopsync.ChangeIgnore:
+		return shopsync.Result{Outcome: shopsync.OutcomeIgnored}, nil
+	case shopsync.ChangeRedactShop:
 		return tx.redactShop(ctx, ch)
-	case ChangeRedactCustomer:
+	case shopsync.ChangeRedactCustomer:
 		return tx.redactCustomer(ctx, ch)
-	case ChangeDataRequest:
+	case shopsync.ChangeDataRequest:
 		return tx.recordDataRequest(ctx, ch)
-	case ChangeMerge:
+	case shopsync.ChangeMerge:
 		return tx.recordMerge(ctx, ch)
 	}
 	if ch.ShopifyID <= 0 {
-		return Result{}, fmt.Errorf("change without a customer id")
+		return shopsync.Result{}, fmt.Errorf("change without a customer id")
 	}
 	if red, err := tx.redacted(ctx, ch.ShopifyID); err != nil || red {
-		return Result{Outcome: OutcomeIgnored}, err
+		return shopsync.Result{Outcome: shopsync.OutcomeIgnored}, err
 	}
 	var (
 		res upsertResult
 		err error
 	)
 	switch ch.Kind {
-	case ChangeRefetch:
+	case shopsync.ChangeRefetch:
 		if err := tx.queue(ctx, ch.ShopifyID, ch.Source); err != nil {
-			return Result{}, err
+			return shopsync.Result{}, err
 		}
-		return Result{Outcome: OutcomeQueued, Queued: true}, nil
-	case ChangeDelete:
+		return shopsync.Result{Outcome: shopsync.OutcomeQueued, Queued: true}, nil
+	case shopsync.ChangeDelete:
 		if !ch.Read {
-			return Result{}, fmt.Errorf("delete of contact %d without a read confirming it", ch.ShopifyID)
+			return shopsync.Result{}, fmt.Errorf("delete of contact %d without a read confirming it", ch.ShopifyID)
 		}
 		res.effect, err = tx.markDeleted(ctx, ch.ShopifyID, stampOf(shopsync.Clock{}, ch.Seen, true), ch.Source)
-	case ChangeUpsert, ChangeTagsAdded, ChangeTagsRemoved:
+	case shopsync.ChangeUpsert, shopsync.ChangeTagsAdded, shopsync.ChangeTagsRemoved:
 		var old *record
 		if old, err = tx.loadRecord(ctx, ch.ShopifyID); err != nil {
-			return Result{}, err
+			return shopsync.Result{}, err
 		}
-		if ch.Kind == ChangeUpsert {
+		if ch.Kind == shopsync.ChangeUpsert {
 			if ch.Contact == nil || ch.Contact.ShopifyID != ch.ShopifyID {
-				return Result{}, fmt.Errorf("upsert of contact %d without its data", ch.ShopifyID)
+				return shopsync.Result{}, fmt.Errorf("upsert of contact %d without its data", ch.ShopifyID)
 			}
 			res, err = tx.upsert(ctx, old, ch.Contact, ch.Seen, ch.Read, ch.Source)
 		} else {
 			st := stampOf(ch.Clock, ch.Seen, false)
-			res, err = tx.upsertTags(ctx, old, ch.ShopifyID, ch.Tags, ch.Kind == ChangeTagsAdded, st, ch.Source)
+			res, err = tx.upsertTags(ctx, old, ch.ShopifyID, ch.Tags, ch.Kind == shopsync.ChangeTagsAdded, st, ch.Source)
 		}
 	default:
-		return Result{}, fmt.Errorf("unknown change kind %d", ch.Kind)
+		return shopsync.Result{}, fmt.Errorf("unknown change kind %d", ch.Kind)
 	}
 	if err != nil {
-		return Result{}, err
+		return shopsync.Result{}, err
 	}
-	out := Result{Created: res.effect == effectCreated}
+	out := shopsync.Result{Created: res.effect == effectCreated}
 	switch res.effect {
 	case effectCreated, effectUpdated:
-		out.Outcome = OutcomeApplied
+		out.Outcome = shopsync.OutcomeApplied
 	case effectUnchanged:
-		out.Outcome = OutcomeUnchanged
+		out.Outcome = shopsync.OutcomeUnchanged
 	default:
-		out.Outcome = OutcomeStale
+		out.Outcome = shopsync.OutcomeStale
 	}
 	if res.refetch {
 		if err := tx.queue(ctx, ch.ShopifyID, ch.Source); err != nil {
-			return Result{}, err
+			return shopsync.Result{}, err
 		}
 		out.Queued = true
-	} else if ch.Need != 0 && ch.Kind != ChangeDelete && out.Outcome != OutcomeStale {
+	} else if ch.Need != 0 && ch.Kind != shopsync.ChangeDelete && out.Outcome != shopsync.OutcomeStale {
 		if out.Queued, err = tx.queueIfIncomplete(ctx, ch.ShopifyID, ch.Need, ch.Source); err != nil {
-			return Result{}, err
+			return shopsync.Result{}, err
 		}
 	}
 	return out, nil
@@ -320,10 +208,10 @@ func (tx *Tx) applyEffect(ctx context.Context, ch *Change) (Result, error) {
 
 // recordMerge records a customers/merge and queues both customers to be
 // read again.
-func (tx *Tx) recordMerge(ctx context.Context, ch *Change) (Result, error) {
+func (tx *Tx) recordMerge(ctx context.Context, ch *shopsync.Change) (shopsync.Result, error) {
 	mg := ch.Merge
 	if mg == nil || mg.KeptID <= 0 || mg.MergedID <= 0 {
-		return Result{}, fmt.Errorf("customers/merge without both customer ids")
+		return shopsync.Result{}, fmt.Errorf("customers/merge without both customer ids")
 	}
 	var webhookID any
 	if ch.Delivery != nil {
@@ -331,19 +219,19 @@ func (tx *Tx) recordMerge(ctx context.Context, ch *Change) (Result, error) {
 	}
 	if _, err := tx.exec(ctx, `INSERT INTO contact_merges (kept_id, merged_id, merged_at, webhook_id) VALUES (?, ?, ?, ?)`,
 		mg.KeptID, mg.MergedID, formatTime(ch.Seen), webhookID); err != nil {
-		return Result{}, fmt.Errorf("record merge of %d into %d: %w", mg.MergedID, mg.KeptID, err)
+		return shopsync.Result{}, fmt.Errorf("record merge of %d into %d: %w", mg.MergedID, mg.KeptID, err)
 	}
 	for _, id := range []int64{mg.KeptID, mg.MergedID} {
 		if red, err := tx.redacted(ctx, id); err != nil {
-			return Result{}, err
+			return shopsync.Result{}, err
 		} else if red {
 			continue
 		}
 		if err := tx.queue(ctx, id, ch.Source); err != nil {
-			return Result{}, err
+			return shopsync.Result{}, err
 		}
 	}
-	return Result{Outcome: OutcomeQueued, Queued: true}, nil
+	return shopsync.Result{Outcome: shopsync.OutcomeQueued, Queued: true}, nil
 }
 
 // queueIfIncomplete queues the contact for a full re-fetch when a part it
@@ -402,10 +290,10 @@ func (tx *Tx) loadStamps(ctx context.Context, id int64) (*stamps, error) {
 	return &s, err
 }
 
-func (tx *Tx) recordDataRequest(ctx context.Context, ch *Change) (Result, error) {
+func (tx *Tx) recordDataRequest(ctx context.Context, ch *shopsync.Change) (shopsync.Result, error) {
 	dr := ch.DataRequest
 	if dr == nil {
-		dr = &DataRequest{}
+		dr = &shopsync.DataRequest{}
 	}
 	orders := dr.OrdersRequested
 	if orders == nil {
@@ -413,7 +301,7 @@ func (tx *Tx) recordDataRequest(ctx context.Context, ch *Change) (Result, error)
 	}
 	ob, err := json.Marshal(orders)
 	if err != nil {
-		return Result{}, err
+		return shopsync.Result{}, err
 	}
 	var drID, webhookID any
 	if dr.ID != 0 {
@@ -425,7 +313,7 @@ func (tx *Tx) recordDataRequest(ctx context.Context, ch *Change) (Result, error)
 	if _, err := tx.exec(ctx, `
 		INSERT INTO data_requests (shopify_id, data_request_id, webhook_id, requested_at, orders_requested)
 		VALUES (?, ?, ?, ?, ?)`, ch.ShopifyID, drID, webhookID, tx.now, string(ob)); err != nil {
-		return Result{}, fmt.Errorf("record data request for %d: %w", ch.ShopifyID, err)
+		return shopsync.Result{}, fmt.Errorf("record data request for %d: %w", ch.ShopifyID, err)
 	}
-	return Result{Outcome: OutcomeApplied}, nil
+	return shopsync.Result{Outcome: shopsync.OutcomeApplied}, nil
 }

@@ -58,33 +58,33 @@ func emailConsent(id int64, state string, clock time.Time) shopsync.Contact {
 }
 
 // upsert is a webhook's change, triggered at seen.
-func upsert(c shopsync.Contact, seen time.Time, webhookID string) store.Change {
-	ch := store.Change{Kind: store.ChangeUpsert, ShopifyID: c.ShopifyID, Contact: &c, Seen: seen, Source: "customers/update"}
+func upsert(c shopsync.Contact, seen time.Time, webhookID string) shopsync.Change {
+	ch := shopsync.Change{Kind: shopsync.ChangeUpsert, ShopifyID: c.ShopifyID, Contact: &c, Seen: seen, Source: "customers/update"}
 	if webhookID != "" {
-		ch.Delivery = &store.Delivery{WebhookID: webhookID, Topic: "customers/update", TriggeredAt: seen}
+		ch.Delivery = &shopsync.Delivery{WebhookID: webhookID, Topic: "customers/update", TriggeredAt: seen}
 	}
 	return ch
 }
 
 // read is a change of data read from the Admin API at seen (a sweep).
-func read(c shopsync.Contact, seen time.Time) store.Change {
-	return store.Change{Kind: store.ChangeUpsert, ShopifyID: c.ShopifyID, Contact: &c, Seen: seen, Read: true,
-		Source: store.SourceReconcile}
+func read(c shopsync.Contact, seen time.Time) shopsync.Change {
+	return shopsync.Change{Kind: shopsync.ChangeUpsert, ShopifyID: c.ShopifyID, Contact: &c, Seen: seen, Read: true,
+		Source: shopsync.SourceReconcile}
 }
 
-func tagsChange(kind store.ChangeKind, id int64, occurred, seen time.Time, tags ...string) store.Change {
-	return store.Change{Kind: kind, ShopifyID: id, Tags: tags, Seen: seen, Source: "customer.tags",
+func tagsChange(kind shopsync.ChangeKind, id int64, occurred, seen time.Time, tags ...string) shopsync.Change {
+	return shopsync.Change{Kind: kind, ShopifyID: id, Tags: tags, Seen: seen, Source: "customer.tags",
 		Clock: shopsync.Clock{Time: occurred, Kind: shopsync.ClockOccurredAt}}
 }
 
 // deleteChange is a read at seen that no longer found the customer (the
 // re-fetch that confirms a customers/delete).
-func deleteChange(id int64, seen time.Time) store.Change {
-	return store.Change{Kind: store.ChangeDelete, ShopifyID: id, Seen: seen, Read: true, Source: store.SourceRefetch}
+func deleteChange(id int64, seen time.Time) shopsync.Change {
+	return shopsync.Change{Kind: shopsync.ChangeDelete, ShopifyID: id, Seen: seen, Read: true, Source: shopsync.SourceRefetch}
 }
 
 // apply applies changes in one call and fails on any error.
-func apply(t *testing.T, db *store.DB, changes ...store.Change) []store.Result {
+func apply(t *testing.T, db *store.DB, changes ...shopsync.Change) []shopsync.Result {
 	t.Helper()
 	res, err := db.ApplyChanges(context.Background(), changes)
 	if err != nil {
@@ -110,8 +110,8 @@ func checkHashes(t *testing.T, db *store.DB) {
 	}
 }
 
-func outcomes(res []store.Result) []store.Outcome {
-	out := make([]store.Outcome, len(res))
+func outcomes(res []shopsync.Result) []shopsync.Outcome {
+	out := make([]shopsync.Outcome, len(res))
 	for i, r := range res {
 		out[i] = r.Outcome
 	}
@@ -183,7 +183,7 @@ func TestPartsAreVersionedIndependently(t *testing.T) {
 	update.Attributes[0] = shopsync.BoolAttr("accepts_email_marketing", ptr(false))
 	update.Attributes[0].Part = shopsync.PartEmailConsent
 	res := apply(t, db, upsert(update, at(21), "w2"))
-	if res[0].Outcome != store.OutcomeApplied {
+	if res[0].Outcome != shopsync.OutcomeApplied {
 		t.Errorf("got outcome %s, want applied", res[0].Outcome)
 	}
 	c := mustContact(t, db, id)
@@ -203,7 +203,7 @@ func TestPartsAreVersionedIndependently(t *testing.T) {
 	// An older event never overwrites: every part it carries is stale.
 	old := contact(id, "old@example.com", at(5), 99)
 	res = apply(t, db, upsert(old, at(40), "w3"))
-	if res[0].Outcome != store.OutcomeStale {
+	if res[0].Outcome != shopsync.OutcomeStale {
 		t.Errorf("got outcome %s, want stale", res[0].Outcome)
 	}
 	c = mustContact(t, db, id)
@@ -220,14 +220,14 @@ func TestTieBreakOnEqualClocks(t *testing.T) {
 	later := profileOnly(id, "later@example.com", "Later", at(10))
 	earlier := profileOnly(id, "earlier@example.com", "Earlier", at(10))
 	got := outcomes(apply(t, db, upsert(later, at(12), "a"), upsert(earlier, at(11), "b")))
-	if diff := cmp.Diff(got, []store.Outcome{store.OutcomeApplied, store.OutcomeStale}); diff != "" {
+	if diff := cmp.Diff(got, []shopsync.Outcome{shopsync.OutcomeApplied, shopsync.OutcomeStale}); diff != "" {
 		t.Errorf("outcomes (-got +want):\n%s", diff)
 	}
 	if c := mustContact(t, db, id); *c.Email != "later@example.com" {
 		t.Errorf("got email %q, want the later trigger's", *c.Email)
 	}
 	// The same clock and tie again: nothing new.
-	if res := apply(t, db, upsert(later, at(12), "c")); res[0].Outcome != store.OutcomeUnchanged {
+	if res := apply(t, db, upsert(later, at(12), "c")); res[0].Outcome != shopsync.OutcomeUnchanged {
 		t.Errorf("got outcome %s, want unchanged", res[0].Outcome)
 	}
 }
@@ -248,7 +248,7 @@ func TestAbsentKeysKeepAndNullsSet(t *testing.T) {
 		Attributes: shopsync.Attributes{shopsync.StringAttr("note", nil)},
 	}
 	in.Clocks[shopsync.PartProfile] = updatedAt(at(5))
-	if res := apply(t, db, upsert(in, at(6), "")); res[0].Outcome != store.OutcomeApplied {
+	if res := apply(t, db, upsert(in, at(6), "")); res[0].Outcome != shopsync.OutcomeApplied {
 		t.Fatalf("got outcome %s, want applied", res[0].Outcome)
 	}
 	c := mustContact(t, db, id)
@@ -285,7 +285,7 @@ func TestDuplicateDeliveryHasOneEffect(t *testing.T) {
 	second := profileOnly(id, "two@example.com", "Two", at(20))
 	got := outcomes(apply(t, db, upsert(first, at(11), "dup"), upsert(second, at(21), "dup")))
 	got = append(got, outcomes(apply(t, db, upsert(second, at(22), "dup")))...)
-	want := []store.Outcome{store.OutcomeApplied, store.OutcomeDuplicate, store.OutcomeDuplicate}
+	want := []shopsync.Outcome{shopsync.OutcomeApplied, shopsync.OutcomeDuplicate, shopsync.OutcomeDuplicate}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("outcomes (-got +want):\n%s", diff)
 	}
@@ -296,7 +296,7 @@ func TestDuplicateDeliveryHasOneEffect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCounts := []store.DeliveryCount{{Topic: "customers/update", Outcome: store.OutcomeApplied, Count: 1}}
+	wantCounts := []store.DeliveryCount{{Topic: "customers/update", Outcome: shopsync.OutcomeApplied, Count: 1}}
 	if diff := cmp.Diff(counts, wantCounts); diff != "" {
 		t.Errorf("delivery counts (-got +want):\n%s", diff)
 	}
@@ -304,20 +304,20 @@ func TestDuplicateDeliveryHasOneEffect(t *testing.T) {
 
 func TestFailedChangeRollsBackAlone(t *testing.T) {
 	db, _ := newDB(t)
-	bad := store.Change{Kind: store.ChangeUpsert, ShopifyID: 5, Seen: at(1), // no Contact
-		Delivery: &store.Delivery{WebhookID: "bad", Topic: "customers/update"}}
+	bad := shopsync.Change{Kind: shopsync.ChangeUpsert, ShopifyID: 5, Seen: at(1), // no Contact
+		Delivery: &shopsync.Delivery{WebhookID: "bad", Topic: "customers/update"}}
 	good := upsert(profileOnly(6, "six@example.com", "Six", at(1)), at(2), "good")
-	res, err := db.ApplyChanges(context.Background(), []store.Change{bad, good})
+	res, err := db.ApplyChanges(context.Background(), []shopsync.Change{bad, good})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res[0].Err == nil || res[1].Err != nil || res[1].Outcome != store.OutcomeApplied {
+	if res[0].Err == nil || res[1].Err != nil || res[1].Outcome != shopsync.OutcomeApplied {
 		t.Fatalf("got results %+v, want the first failed and the second applied", res)
 	}
 	mustContact(t, db, 6)
 	// The failed delivery was not recorded: Shopify's retry is applied.
 	bad.Contact = ptr(profileOnly(5, "five@example.com", "Five", at(1)))
-	if r := apply(t, db, bad); r[0].Outcome != store.OutcomeApplied {
+	if r := apply(t, db, bad); r[0].Outcome != shopsync.OutcomeApplied {
 		t.Errorf("retry of the failed delivery: got %s, want applied", r[0].Outcome)
 	}
 }
@@ -331,26 +331,26 @@ func TestTagDeltasAreVersionedPerTag(t *testing.T) {
 
 	steps := []struct {
 		name    string
-		change  store.Change
-		outcome store.Outcome
+		change  shopsync.Change
+		outcome shopsync.Outcome
 		want    []string
 	}{
-		{"add a at 20", tagsChange(store.ChangeTagsAdded, id, at(20), at(20), "a"), store.OutcomeApplied, []string{"keep", "a"}},
-		{"late add b at 10 still adds", tagsChange(store.ChangeTagsAdded, id, at(10), at(10), "b"), store.OutcomeApplied, []string{"keep", "a", "b"}},
-		{"remove a at 30", tagsChange(store.ChangeTagsRemoved, id, at(30), at(30), "a"), store.OutcomeApplied, []string{"keep", "b"}},
-		{"late add a at 25 is stale", tagsChange(store.ChangeTagsAdded, id, at(25), at(25), "a"), store.OutcomeStale, []string{"keep", "b"}},
-		{"add before the list's clock is stale", tagsChange(store.ChangeTagsAdded, id, at(-5), at(-5), "old"), store.OutcomeStale, []string{"keep", "b"}},
+		{"add a at 20", tagsChange(shopsync.ChangeTagsAdded, id, at(20), at(20), "a"), shopsync.OutcomeApplied, []string{"keep", "a"}},
+		{"late add b at 10 still adds", tagsChange(shopsync.ChangeTagsAdded, id, at(10), at(10), "b"), shopsync.OutcomeApplied, []string{"keep", "a", "b"}},
+		{"remove a at 30", tagsChange(shopsync.ChangeTagsRemoved, id, at(30), at(30), "a"), shopsync.OutcomeApplied, []string{"keep", "b"}},
+		{"late add a at 25 is stale", tagsChange(shopsync.ChangeTagsAdded, id, at(25), at(25), "a"), shopsync.OutcomeStale, []string{"keep", "b"}},
+		{"add before the list's clock is stale", tagsChange(shopsync.ChangeTagsAdded, id, at(-5), at(-5), "old"), shopsync.OutcomeStale, []string{"keep", "b"}},
 		// Re-adding a present tag changes no data but moves its version.
-		{"add existing tag again", tagsChange(store.ChangeTagsAdded, id, at(40), at(40), "b"), store.OutcomeApplied, []string{"keep", "b"}},
-		{"late remove of b at 35 is stale", tagsChange(store.ChangeTagsRemoved, id, at(35), at(35), "b"), store.OutcomeStale, []string{"keep", "b"}},
-		{"same add again", tagsChange(store.ChangeTagsAdded, id, at(40), at(40), "b"), store.OutcomeUnchanged, []string{"keep", "b"}},
+		{"add existing tag again", tagsChange(shopsync.ChangeTagsAdded, id, at(40), at(40), "b"), shopsync.OutcomeApplied, []string{"keep", "b"}},
+		{"late remove of b at 35 is stale", tagsChange(shopsync.ChangeTagsRemoved, id, at(35), at(35), "b"), shopsync.OutcomeStale, []string{"keep", "b"}},
+		{"same add again", tagsChange(shopsync.ChangeTagsAdded, id, at(40), at(40), "b"), shopsync.OutcomeUnchanged, []string{"keep", "b"}},
 		// A full list older than the events: the events are replayed on it.
 		{"older full list", upsert(withTags(contact(id, "tags@example.com", at(15), 0), "keep", "a", "z"), at(16), ""),
-			store.OutcomeApplied, []string{"keep", "z", "b"}},
+			shopsync.OutcomeApplied, []string{"keep", "z", "b"}},
 		// A full list newer than every event replaces them all.
 		{"newer full list", upsert(withTags(contact(id, "tags@example.com", at(50), 0), "x"), at(51), ""),
-			store.OutcomeApplied, []string{"x"}},
-		{"late remove of x at 45 is stale", tagsChange(store.ChangeTagsRemoved, id, at(45), at(45), "x"), store.OutcomeStale, []string{"x"}},
+			shopsync.OutcomeApplied, []string{"x"}},
+		{"late remove of x at 45 is stale", tagsChange(shopsync.ChangeTagsRemoved, id, at(45), at(45), "x"), shopsync.OutcomeStale, []string{"x"}},
 	}
 	for _, s := range steps {
 		res := apply(t, db, s.change)
@@ -381,13 +381,13 @@ func TestDeleteIsFinal(t *testing.T) {
 	}
 	// A late customers/update, triggered before the delete (with a newer
 	// updated_at even), and late tag events never resurrect.
-	late := []store.Change{
+	late := []shopsync.Change{
 		upsert(contact(id, "zombie@example.com", at(90), 1), at(95), "late-update"),
-		tagsChange(store.ChangeTagsAdded, id, at(96), at(96), "zombie"),
+		tagsChange(shopsync.ChangeTagsAdded, id, at(96), at(96), "zombie"),
 		upsert(emailConsent(id, "subscribed", at(97)), at(97), "late-consent"),
 	}
 	for i, r := range apply(t, db, late...) {
-		if r.Outcome != store.OutcomeStale {
+		if r.Outcome != shopsync.OutcomeStale {
 			t.Errorf("late change %d: got %s, want stale", i, r.Outcome)
 		}
 	}
@@ -395,7 +395,7 @@ func TestDeleteIsFinal(t *testing.T) {
 		t.Fatalf("after late update: got %v, want ErrNotFound", err)
 	}
 	// The same delete again changes nothing.
-	if r := apply(t, db, deleteChange(id, at(100))); r[0].Outcome != store.OutcomeUnchanged {
+	if r := apply(t, db, deleteChange(id, at(100))); r[0].Outcome != shopsync.OutcomeUnchanged {
 		t.Errorf("repeated delete: got %s, want unchanged", r[0].Outcome)
 	}
 
@@ -434,7 +434,7 @@ func TestDeleteBeforeCreateLeavesTombstone(t *testing.T) {
 	create.Need = shopsync.AllParts
 	got := outcomes(apply(t, db, deleteChange(id, at(20))))
 	got = append(got, outcomes(apply(t, db, create))...)
-	if diff := cmp.Diff(got, []store.Outcome{store.OutcomeApplied, store.OutcomeStale}); diff != "" {
+	if diff := cmp.Diff(got, []shopsync.Outcome{shopsync.OutcomeApplied, shopsync.OutcomeStale}); diff != "" {
 		t.Errorf("outcomes (-got +want):\n%s", diff)
 	}
 	if _, err := db.Contact(ctx, id); !errors.Is(err, store.ErrNotFound) {
@@ -470,7 +470,7 @@ func TestSlimCreateQueuesRefetch(t *testing.T) {
 	// The re-fetch completes the contact: no longer queued when it comes
 	// again, and dequeued.
 	refetched := upsert(contact(21, "slim@example.com", at(10), 0), at(11), "")
-	refetched.Need, refetched.Source = shopsync.AllParts, store.SourceRefetch
+	refetched.Need, refetched.Source = shopsync.AllParts, shopsync.SourceRefetch
 	if r := apply(t, db, refetched); r[0].Queued {
 		t.Errorf("complete contact queued again")
 	}
@@ -482,7 +482,7 @@ func TestSlimCreateQueuesRefetch(t *testing.T) {
 	}
 
 	// Durable: the queue survives a reopen.
-	apply(t, db, func() store.Change {
+	apply(t, db, func() shopsync.Change {
 		ch := upsert(emailConsent(23, "subscribed", at(5)), at(5), "consent")
 		ch.Need = shopsync.AllParts
 		return ch
@@ -500,9 +500,9 @@ func TestSlimCreateQueuesRefetch(t *testing.T) {
 func TestUnknownTopicStoresNothing(t *testing.T) {
 	ctx := context.Background()
 	db, _ := newDB(t)
-	ch := store.Change{Kind: store.ChangeIgnore, Source: "orders/create",
-		Delivery: &store.Delivery{WebhookID: "x", Topic: "orders/create", TriggeredAt: at(1)}}
-	if r := apply(t, db, ch); r[0].Outcome != store.OutcomeIgnored {
+	ch := shopsync.Change{Kind: shopsync.ChangeIgnore, Source: "orders/create",
+		Delivery: &shopsync.Delivery{WebhookID: "x", Topic: "orders/create", TriggeredAt: at(1)}}
+	if r := apply(t, db, ch); r[0].Outcome != shopsync.OutcomeIgnored {
 		t.Errorf("got %s, want ignored", r[0].Outcome)
 	}
 	if active, deleted, _ := db.ContactCounts(ctx); active+deleted != 0 {
@@ -512,10 +512,10 @@ func TestUnknownTopicStoresNothing(t *testing.T) {
 
 func TestDataRequestRecorded(t *testing.T) {
 	db, _ := newDB(t)
-	ch := store.Change{Kind: store.ChangeDataRequest, ShopifyID: 191167,
-		DataRequest: &store.DataRequest{ID: 9999, OrdersRequested: []int64{299938, 280263}},
-		Delivery:    &store.Delivery{WebhookID: "dr", Topic: "customers/data_request"}}
-	if r := apply(t, db, ch); r[0].Outcome != store.OutcomeApplied {
+	ch := shopsync.Change{Kind: shopsync.ChangeDataRequest, ShopifyID: 191167,
+		DataRequest: &shopsync.DataRequest{ID: 9999, OrdersRequested: []int64{299938, 280263}},
+		Delivery:    &shopsync.Delivery{WebhookID: "dr", Topic: "customers/data_request"}}
+	if r := apply(t, db, ch); r[0].Outcome != shopsync.OutcomeApplied {
 		t.Errorf("got %s, want applied", r[0].Outcome)
 	}
 	raw := rawDB(t, db)
@@ -589,15 +589,15 @@ func TestRedactCustomerErasesEveryByte(t *testing.T) {
 	}
 	renamed := profileOnly(victim, "zanzibar.quokka.7731@example.org", "Marmaduke", at(10))
 	renamed.LastName, renamed.Phone = ptr("Dunnowhistle"), ptr("+15557773131")
-	apply(t, db, upsert(renamed, at(11), "rename"), tagsChange(store.ChangeTagsAdded, victim, at(12), at(12), "vip"))
+	apply(t, db, upsert(renamed, at(11), "rename"), tagsChange(shopsync.ChangeTagsAdded, victim, at(12), at(12), "vip"))
 	mustContact(t, db, victim) // a reader has seen it too
 	if found := findPII(t, db); len(found) < len(piiStrings) {
 		t.Fatalf("test setup: personal data not all written: %v", found)
 	}
 
-	redact := store.Change{Kind: store.ChangeRedactCustomer, ShopifyID: victim, Source: "customers/redact",
-		Delivery: &store.Delivery{WebhookID: "redact", Topic: "customers/redact"}}
-	if r := apply(t, db, redact); r[0].Outcome != store.OutcomeApplied {
+	redact := shopsync.Change{Kind: shopsync.ChangeRedactCustomer, ShopifyID: victim, Source: "customers/redact",
+		Delivery: &shopsync.Delivery{WebhookID: "redact", Topic: "customers/redact"}}
+	if r := apply(t, db, redact); r[0].Outcome != shopsync.OutcomeApplied {
 		t.Fatalf("got %s, want applied", r[0].Outcome)
 	}
 	if _, err := db.Contact(ctx, victim); !errors.Is(err, store.ErrNotFound) {
@@ -613,13 +613,13 @@ func TestRedactCustomerErasesEveryByte(t *testing.T) {
 	// Later writes for that id are ignored: webhooks and imports.
 	again := contact(victim, "zanzibar.quokka.7731@example.org", at(100), 1)
 	again.FirstName = ptr("Quixotica")
-	later := []store.Change{
+	later := []shopsync.Change{
 		upsert(again, at(101), "u"),
-		tagsChange(store.ChangeTagsAdded, victim, at(102), at(102), "x"),
+		tagsChange(shopsync.ChangeTagsAdded, victim, at(102), at(102), "x"),
 		deleteChange(victim, at(103)),
 	}
 	for i, r := range apply(t, db, later...) {
-		if r.Outcome != store.OutcomeIgnored {
+		if r.Outcome != shopsync.OutcomeIgnored {
 			t.Errorf("write %d after redact: got %s, want ignored", i, r.Outcome)
 		}
 	}
@@ -627,7 +627,7 @@ func TestRedactCustomerErasesEveryByte(t *testing.T) {
 	if _, err := db.ApplyPage(ctx, run, 0, 510, at(200), []shopsync.Contact{again}); err != nil {
 		t.Fatal(err)
 	}
-	if r := apply(t, db, redact); r[0].Outcome != store.OutcomeDuplicate {
+	if r := apply(t, db, redact); r[0].Outcome != shopsync.OutcomeDuplicate {
 		t.Errorf("redelivered redact: got %s, want duplicate", r[0].Outcome)
 	}
 	if _, err := db.Contact(ctx, victim); !errors.Is(err, store.ErrNotFound) {
@@ -657,10 +657,10 @@ func TestRedactShopErasesAll(t *testing.T) {
 	if _, err := db.ApplyPage(ctx, run, 0, 30, at(1), page); err != nil {
 		t.Fatal(err)
 	}
-	apply(t, db, store.Change{Kind: store.ChangeDataRequest, ShopifyID: 15})
-	r := apply(t, db, store.Change{Kind: store.ChangeRedactShop, Source: "shop/redact",
-		Delivery: &store.Delivery{WebhookID: "shop", Topic: "shop/redact"}})
-	if r[0].Outcome != store.OutcomeApplied {
+	apply(t, db, shopsync.Change{Kind: shopsync.ChangeDataRequest, ShopifyID: 15})
+	r := apply(t, db, shopsync.Change{Kind: shopsync.ChangeRedactShop, Source: "shop/redact",
+		Delivery: &shopsync.Delivery{WebhookID: "shop", Topic: "shop/redact"}})
+	if r[0].Outcome != shopsync.OutcomeApplied {
 		t.Errorf("got %s, want applied", r[0].Outcome)
 	}
 	if active, deleted, _ := db.ContactCounts(ctx); active+deleted != 0 {
@@ -772,7 +772,7 @@ func TestQueueHelpers(t *testing.T) {
 	}
 	r := apply(t, db, upsert(profileOnly(1, "a@example.com", "A", at(10)), at(10), "w1"),
 		upsert(profileOnly(3, "c@example.com", "C", at(5)), at(5), "w3"))
-	if diff := cmp.Diff(outcomes(r), []store.Outcome{store.OutcomeUnchanged, store.OutcomeDuplicate}); diff != "" {
+	if diff := cmp.Diff(outcomes(r), []shopsync.Outcome{shopsync.OutcomeUnchanged, shopsync.OutcomeDuplicate}); diff != "" {
 		t.Errorf("after prune (-got +want):\n%s", diff)
 	}
 
@@ -804,7 +804,7 @@ func TestQueueHelpers(t *testing.T) {
 func TestRefetchQueuedAgainIsKept(t *testing.T) {
 	ctx := context.Background()
 	db, _ := newDB(t)
-	slim := func(email string, updated time.Time) store.Change {
+	slim := func(email string, updated time.Time) shopsync.Change {
 		ch := upsert(profileOnly(21, email, "Slim", updated), updated, "")
 		ch.Need = shopsync.AllParts
 		return ch
@@ -855,11 +855,11 @@ func TestRedactRedeliveryFinishesErasure(t *testing.T) {
 	if n := 0; tx.QueryRow(`SELECT count(*) FROM contacts`).Scan(&n) != nil || n != 2 {
 		t.Fatalf("reader saw %d contacts, want 2", n)
 	}
-	redact := store.Change{Kind: store.ChangeRedactCustomer, ShopifyID: victim,
-		Delivery: &store.Delivery{WebhookID: "redact", Topic: "customers/redact"}}
+	redact := shopsync.Change{Kind: shopsync.ChangeRedactCustomer, ShopifyID: victim,
+		Delivery: &shopsync.Delivery{WebhookID: "redact", Topic: "customers/redact"}}
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	start := time.Now()
-	_, err = db.ApplyChanges(short, []store.Change{redact})
+	_, err = db.ApplyChanges(short, []shopsync.Change{redact})
 	cancel()
 	if err == nil {
 		t.Fatal("checkpoint past an open reader succeeded; the test needs it to fail")
@@ -873,7 +873,7 @@ func TestRedactRedeliveryFinishesErasure(t *testing.T) {
 	}
 	tx.Rollback()
 
-	if r := apply(t, db, redact); r[0].Outcome != store.OutcomeDuplicate {
+	if r := apply(t, db, redact); r[0].Outcome != shopsync.OutcomeDuplicate {
 		t.Errorf("redelivery: got %s, want duplicate", r[0].Outcome)
 	}
 	if found := findPII(t, db); len(found) != 0 {
@@ -912,10 +912,10 @@ func TestImportDeletesAsOfItsRead(t *testing.T) {
 	mustContact(t, db, 9)
 	// A webhook triggered later does not bring a deleted contact back (an
 	// old body sent again would); a later read does.
-	if r := apply(t, db, upsert(profileOnly(1, "zombie@example.com", "Z", at(50)), at(50), "late")); r[0].Outcome != store.OutcomeStale {
+	if r := apply(t, db, upsert(profileOnly(1, "zombie@example.com", "Z", at(50)), at(50), "late")); r[0].Outcome != shopsync.OutcomeStale {
 		t.Errorf("event on a deleted contact: got %s, want stale", r[0].Outcome)
 	}
-	if r := apply(t, db, read(contact(1, "back@example.com", at(55), 1), at(60))); r[0].Outcome != store.OutcomeApplied || !r[0].Created {
+	if r := apply(t, db, read(contact(1, "back@example.com", at(55), 1), at(60))); r[0].Outcome != shopsync.OutcomeApplied || !r[0].Created {
 		t.Errorf("a later read: got %+v, want the contact back", r[0])
 	}
 }

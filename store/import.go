@@ -9,9 +9,6 @@ import (
 	"github.com/shopsync/shopsync"
 )
 
-// Source names what wrote a contact, kept in changed_by.
-const SourceImport = "import"
-
 // stored is what a page apply needs of a stored contact to take the fast
 // path: overwrite without reading the whole contact.
 type stored struct {
@@ -21,19 +18,10 @@ type stored struct {
 	tagEvents bool
 }
 
-// ImportPage is one page of a full import: full records of the customers
-// with an id in (After, Last], in strictly ascending id order, as read at
-// Fetched: Shopify's clock, the Date of the answer that carried them.
-type ImportPage struct {
-	After, Last int64
-	Fetched     time.Time
-	Contacts    []shopsync.Contact
-}
-
 // ApplyPage applies one page of a full import in one transaction; see
 // ApplyPages.
 func (db *DB) ApplyPage(ctx context.Context, run *shopsync.SyncRun, after, last int64, fetched time.Time, contacts []shopsync.Contact) (shopsync.PageCounts, error) {
-	return db.ApplyPages(ctx, run, []ImportPage{{After: after, Last: last, Fetched: fetched, Contacts: contacts}})
+	return db.ApplyPages(ctx, run, []shopsync.ImportPage{{After: after, Last: last, Fetched: fetched, Contacts: contacts}})
 }
 
 // ApplyPages applies consecutive pages of a full import in one
@@ -46,7 +34,7 @@ func (db *DB) ApplyPage(ctx context.Context, run *shopsync.SyncRun, after, last 
 // version is newer (a webhook brought newer data) keeps it. A contact
 // already equal to the stored one is not written; one with nothing newer
 // counts as unchanged too.
-func (db *DB) ApplyPages(ctx context.Context, run *shopsync.SyncRun, pages []ImportPage) (shopsync.PageCounts, error) {
+func (db *DB) ApplyPages(ctx context.Context, run *shopsync.SyncRun, pages []shopsync.ImportPage) (shopsync.PageCounts, error) {
 	var counts shopsync.PageCounts
 	if len(pages) == 0 {
 		return counts, nil
@@ -96,7 +84,7 @@ func (db *DB) ApplyPages(ctx context.Context, run *shopsync.SyncRun, pages []Imp
 }
 
 // applyPage writes one page within tx and adds its effects to counts.
-func (tx *Tx) applyPage(ctx context.Context, run *shopsync.SyncRun, pg *ImportPage, counts *shopsync.PageCounts) error {
+func (tx *Tx) applyPage(ctx context.Context, run *shopsync.SyncRun, pg *shopsync.ImportPage, counts *shopsync.PageCounts) error {
 	have, err := tx.storedRange(ctx, pg.After, pg.Last)
 	if err != nil {
 		return err
@@ -128,7 +116,7 @@ func (tx *Tx) applyPage(ctx context.Context, run *shopsync.SyncRun, pg *ImportPa
 				if r.attrs, err = tx.storedAttrs(ctx, c.ShopifyID); err != nil {
 					return err
 				}
-				if err := tx.writeRecord(ctx, &r, SourceImport); err != nil {
+				if err := tx.writeRecord(ctx, &r, shopsync.SourceImport); err != nil {
 					return err
 				}
 			}
@@ -139,7 +127,7 @@ func (tx *Tx) applyPage(ctx context.Context, run *shopsync.SyncRun, pg *ImportPa
 					return err
 				}
 			}
-			res, err := tx.upsert(ctx, old, c, pg.Fetched, true, SourceImport)
+			res, err := tx.upsert(ctx, old, c, pg.Fetched, true, shopsync.SourceImport)
 			if err != nil {
 				return err
 			}
@@ -293,7 +281,7 @@ func (db *DB) FinishImport(ctx context.Context, run *shopsync.SyncRun, seen time
 	}
 	var deleted int64
 	for _, m := range gone {
-		e, err := tx.markDeleted(ctx, m.id, stampOf(shopsync.Clock{}, m.seen, true), SourceImport)
+		e, err := tx.markDeleted(ctx, m.id, stampOf(shopsync.Clock{}, m.seen, true), shopsync.SourceImport)
 		if err != nil {
 			return 0, fmt.Errorf("finish import %d: %w", run.ImportID, err)
 		}

@@ -259,7 +259,7 @@ func TestRunsInterruptedAndLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	if _, err := other.LockSync(); !errors.Is(err, store.ErrSyncRunning) {
+	if _, err := other.LockSync(); !errors.Is(err, shopsync.ErrSyncRunning) {
 		t.Fatalf("got %v, want ErrSyncRunning", err)
 	}
 	first, _, err := db.BeginRun(ctx, shopsync.TriggerButton)
@@ -363,7 +363,7 @@ func TestApplyPagesOneTransaction(t *testing.T) {
 	}
 
 	run, _ = beginRun(t, db)
-	gap := []store.ImportPage{
+	gap := []shopsync.ImportPage{
 		{After: 0, Last: 2, Fetched: time.Now(), Contacts: []shopsync.Contact{c(1), c(2)}},
 		{After: 3, Last: 6, Fetched: time.Now(), Contacts: []shopsync.Contact{c(5), c(6)}},
 	}
@@ -374,7 +374,7 @@ func TestApplyPagesOneTransaction(t *testing.T) {
 		t.Fatalf("a refused batch wrote contacts: %d active, want 1", active)
 	}
 
-	pages := []store.ImportPage{
+	pages := []shopsync.ImportPage{
 		{After: 0, Last: 2, Fetched: time.Now(), Contacts: []shopsync.Contact{c(1), c(2)}},
 		{After: 2, Last: 6, Fetched: time.Now(), Contacts: []shopsync.Contact{c(5), c(6)}}, // 4 is gone
 		{After: 6, Last: 9, Fetched: time.Now(), Contacts: []shopsync.Contact{c(9)}},

@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"os"
 	"syscall"
-)
 
-// ErrSyncRunning is returned by LockSync when another run holds the lock,
-// in this process or another.
-var ErrSyncRunning = errors.New("another sync is running on this store")
+	"github.com/shopsync/shopsync"
+)
 
 // LockSync takes the store's sync lock, so that only one run works on a
 // store file at a time, even across processes. It is an flock(2) on a file
@@ -23,7 +21,7 @@ func (db *DB) LockSync() (release func(), err error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, ErrSyncRunning
+			return nil, shopsync.ErrSyncRunning
 		}
 		return nil, fmt.Errorf("sync lock: %w", err)
 	}

@@ -70,9 +70,9 @@ func (db *DB) PruneDeliveries(ctx context.Context, before time.Time) (int64, err
 
 // DeliveryCount is the number of deliveries of one topic with one outcome.
 type DeliveryCount struct {
-	Topic   string  `json:"topic"`
-	Outcome Outcome `json:"outcome"`
-	Count   int64   `json:"count"`
+	Topic   string           `json:"topic"`
+	Outcome shopsync.Outcome `json:"outcome"`
+	Count   int64            `json:"count"`
 }
 
 // DeliveryCounts counts the deliveries received since since, by topic and

@@ -30,7 +30,7 @@ func TestRawWritesAreTransactional(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tx.writeRecord(ctx, rec(1), SourceImport); err != nil {
+	if err := tx.writeRecord(ctx, rec(1), shopsync.SourceImport); err != nil {
 		t.Fatal(err)
 	}
 	var inside int
@@ -49,11 +49,11 @@ func TestRawWritesAreTransactional(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tx.writeRecord(cctx, rec(2), SourceImport); err != nil {
+	if err := tx.writeRecord(cctx, rec(2), shopsync.SourceImport); err != nil {
 		t.Fatal(err)
 	}
 	cancel()
-	if err := tx.writeRecord(cctx, rec(3), SourceImport); !errors.Is(err, context.Canceled) {
+	if err := tx.writeRecord(cctx, rec(3), shopsync.SourceImport); !errors.Is(err, context.Canceled) {
 		t.Fatalf("write after cancel: %v, want context.Canceled", err)
 	}
 	if err := tx.Rollback(); err != nil {
@@ -67,7 +67,7 @@ func TestRawWritesAreTransactional(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tx.writeRecord(ctx, rec(4), SourceImport); err != nil {
+	if err := tx.writeRecord(ctx, rec(4), shopsync.SourceImport); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/shopsync/shopsync"
 )
 
 // redactCustomer erases a customer's personal data (customers/redact):
@@ -11,12 +13,12 @@ import (
 // record of the erasure stays (the id, when, and which delivery asked).
 // secure_delete zeroes the freed bytes; ApplyChanges then checkpoints the
 // WAL so that no older copy survives there either.
-func (tx *Tx) redactCustomer(ctx context.Context, ch *Change) (Result, error) {
+func (tx *Tx) redactCustomer(ctx context.Context, ch *shopsync.Change) (shopsync.Result, error) {
 	if ch.ShopifyID <= 0 {
-		return Result{}, fmt.Errorf("customers/redact without a customer id")
+		return shopsync.Result{}, fmt.Errorf("customers/redact without a customer id")
 	}
 	if red, err := tx.redacted(ctx, ch.ShopifyID); err != nil || red {
-		return Result{Outcome: OutcomeUnchanged}, err
+		return shopsync.Result{Outcome: shopsync.OutcomeUnchanged}, err
 	}
 	var erased int64
 	for _, q := range []string{
@@ -26,25 +28,25 @@ func (tx *Tx) redactCustomer(ctx context.Context, ch *Change) (Result, error) {
 	} {
 		res, err := tx.ExecContext(ctx, q, ch.ShopifyID)
 		if err != nil {
-			return Result{}, fmt.Errorf("redact customer %d: %w", ch.ShopifyID, err)
+			return shopsync.Result{}, fmt.Errorf("redact customer %d: %w", ch.ShopifyID, err)
 		}
 		if q == `DELETE FROM contacts WHERE shopify_id = ?` {
 			erased, _ = res.RowsAffected()
 		}
 	}
 	if err := tx.recordRedaction(ctx, "customer", ch, erased); err != nil {
-		return Result{}, err
+		return shopsync.Result{}, err
 	}
-	return Result{Outcome: OutcomeApplied}, nil
+	return shopsync.Result{Outcome: shopsync.OutcomeApplied}, nil
 }
 
 // redactShop erases every contact (shop/redact), keeping the run history
 // and delivery records, which hold no personal data.
-func (tx *Tx) redactShop(ctx context.Context, ch *Change) (Result, error) {
+func (tx *Tx) redactShop(ctx context.Context, ch *shopsync.Change) (shopsync.Result, error) {
 	tx.mark = "" // whatever this transaction wrote before is erased too
 	var erased int64
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM contacts`).Scan(&erased); err != nil {
-		return Result{}, fmt.Errorf("redact shop: %w", err)
+		return shopsync.Result{}, fmt.Errorf("redact shop: %w", err)
 	}
 	for _, q := range []string{
 		`DELETE FROM contacts`,
@@ -56,16 +58,16 @@ func (tx *Tx) redactShop(ctx context.Context, ch *Change) (Result, error) {
 		`UPDATE webhook_deliveries SET shopify_id = NULL`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return Result{}, fmt.Errorf("redact shop: %w", err)
+			return shopsync.Result{}, fmt.Errorf("redact shop: %w", err)
 		}
 	}
 	if err := tx.recordRedaction(ctx, "shop", ch, erased); err != nil {
-		return Result{}, err
+		return shopsync.Result{}, err
 	}
-	return Result{Outcome: OutcomeApplied}, nil
+	return shopsync.Result{Outcome: shopsync.OutcomeApplied}, nil
 }
 
-func (tx *Tx) recordRedaction(ctx context.Context, scope string, ch *Change, erased int64) error {
+func (tx *Tx) recordRedaction(ctx context.Context, scope string, ch *shopsync.Change, erased int64) error {
 	var id, webhookID any
 	if scope == "customer" {
 		id = ch.ShopifyID

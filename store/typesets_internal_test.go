@@ -30,13 +30,13 @@ func TestTypeSetsSharedAndRolledBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	for id := int64(1); id <= 3; id++ {
-		if err := tx.writeRecord(ctx, withAttrs(id, common...), SourceImport); err != nil {
+		if err := tx.writeRecord(ctx, withAttrs(id, common...), shopsync.SourceImport); err != nil {
 			t.Fatal(err)
 		}
 	}
 	boom := errors.New("boom")
 	err = tx.savepoint(ctx, func() error {
-		if err := tx.writeRecord(ctx, withAttrs(4, other...), SourceImport); err != nil {
+		if err := tx.writeRecord(ctx, withAttrs(4, other...), shopsync.SourceImport); err != nil {
 			return err
 		}
 		return boom
@@ -45,7 +45,7 @@ func TestTypeSetsSharedAndRolledBack(t *testing.T) {
 	if !errors.As(err, &sp) || !errors.Is(err, boom) {
 		t.Fatalf("savepoint: got %v, want the rolled-back boom", err)
 	}
-	if err := tx.writeRecord(ctx, withAttrs(5, other...), SourceImport); err != nil {
+	if err := tx.writeRecord(ctx, withAttrs(5, other...), shopsync.SourceImport); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {

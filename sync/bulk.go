@@ -11,7 +11,6 @@ import (
 
 	"github.com/shopsync/shopsync"
 	"github.com/shopsync/shopsync/shopify"
-	"github.com/shopsync/shopsync/store"
 )
 
 // A full import through a GraphQL bulk operation (issue 20):
@@ -242,7 +241,7 @@ func (im *Importer) giveUp(ctx context.Context, run *shopsync.SyncRun, op *shopi
 }
 
 // attachOrSubmit returns the import's job, or submits one and records it.
-func (im *Importer) attachOrSubmit(ctx context.Context, run *shopsync.SyncRun, job *store.BulkJob, query string, expected int64,
+func (im *Importer) attachOrSubmit(ctx context.Context, run *shopsync.SyncRun, job *shopsync.BulkJob, query string, expected int64,
 	fallback bool, log *slog.Logger) (*shopify.BulkOperation, error) {
 	bs, src := im.bulkParts()
 	if job.OperationID != "" {
@@ -265,7 +264,7 @@ func (im *Importer) attachOrSubmit(ctx context.Context, run *shopsync.SyncRun, j
 			if err := bs.SetBulkOperation(ctx, run.ImportID, op.ID, op.CreatedAt, expected); err != nil {
 				return nil, err
 			}
-			*job = store.BulkJob{ImportID: run.ImportID, OperationID: op.ID, CreatedAt: op.CreatedAt, Expected: expected}
+			*job = shopsync.BulkJob{ImportID: run.ImportID, OperationID: op.ID, CreatedAt: op.CreatedAt, Expected: expected}
 			log.Info("bulk operation submitted", slog.String("operation_id", op.ID), slog.Int64("customers", expected))
 			return op, nil
 		}
@@ -290,7 +289,7 @@ func (im *Importer) attachOrSubmit(ctx context.Context, run *shopsync.SyncRun, j
 			if err := bs.SetBulkOperation(ctx, run.ImportID, cur.ID, cur.CreatedAt, expected); err != nil {
 				return nil, err
 			}
-			*job = store.BulkJob{ImportID: run.ImportID, OperationID: cur.ID, CreatedAt: cur.CreatedAt, Expected: expected}
+			*job = shopsync.BulkJob{ImportID: run.ImportID, OperationID: cur.ID, CreatedAt: cur.CreatedAt, Expected: expected}
 			log.Info("bulk operation adopted", slog.String("operation_id", cur.ID), slog.String("status", string(cur.Status)))
 			return cur, nil
 		}
@@ -387,7 +386,7 @@ type chunk struct {
 // applyFile streams op's result file from the job's position on and stores
 // it; it returns the lines and bytes of the file read in all (those of
 // earlier runs included).
-func (im *Importer) applyFile(ctx context.Context, run *shopsync.SyncRun, op *shopify.BulkOperation, job store.BulkJob,
+func (im *Importer) applyFile(ctx context.Context, run *shopsync.SyncRun, op *shopify.BulkOperation, job shopsync.BulkJob,
 	checkpoint int64, log *slog.Logger) (int64, int64, error) {
 	bs, src := im.bulkParts()
 	f := src.OpenBulkFile(ctx, op.URL, job.Bytes, op.FileSize)
@@ -427,7 +426,7 @@ func (im *Importer) applyFile(ctx context.Context, run *shopsync.SyncRun, op *sh
 			lines, bytes = ch.lines, ch.bytes
 			continue
 		}
-		b := store.BulkBatch{Fetched: op.CreatedAt, Lines: ch.lines, Bytes: ch.bytes}
+		b := shopsync.BulkBatch{Fetched: op.CreatedAt, Lines: ch.lines, Bytes: ch.bytes}
 		b.Pages, b.Late, after = pagesOf(ch.contacts, after, op.CreatedAt)
 		counts, err := bs.ApplyBulk(ctx, run, b)
 		if err != nil {
@@ -456,7 +455,7 @@ func (im *Importer) applyFile(ctx context.Context, run *shopsync.SyncRun, op *sh
 
 // readFile decodes and maps the file a chunk at a time and sends the
 // chunks to out, then closes it; an error is the last chunk.
-func (im *Importer) readFile(ctx context.Context, f *shopify.BulkFile, job store.BulkJob, out chan<- chunk) {
+func (im *Importer) readFile(ctx context.Context, f *shopify.BulkFile, job shopsync.BulkJob, out chan<- chunk) {
 	defer close(out)
 	send := func(c chunk) bool {
 		select {
@@ -521,12 +520,12 @@ func (im *Importer) readFile(ctx context.Context, f *shopify.BulkFile, job store
 // each starting where the one before ended; ids at or below after (their
 // range is stored already) and repeated ids are late. It returns the
 // pages, the late contacts and the new after.
-func pagesOf(cs []shopsync.Contact, after int64, fetched time.Time) ([]store.ImportPage, []shopsync.Contact, int64) {
+func pagesOf(cs []shopsync.Contact, after int64, fetched time.Time) ([]shopsync.ImportPage, []shopsync.Contact, int64) {
 	if !slices.IsSortedFunc(cs, byID) {
 		slices.SortStableFunc(cs, byID)
 	}
 	var (
-		pages []store.ImportPage
+		pages []shopsync.ImportPage
 		late  []shopsync.Contact
 		fresh = cs[:0:0]
 	)
@@ -539,7 +538,7 @@ func pagesOf(cs []shopsync.Contact, after int64, fetched time.Time) ([]store.Imp
 	}
 	for len(fresh) > 0 {
 		n := min(len(fresh), PageSize)
-		pg := store.ImportPage{After: after, Last: fresh[n-1].ShopifyID, Fetched: fetched, Contacts: fresh[:n:n]}
+		pg := shopsync.ImportPage{After: after, Last: fresh[n-1].ShopifyID, Fetched: fetched, Contacts: fresh[:n:n]}
 		pages = append(pages, pg)
 		after, fresh = pg.Last, fresh[n:]
 	}

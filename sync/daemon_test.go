@@ -14,7 +14,6 @@ import (
 	"github.com/shopsync/shopsync/mapping"
 	"github.com/shopsync/shopsync/shopify"
 	"github.com/shopsync/shopsync/shopifytest"
-	"github.com/shopsync/shopsync/store"
 	ssync "github.com/shopsync/shopsync/sync"
 )
 
@@ -92,7 +91,7 @@ func TestRefetchBurstCoalesces(t *testing.T) {
 	f := newFixture(t, shopifytest.Options{Customers: 1000, Seed: 43}, nil)
 	m := defaultMapper(t)
 	ctx := context.Background()
-	var changes []store.Change
+	var changes []shopsync.Change
 	for _, id := range f.sim.CustomerIDs() {
 		sc, _ := f.sim.Customer(id)
 		// The 2025-01 customers/create: profile only, same updated_at.
@@ -108,7 +107,7 @@ func TestRefetchBurstCoalesces(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		changes = append(changes, store.Change{Kind: store.ChangeUpsert, ShopifyID: id, Contact: &c,
+		changes = append(changes, shopsync.Change{Kind: shopsync.ChangeUpsert, ShopifyID: id, Contact: &c,
 			Seen: time.Now().Add(-time.Hour), Source: "customers/create", Need: m.Parts()})
 	}
 	results, err := f.db.ApplyChanges(ctx, changes)

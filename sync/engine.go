@@ -11,7 +11,6 @@ import (
 
 	"github.com/shopsync/shopsync"
 	"github.com/shopsync/shopsync/shopify"
-	"github.com/shopsync/shopsync/store"
 )
 
 // Engine chooses how a full import reads Shopify (sync.engine).
@@ -66,11 +65,11 @@ func (im *Importer) WakeBulk() {
 
 // BulkStore is what a bulk import needs of the store, beside Store.
 type BulkStore interface {
-	BulkJob(ctx context.Context, importID int64) (store.BulkJob, bool, error)
+	BulkJob(ctx context.Context, importID int64) (shopsync.BulkJob, bool, error)
 	BeginBulkImport(ctx context.Context, run *shopsync.SyncRun) error
 	SetBulkOperation(ctx context.Context, importID int64, id string, createdAt time.Time, expected int64) error
 	SetRunPrepared(ctx context.Context, runID, prepared int64) error
-	ApplyBulk(ctx context.Context, run *shopsync.SyncRun, b store.BulkBatch) (shopsync.PageCounts, error)
+	ApplyBulk(ctx context.Context, run *shopsync.SyncRun, b shopsync.BulkBatch) (shopsync.PageCounts, error)
 	RestartImport(ctx context.Context, run *shopsync.SyncRun, engine string) error
 	GiveUpImport(ctx context.Context, importID int64) error
 }
@@ -86,10 +85,7 @@ type BulkSource interface {
 	OpenBulkFile(ctx context.Context, url string, offset, size int64) *shopify.BulkFile
 }
 
-var (
-	_ BulkStore  = (*store.DB)(nil)
-	_ BulkSource = (*shopify.Client)(nil)
-)
+var _ BulkSource = (*shopify.Client)(nil)
 
 // bulkParts returns the store and source as bulk ones, or nils when either
 // cannot do bulk imports (test doubles).

@@ -17,7 +17,6 @@ import (
 	"github.com/shopsync/shopsync"
 	"github.com/shopsync/shopsync/mapping"
 	"github.com/shopsync/shopsync/shopify"
-	"github.com/shopsync/shopsync/store"
 )
 
 // PageSize is the number of customers asked for per page: Shopify's maximum.
@@ -28,7 +27,7 @@ type Store interface {
 	LockSync() (release func(), err error)
 	BeginRun(ctx context.Context, trigger shopsync.Trigger) (*shopsync.SyncRun, int64, error)
 	SetRunTotal(ctx context.Context, runID, total int64) error
-	ApplyPages(ctx context.Context, run *shopsync.SyncRun, pages []store.ImportPage) (shopsync.PageCounts, error)
+	ApplyPages(ctx context.Context, run *shopsync.SyncRun, pages []shopsync.ImportPage) (shopsync.PageCounts, error)
 	FinishImport(ctx context.Context, run *shopsync.SyncRun, seen time.Time) (int64, error)
 	FailRun(ctx context.Context, runID int64, reason string) error
 	RunningRun(ctx context.Context) (*shopsync.SyncRun, error)
@@ -41,10 +40,7 @@ type Source interface {
 	NextPage(ctx context.Context, p *shopify.Page) (*shopify.Page, error)
 }
 
-var (
-	_ Store  = (*store.DB)(nil)
-	_ Source = (*shopify.Client)(nil)
-)
+var _ Source = (*shopify.Client)(nil)
 
 // RunningError is returned when a run cannot start because another is
 // going, in this process or another one. Run is that run when known.
@@ -59,8 +55,8 @@ func (e *RunningError) Error() string {
 	return "a sync run is already running"
 }
 
-// Unwrap makes errors.Is(err, store.ErrSyncRunning) hold.
-func (e *RunningError) Unwrap() error { return store.ErrSyncRunning }
+// Unwrap makes errors.Is(err, shopsync.ErrSyncRunning) hold.
+func (e *RunningError) Unwrap() error { return shopsync.ErrSyncRunning }
 
 // Importer runs full imports. Its Run is safe to call from several
 // goroutines; the store's sync lock lets one run at a time.
@@ -121,7 +117,7 @@ func (im *Importer) Run(ctx context.Context, trigger shopsync.Trigger) (*shopsyn
 // which releases the lock.
 func (im *Importer) Start(ctx context.Context, trigger shopsync.Trigger) (*shopsync.SyncRun, func() (*shopsync.SyncRun, error), error) {
 	release, err := im.store.LockSync()
-	if errors.Is(err, store.ErrSyncRunning) {
+	if errors.Is(err, shopsync.ErrSyncRunning) {
 		running, _ := im.store.RunningRun(ctx)
 		return nil, nil, &RunningError{Run: running}
 	}
@@ -200,7 +196,7 @@ func (im *Importer) importPages(ctx context.Context, run *shopsync.SyncRun, chec
 	}()
 	after := checkpoint
 	var seen time.Time // the Date of the last answer: the listing ended as of then
-	batch := make([]store.ImportPage, 0, maxBatch)
+	batch := make([]shopsync.ImportPage, 0, maxBatch)
 	for p := range pages {
 		batch = batch[:0]
 		var failed error
@@ -216,7 +212,7 @@ func (im *Importer) importPages(ctx context.Context, run *shopsync.SyncRun, chec
 				}
 				continue
 			}
-			batch = append(batch, store.ImportPage{After: after, Last: p.last, Fetched: p.fetched, Contacts: p.contacts})
+			batch = append(batch, shopsync.ImportPage{After: after, Last: p.last, Fetched: p.fetched, Contacts: p.contacts})
 			after = p.last
 			if len(batch) == maxBatch || !ready(pages, &p) {
 				break

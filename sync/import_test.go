@@ -314,7 +314,7 @@ func TestOneRunAtATime(t *testing.T) {
 	}
 	_, err = f.im.Run(context.Background(), shopsync.TriggerCLI)
 	var running *ssync.RunningError
-	if !errors.As(err, &running) || !errors.Is(err, store.ErrSyncRunning) {
+	if !errors.As(err, &running) || !errors.Is(err, shopsync.ErrSyncRunning) {
 		t.Fatalf("got %v, want a RunningError", err)
 	}
 	release()

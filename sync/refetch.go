@@ -6,9 +6,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/shopsync/shopsync"
 	"github.com/shopsync/shopsync/mapping"
 	"github.com/shopsync/shopsync/shopify"
-	"github.com/shopsync/shopsync/store"
 )
 
 // Refetcher fetches in full the contacts queued because a payload lacked
@@ -77,13 +77,13 @@ func (rf *Refetcher) Drain(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, err
 		}
-		if _, err := applyCustomers(ctx, rf.store, rf.mapper, page.Customers, page.Date, store.SourceRefetch); err != nil {
+		if _, err := applyCustomers(ctx, rf.store, rf.mapper, page.Customers, page.Date, shopsync.SourceRefetch); err != nil {
 			return total, err
 		}
 		// Ids Shopify did not return are customers it did not have as of
 		// the answer: deleted (a customers/delete, or a merge, is
 		// confirmed so before it takes effect).
-		if err := confirmDeleted(ctx, rf.store, ids, page, store.SourceRefetch); err != nil {
+		if err := confirmDeleted(ctx, rf.store, ids, page, shopsync.SourceRefetch); err != nil {
 			return total, err
 		}
 		if err := rf.store.DequeueRefetch(ctx, ids, taken); err != nil {
@@ -101,10 +101,10 @@ func confirmDeleted(ctx context.Context, st ChangeStore, ids []int64, page *shop
 	for i := range page.Customers {
 		got[page.Customers[i].ID] = true
 	}
-	var changes []store.Change
+	var changes []shopsync.Change
 	for _, id := range ids {
 		if !got[id] {
-			changes = append(changes, store.Change{Kind: store.ChangeDelete, ShopifyID: id, Seen: page.Date, Read: true, Source: source})
+			changes = append(changes, shopsync.Change{Kind: shopsync.ChangeDelete, ShopifyID: id, Seen: page.Date, Read: true, Source: source})
 		}
 	}
 	if len(changes) == 0 {

@@ -10,7 +10,6 @@ import (
 	"github.com/shopsync/shopsync"
 	"github.com/shopsync/shopsync/mapping"
 	"github.com/shopsync/shopsync/shopify"
-	"github.com/shopsync/shopsync/store"
 )
 
 // Fetcher is what sweeps and re-fetches need of Shopify.
@@ -23,7 +22,7 @@ type Fetcher interface {
 // ChangeStore is what sweeps and re-fetches need of the store.
 type ChangeStore interface {
 	LockSync() (release func(), err error)
-	ApplyChanges(ctx context.Context, changes []store.Change) ([]store.Result, error)
+	ApplyChanges(ctx context.Context, changes []shopsync.Change) ([]shopsync.Result, error)
 	HighWaterMark(ctx context.Context) (time.Time, bool, error)
 	BeginSweep(ctx context.Context) (*shopsync.SyncRun, error)
 	AddRunCounts(ctx context.Context, runID, fetched int64, c shopsync.PageCounts) error
@@ -33,10 +32,7 @@ type ChangeStore interface {
 	DequeueRefetch(ctx context.Context, ids []int64, taken time.Time) error
 }
 
-var (
-	_ ChangeStore = (*store.DB)(nil)
-	_ Fetcher     = (*shopify.Client)(nil)
-)
+var _ Fetcher = (*shopify.Client)(nil)
 
 // Sweeper runs reconciliation sweeps: it fetches the customers Shopify
 // changed since the newest updated_at stored, minus an overlap, and merges
@@ -66,7 +62,7 @@ var ErrNoMark = errors.New("the store is empty: a full import must run before a 
 // a full import runs: that import brings the same changes.
 func (sw *Sweeper) Sweep(ctx context.Context) (*shopsync.SyncRun, error) {
 	release, err := sw.store.LockSync()
-	if errors.Is(err, store.ErrSyncRunning) {
+	if errors.Is(err, shopsync.ErrSyncRunning) {
 		return nil, &RunningError{}
 	}
 	if err != nil {
@@ -107,7 +103,7 @@ func (sw *Sweeper) sweep(ctx context.Context, run *shopsync.SyncRun, since time.
 		if err != nil {
 			return fmt.Errorf("list customers updated since %s: %w", shopsync.FormatTime(since), err)
 		}
-		counts, aerr := applyCustomers(ctx, sw.store, sw.mapper, page.Customers, page.Date, store.SourceReconcile)
+		counts, aerr := applyCustomers(ctx, sw.store, sw.mapper, page.Customers, page.Date, shopsync.SourceReconcile)
 		if aerr != nil {
 			return aerr
 		}
@@ -132,14 +128,14 @@ func applyCustomers(ctx context.Context, st ChangeStore, m *mapping.Mapper, cust
 	if len(customers) == 0 {
 		return counts, nil
 	}
-	changes := make([]store.Change, 0, len(customers))
+	changes := make([]shopsync.Change, 0, len(customers))
 	for i := range customers {
 		c, err := m.Contact(&customers[i])
 		if err != nil {
 			return counts, fmt.Errorf("map customer %d: %w", customers[i].ID, err)
 		}
-		changes = append(changes, store.Change{
-			Kind: store.ChangeUpsert, ShopifyID: c.ShopifyID, Contact: &c, Seen: seen, Read: true, Source: source,
+		changes = append(changes, shopsync.Change{
+			Kind: shopsync.ChangeUpsert, ShopifyID: c.ShopifyID, Contact: &c, Seen: seen, Read: true, Source: source,
 		})
 	}
 	results, err := st.ApplyChanges(ctx, changes)
@@ -152,7 +148,7 @@ func applyCustomers(ctx context.Context, st ChangeStore, m *mapping.Mapper, cust
 			return counts, fmt.Errorf("customer %d: %w", changes[i].ShopifyID, r.Err)
 		case r.Created:
 			counts.Created++
-		case r.Outcome == store.OutcomeApplied:
+		case r.Outcome == shopsync.OutcomeApplied:
 			counts.Updated++
 		default:
 			counts.Unchanged++

@@ -240,7 +240,7 @@ type timedStore struct {
 	took time.Duration
 }
 
-func (s *timedStore) ApplyChanges(ctx context.Context, changes []store.Change) ([]store.Result, error) {
+func (s *timedStore) ApplyChanges(ctx context.Context, changes []shopsync.Change) ([]shopsync.Result, error) {
 	start := time.Now()
 	defer func() { s.took += time.Since(start) }()
 	return s.ChangeStore.ApplyChanges(ctx, changes)

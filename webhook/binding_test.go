@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopsync/shopsync"
 	"github.com/shopsync/shopsync/internal/testutil"
 	"github.com/shopsync/shopsync/shopify"
-	"github.com/shopsync/shopsync/store"
 	"github.com/shopsync/shopsync/webhook"
 )
 
@@ -118,7 +118,7 @@ func TestTriggeredAtClamped(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, dc := range counts {
-		if dc.Outcome == store.OutcomeStale {
+		if dc.Outcome == shopsync.OutcomeStale {
 			t.Errorf("%s: %d stale, want none", dc.Topic, dc.Count)
 		}
 	}

@@ -5,12 +5,12 @@ import (
 	"errors"
 	gosync "sync"
 
-	"github.com/shopsync/shopsync/store"
+	"github.com/shopsync/shopsync"
 )
 
 // Applier applies changes durably: store.DB.ApplyChanges.
 type Applier interface {
-	ApplyChanges(ctx context.Context, changes []store.Change) ([]store.Result, error)
+	ApplyChanges(ctx context.Context, changes []shopsync.Change) ([]shopsync.Result, error)
 }
 
 // ErrClosed is returned by Submit after Close.
@@ -20,12 +20,12 @@ var ErrClosed = errors.New("webhook committer closed")
 const maxBatch = 256
 
 type job struct {
-	change store.Change
+	change shopsync.Change
 	done   chan result
 }
 
 type result struct {
-	res store.Result
+	res shopsync.Result
 	err error
 }
 
@@ -56,19 +56,19 @@ func NewCommitter(a Applier) *Committer {
 // the WAL could not be truncated yet (the batch was stored): either way
 // the delivery must not be acknowledged, and Shopify's redelivery is
 // harmless (a duplicate, or the redaction's checkpoint retried).
-func (c *Committer) Submit(ctx context.Context, ch store.Change) (store.Result, error) {
+func (c *Committer) Submit(ctx context.Context, ch shopsync.Change) (shopsync.Result, error) {
 	j := job{change: ch, done: make(chan result, 1)}
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()
-		return store.Result{}, ErrClosed
+		return shopsync.Result{}, ErrClosed
 	}
 	select {
 	case c.jobs <- j:
 		c.mu.RUnlock()
 	case <-ctx.Done():
 		c.mu.RUnlock()
-		return store.Result{}, ctx.Err()
+		return shopsync.Result{}, ctx.Err()
 	}
 	// Once queued, the change will be applied: wait for it even if ctx
 	// ends, so that the caller never answers before knowing.
@@ -91,7 +91,7 @@ func (c *Committer) Close() {
 func (c *Committer) loop() {
 	defer close(c.done)
 	batch := make([]job, 0, maxBatch)
-	changes := make([]store.Change, 0, maxBatch)
+	changes := make([]shopsync.Change, 0, maxBatch)
 	for {
 		j, ok := <-c.jobs
 		if !ok {

@@ -34,7 +34,7 @@ func newGatedApplier(next Applier) *gatedApplier {
 	return &gatedApplier{next: next, entered: make(chan struct{}), release: make(chan struct{})}
 }
 
-func (g *gatedApplier) ApplyChanges(ctx context.Context, changes []store.Change) ([]store.Result, error) {
+func (g *gatedApplier) ApplyChanges(ctx context.Context, changes []shopsync.Change) ([]shopsync.Result, error) {
 	g.mu.Lock()
 	first := len(g.batches) == 0
 	g.batches = append(g.batches, len(changes))
@@ -67,17 +67,17 @@ func waitQueued(t *testing.T, c *Committer, n int) {
 	}
 }
 
-func profileChange(id int64) store.Change {
+func profileChange(id int64) shopsync.Change {
 	email := fmt.Sprintf("c%d@example.com", id)
 	k := shopsync.Contact{ShopifyID: id, Email: &email, Fields: shopsync.FieldEmail, Parts: shopsync.Set(shopsync.PartProfile)}
 	k.Clocks[shopsync.PartProfile] = shopsync.Clock{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Kind: shopsync.ClockUpdatedAt}
-	return store.Change{Kind: store.ChangeUpsert, ShopifyID: id, Contact: &k, Seen: k.Clocks[0].Time, Source: "test",
-		Delivery: &store.Delivery{WebhookID: fmt.Sprintf("w%d", id), Topic: shopify.TopicCustomersUpdate}}
+	return shopsync.Change{Kind: shopsync.ChangeUpsert, ShopifyID: id, Contact: &k, Seen: k.Clocks[0].Time, Source: "test",
+		Delivery: &shopsync.Delivery{WebhookID: fmt.Sprintf("w%d", id), Topic: shopify.TopicCustomersUpdate}}
 }
 
 // submitAll submits changes for ids concurrently and returns their results.
-func submitAll(c *Committer, ids []int64) ([]store.Result, []error, *gosync.WaitGroup) {
-	res := make([]store.Result, len(ids))
+func submitAll(c *Committer, ids []int64) ([]shopsync.Result, []error, *gosync.WaitGroup) {
+	res := make([]shopsync.Result, len(ids))
 	errs := make([]error, len(ids))
 	var wg gosync.WaitGroup
 	for i, id := range ids {
@@ -110,7 +110,7 @@ func TestCommitterBatchesConcurrentSubmits(t *testing.T) {
 
 	res, errs = append(first, res...), append(firstErr, errs...)
 	for i := range ids {
-		if errs[i] != nil || res[i].Err != nil || res[i].Outcome != store.OutcomeApplied || !res[i].Created {
+		if errs[i] != nil || res[i].Err != nil || res[i].Outcome != shopsync.OutcomeApplied || !res[i].Created {
 			t.Errorf("submit %d: got %+v, %v; want applied and created", i, res[i], errs[i])
 		}
 		if _, err := db.Contact(ctx, ids[i]); err != nil {
@@ -146,7 +146,7 @@ func TestCommitterCloseDrains(t *testing.T) {
 	wg.Wait()
 	res, errs = append(first, res...), append(firstErr, errs...)
 	for i := range ids {
-		if errs[i] != nil || res[i].Outcome != store.OutcomeApplied {
+		if errs[i] != nil || res[i].Outcome != shopsync.OutcomeApplied {
 			t.Errorf("submit %d: got %+v, %v; want applied", i, res[i], errs[i])
 		}
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/shopsync/shopsync"
 	"github.com/shopsync/shopsync/mapping"
 	"github.com/shopsync/shopsync/shopify"
-	"github.com/shopsync/shopsync/store"
 )
 
 const topicUnknown = "unknown"
@@ -50,7 +49,7 @@ func payloadErr(format string, args ...any) error {
 }
 
 // Decode turns a verified delivery into the store change it asks for. A
-// topic shopsync does not use becomes store.ChangeIgnore: it is recorded
+// topic shopsync does not use becomes shopsync.ChangeIgnore: it is recorded
 // and counted, and changes nothing.
 //
 // The signature covers the body, not the topic header, so a genuine body
@@ -64,11 +63,11 @@ func payloadErr(format string, args ...any) error {
 // leaves them out). A part without a clock of its own in the payload (a
 // 2025-01 consent update with consent_updated_at null) is ordered by
 // X-Shopify-Triggered-At.
-func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
-	ch := store.Change{
+func Decode(m *mapping.Mapper, meta Meta, body []byte) (shopsync.Change, error) {
+	ch := shopsync.Change{
 		Source: meta.Topic,
 		Seen:   meta.TriggeredAt,
-		Delivery: &store.Delivery{
+		Delivery: &shopsync.Delivery{
 			WebhookID: meta.WebhookID, Topic: meta.Topic, TriggeredAt: meta.TriggeredAt,
 		},
 	}
@@ -84,7 +83,7 @@ func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 		if !json.Valid(body) {
 			return ch, payloadErr("not JSON")
 		}
-		ch.Kind = store.ChangeIgnore
+		ch.Kind = shopsync.ChangeIgnore
 		return ch, nil
 	}
 	keys, err := topLevel(body)
@@ -152,9 +151,9 @@ func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 		if err != nil {
 			return ch, err
 		}
-		ch.Kind, ch.ShopifyID, ch.Tags, ch.Need = store.ChangeTagsAdded, id, p.Tags, m.Parts()
+		ch.Kind, ch.ShopifyID, ch.Tags, ch.Need = shopsync.ChangeTagsAdded, id, p.Tags, m.Parts()
 		if meta.Topic == shopify.TopicTagsRemoved {
-			ch.Kind = store.ChangeTagsRemoved
+			ch.Kind = shopsync.ChangeTagsRemoved
 		}
 		ch.Clock = occurredAt(p.OccurredAt)
 		return ch, nil
@@ -168,7 +167,7 @@ func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 		}
 		// Confirmed by a read before it takes effect: a signed update body
 		// sent again as customers/delete must not delete a live customer.
-		ch.Kind, ch.ShopifyID = store.ChangeRefetch, c.ID
+		ch.Kind, ch.ShopifyID = shopsync.ChangeRefetch, c.ID
 		return ch, nil
 	case shopify.TopicCustomersMerge:
 		var p struct {
@@ -182,7 +181,7 @@ func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 		// A merge that failed left both customers as they were (the
 		// reference sample is one, with status "failed").
 		if strings.EqualFold(p.Status, "failed") {
-			ch.Kind = store.ChangeIgnore
+			ch.Kind = shopsync.ChangeIgnore
 			return ch, nil
 		}
 		kept, err := customerGID(p.KeptID)
@@ -194,8 +193,8 @@ func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 			return ch, err
 		}
 		// Reading both customers again tells what became of them.
-		ch.Kind, ch.ShopifyID = store.ChangeMerge, kept
-		ch.Merge = &store.Merge{KeptID: kept, MergedID: merged}
+		ch.Kind, ch.ShopifyID = shopsync.ChangeMerge, kept
+		ch.Merge = &shopsync.Merge{KeptID: kept, MergedID: merged}
 		return ch, nil
 	case shopify.TopicCustomersRedact, shopify.TopicCustomersDataRequest:
 		var p struct {
@@ -214,17 +213,17 @@ func Decode(m *mapping.Mapper, meta Meta, body []byte) (store.Change, error) {
 			return ch, payloadErr("no customer.id")
 		}
 		ch.ShopifyID = p.Customer.ID
-		ch.Kind = store.ChangeRedactCustomer
+		ch.Kind = shopsync.ChangeRedactCustomer
 		if meta.Topic == shopify.TopicCustomersDataRequest {
-			ch.Kind = store.ChangeDataRequest
-			ch.DataRequest = &store.DataRequest{ID: p.DataRequest.ID, OrdersRequested: p.OrdersRequested}
+			ch.Kind = shopsync.ChangeDataRequest
+			ch.DataRequest = &shopsync.DataRequest{ID: p.DataRequest.ID, OrdersRequested: p.OrdersRequested}
 		}
 		return ch, nil
 	case shopify.TopicShopRedact:
-		ch.Kind = store.ChangeRedactShop
+		ch.Kind = shopsync.ChangeRedactShop
 		return ch, nil
 	}
-	ch.Kind = store.ChangeIgnore
+	ch.Kind = shopsync.ChangeIgnore
 	return ch, nil
 }
 
@@ -390,7 +389,7 @@ func customerID(c *shopify.Customer) error {
 }
 
 // upsert maps a customer payload to a change.
-func upsert(m *mapping.Mapper, ch store.Change, c *shopify.Customer) (store.Change, error) {
+func upsert(m *mapping.Mapper, ch shopsync.Change, c *shopify.Customer) (shopsync.Change, error) {
 	if c.ID <= 0 {
 		return ch, payloadErr("no customer id")
 	}
@@ -398,7 +397,7 @@ func upsert(m *mapping.Mapper, ch store.Change, c *shopify.Customer) (store.Chan
 	if err != nil {
 		return ch, payloadErr("%v", err)
 	}
-	ch.Kind, ch.ShopifyID, ch.Contact, ch.Need = store.ChangeUpsert, c.ID, &k, m.Parts()
+	ch.Kind, ch.ShopifyID, ch.Contact, ch.Need = shopsync.ChangeUpsert, c.ID, &k, m.Parts()
 	return ch, nil
 }
 
@@ -408,7 +407,7 @@ func upsert(m *mapping.Mapper, ch store.Change, c *shopify.Customer) (store.Chan
 // it is in. It names the last order by id only: the stored name stays
 // while the id does, and is unknown (null, until the contact is read
 // again) once it changes.
-func purchasingSummary(m *mapping.Mapper, ch store.Change, body []byte) (store.Change, error) {
+func purchasingSummary(m *mapping.Mapper, ch shopsync.Change, body []byte) (shopsync.Change, error) {
 	var p struct {
 		CustomerID     string          `json:"customerId"`
 		NumberOfOrders json.RawMessage `json:"numberOfOrders"`

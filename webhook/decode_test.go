@@ -11,7 +11,6 @@ import (
 	"github.com/shopsync/shopsync"
 	"github.com/shopsync/shopsync/mapping"
 	"github.com/shopsync/shopsync/shopify"
-	"github.com/shopsync/shopsync/store"
 	"github.com/shopsync/shopsync/webhook"
 )
 
@@ -97,13 +96,13 @@ func meta(topic string) webhook.Meta {
 	return webhook.Meta{Topic: topic, WebhookID: "wh-1", TriggeredAt: triggered, Shop: sampleShop}
 }
 
-func decode(t *testing.T, m *mapping.Mapper, topic, body string) store.Change {
+func decode(t *testing.T, m *mapping.Mapper, topic, body string) shopsync.Change {
 	t.Helper()
 	ch, err := webhook.Decode(m, meta(topic), []byte(body))
 	if err != nil {
 		t.Fatalf("Decode(%s): %v", topic, err)
 	}
-	want := store.Delivery{WebhookID: "wh-1", Topic: topic, TriggeredAt: triggered}
+	want := shopsync.Delivery{WebhookID: "wh-1", Topic: topic, TriggeredAt: triggered}
 	if ch.Delivery == nil || *ch.Delivery != want {
 		t.Errorf("%s: got delivery %+v, want %+v", topic, ch.Delivery, want)
 	}
@@ -144,7 +143,7 @@ func TestDecodeCustomerFull(t *testing.T) {
 		shopify.TopicCustomersEnable, shopify.TopicCustomersDisable} {
 		t.Run(topic, func(t *testing.T) {
 			ch := decode(t, m, topic, sampleCreate2024)
-			if ch.Kind != store.ChangeUpsert || ch.ShopifyID != bigID || ch.Contact == nil || ch.Contact.ShopifyID != bigID {
+			if ch.Kind != shopsync.ChangeUpsert || ch.ShopifyID != bigID || ch.Contact == nil || ch.Contact.ShopifyID != bigID {
 				t.Fatalf("got kind %d id %d, want upsert of %d", ch.Kind, ch.ShopifyID, bigID)
 			}
 			if ch.Need != m.Parts() {
@@ -185,7 +184,7 @@ func TestDecodeCustomerSlim(t *testing.T) {
 	m := newMapper(t)
 	ch := decode(t, m, shopify.TopicCustomersCreate, slimCreate(t))
 	c := ch.Contact
-	if ch.Kind != store.ChangeUpsert || ch.ShopifyID != bigID {
+	if ch.Kind != shopsync.ChangeUpsert || ch.ShopifyID != bigID {
 		t.Fatalf("got kind %d id %d", ch.Kind, ch.ShopifyID)
 	}
 	// The profile whole, and the currency of the purchasing part.
@@ -218,7 +217,7 @@ func TestDecodeConsent(t *testing.T) {
 
 	ch := decode(t, m, shopify.TopicEmailConsentUpdate, sampleEmailConsent)
 	c := ch.Contact
-	if ch.Kind != store.ChangeUpsert || ch.ShopifyID != bigID || c.Parts != shopsync.Set(shopsync.PartEmailConsent) || c.Fields != 0 {
+	if ch.Kind != shopsync.ChangeUpsert || ch.ShopifyID != bigID || c.Parts != shopsync.Set(shopsync.PartEmailConsent) || c.Fields != 0 {
 		t.Fatalf("email: got kind %d id %d parts %b fields %b", ch.Kind, ch.ShopifyID, c.Parts, c.Fields)
 	}
 	// consent_updated_at null: no clock of its own; X-Shopify-Triggered-At
@@ -252,7 +251,7 @@ func TestDecodeConsent(t *testing.T) {
 
 	ch = decode(t, m, shopify.TopicSMSConsentUpdate, sampleSMSConsent)
 	c = ch.Contact
-	if ch.Kind != store.ChangeUpsert || ch.ShopifyID != bigID || c.Parts != shopsync.Set(shopsync.PartSMSConsent) || c.Fields != 0 {
+	if ch.Kind != shopsync.ChangeUpsert || ch.ShopifyID != bigID || c.Parts != shopsync.Set(shopsync.PartSMSConsent) || c.Fields != 0 {
 		t.Fatalf("sms: got kind %d id %d parts %b fields %b", ch.Kind, ch.ShopifyID, c.Parts, c.Fields)
 	}
 	if diff := cmp.Diff(clocks(c), map[shopsync.Part]shopsync.Clock{}); diff != "" {
@@ -289,7 +288,7 @@ func TestDecodePurchasingSummary(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ch := decode(t, m, shopify.TopicPurchasingSummary, tt.body)
 			c := ch.Contact
-			if ch.Kind != store.ChangeUpsert || ch.ShopifyID != tt.id || c.ShopifyID != tt.id {
+			if ch.Kind != shopsync.ChangeUpsert || ch.ShopifyID != tt.id || c.ShopifyID != tt.id {
 				t.Fatalf("got kind %d id %d, want upsert of %d", ch.Kind, ch.ShopifyID, tt.id)
 			}
 			if c.Parts != shopsync.Set(shopsync.PartPurchasing) || c.Full != c.Parts || c.Fields != 0 {
@@ -333,8 +332,8 @@ func TestDecodeTags(t *testing.T) {
 	m := newMapper(t)
 	for _, tt := range []struct {
 		topic string
-		kind  store.ChangeKind
-	}{{shopify.TopicTagsAdded, store.ChangeTagsAdded}, {shopify.TopicTagsRemoved, store.ChangeTagsRemoved}} {
+		kind  shopsync.ChangeKind
+	}{{shopify.TopicTagsAdded, shopsync.ChangeTagsAdded}, {shopify.TopicTagsRemoved, shopsync.ChangeTagsRemoved}} {
 		ch := decode(t, m, tt.topic, sampleTags)
 		occurred := shopsync.Clock{Time: time.Date(2005, 5, 5, 5, 0, 0, 0, time.UTC), Kind: shopsync.ClockOccurredAt}
 		if ch.Kind != tt.kind || ch.ShopifyID != 1 || ch.Clock != occurred {
@@ -357,7 +356,7 @@ func TestDecodeDeleteAndCompliance(t *testing.T) {
 	m := newMapper(t)
 	// A deletion is confirmed by reading the customer again.
 	ch := decode(t, m, shopify.TopicCustomersDelete, sampleDelete)
-	if ch.Kind != store.ChangeRefetch || ch.ShopifyID != bigID || ch.Contact != nil {
+	if ch.Kind != shopsync.ChangeRefetch || ch.ShopifyID != bigID || ch.Contact != nil {
 		t.Errorf("delete: got kind %d id %d, want a re-fetch of %d", ch.Kind, ch.ShopifyID, bigID)
 	}
 	ch = decode(t, m, shopify.TopicCustomersDelete, `{"id":9007199254740993}`)
@@ -366,22 +365,22 @@ func TestDecodeDeleteAndCompliance(t *testing.T) {
 	}
 
 	ch = decode(t, m, shopify.TopicCustomersRedact, sampleRedact)
-	if ch.Kind != store.ChangeRedactCustomer || ch.ShopifyID != 191167 || ch.Contact != nil {
+	if ch.Kind != shopsync.ChangeRedactCustomer || ch.ShopifyID != 191167 || ch.Contact != nil {
 		t.Errorf("redact: got kind %d id %d", ch.Kind, ch.ShopifyID)
 	}
 	ch = decode(t, m, shopify.TopicCustomersDataRequest, sampleDataRequest)
-	if ch.Kind != store.ChangeDataRequest || ch.ShopifyID != 191167 {
+	if ch.Kind != shopsync.ChangeDataRequest || ch.ShopifyID != 191167 {
 		t.Errorf("data request: got kind %d id %d", ch.Kind, ch.ShopifyID)
 	}
-	if diff := cmp.Diff(ch.DataRequest, &store.DataRequest{ID: 9999, OrdersRequested: []int64{299938, 280263, 220458}}); diff != "" {
+	if diff := cmp.Diff(ch.DataRequest, &shopsync.DataRequest{ID: 9999, OrdersRequested: []int64{299938, 280263, 220458}}); diff != "" {
 		t.Errorf("data request (-got +want):\n%s", diff)
 	}
 	ch = decode(t, m, shopify.TopicShopRedact, sampleShopRedact)
-	if ch.Kind != store.ChangeRedactShop {
+	if ch.Kind != shopsync.ChangeRedactShop {
 		t.Errorf("shop redact: got kind %d", ch.Kind)
 	}
 	ch = decode(t, m, "orders/create", `{"id":1,"email":"x@example.com"}`)
-	if ch.Kind != store.ChangeIgnore || ch.ShopifyID != 0 || ch.Contact != nil {
+	if ch.Kind != shopsync.ChangeIgnore || ch.ShopifyID != 0 || ch.Contact != nil {
 		t.Errorf("unknown topic: got kind %d id %d", ch.Kind, ch.ShopifyID)
 	}
 }
@@ -458,7 +457,7 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		switch ch.Kind {
-		case store.ChangeUpsert:
+		case shopsync.ChangeUpsert:
 			if ch.Contact == nil || ch.ShopifyID <= 0 || ch.Contact.ShopifyID != ch.ShopifyID {
 				t.Fatalf("upsert without a contact or id: %+v", ch)
 			}
@@ -476,11 +475,11 @@ func FuzzDecode(f *testing.F) {
 					t.Fatalf("attribute %+v kept on a condition", a)
 				}
 			}
-		case store.ChangeMerge:
+		case shopsync.ChangeMerge:
 			if ch.Merge == nil || ch.Merge.KeptID <= 0 || ch.Merge.MergedID <= 0 {
 				t.Fatalf("merge without both ids: %+v", ch)
 			}
-		case store.ChangeTagsAdded, store.ChangeTagsRemoved, store.ChangeRefetch, store.ChangeRedactCustomer, store.ChangeDataRequest:
+		case shopsync.ChangeTagsAdded, shopsync.ChangeTagsRemoved, shopsync.ChangeRefetch, shopsync.ChangeRedactCustomer, shopsync.ChangeDataRequest:
 			if ch.ShopifyID <= 0 {
 				t.Fatalf("kind %d without an id", ch.Kind)
 			}

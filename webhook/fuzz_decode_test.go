@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shopsync/shopsync"
 	"github.com/shopsync/shopsync/shopify"
-	"github.com/shopsync/shopsync/store"
 	"github.com/shopsync/shopsync/webhook"
 )
 
@@ -65,7 +65,7 @@ func FuzzDecodeTopics(f *testing.F) {
 			}
 			return
 		}
-		if ch.Delivery == nil || *ch.Delivery != (store.Delivery{WebhookID: "w", Topic: topic, TriggeredAt: triggered}) {
+		if ch.Delivery == nil || *ch.Delivery != (shopsync.Delivery{WebhookID: "w", Topic: topic, TriggeredAt: triggered}) {
 			t.Fatalf("%s: got delivery %+v", topic, ch.Delivery)
 		}
 		var want string // the id as the payload wrote it
@@ -98,7 +98,7 @@ func FuzzDecodeTopics(f *testing.F) {
 		if ch.ShopifyID <= 0 || strconv.FormatInt(ch.ShopifyID, 10) != want {
 			t.Fatalf("%s: got id %d, the payload says %s", topic, ch.ShopifyID, want)
 		}
-		if ch.Kind == store.ChangeUpsert {
+		if ch.Kind == shopsync.ChangeUpsert {
 			if ch.Contact == nil || ch.Contact.ShopifyID != ch.ShopifyID {
 				t.Fatalf("%s: upsert of %d with contact %+v", topic, ch.ShopifyID, ch.Contact)
 			}

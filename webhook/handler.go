@@ -13,8 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shopsync/shopsync"
 	"github.com/shopsync/shopsync/mapping"
-	"github.com/shopsync/shopsync/store"
 )
 
 // DefaultMaxBody caps a delivery's body. A customer with 250 tags of 255
@@ -239,7 +239,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if res.Queued && h.cfg.OnQueued != nil {
 		h.cfg.OnQueued()
 	}
-	if ch.Kind == store.ChangeIgnore {
+	if ch.Kind == shopsync.ChangeIgnore {
 		h.logger.Debug("webhook topic not used", "topic", topicLabel(topic), "webhook_id", meta.WebhookID)
 	}
 	h.observe(start, topic, string(res.Outcome))

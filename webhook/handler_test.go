@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/shopsync/shopsync"
 	"github.com/shopsync/shopsync/internal/testutil"
 	"github.com/shopsync/shopsync/shopify"
 	"github.com/shopsync/shopsync/store"
@@ -41,8 +42,8 @@ type receiver struct {
 // of the read.
 func (r *receiver) confirmGone(t *testing.T, id int64, seen time.Time) {
 	t.Helper()
-	res, err := r.db.ApplyChanges(context.Background(), []store.Change{
-		{Kind: store.ChangeDelete, ShopifyID: id, Seen: seen, Read: true, Source: store.SourceRefetch}})
+	res, err := r.db.ApplyChanges(context.Background(), []shopsync.Change{
+		{Kind: shopsync.ChangeDelete, ShopifyID: id, Seen: seen, Read: true, Source: shopsync.SourceRefetch}})
 	if err != nil || res[0].Err != nil {
 		t.Fatalf("confirm deletion of %d: %v %v", id, err, res[0].Err)
 	}
@@ -259,12 +260,12 @@ func TestHandlerCommitsBeforeOK(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []store.DeliveryCount{
-		{Topic: shopify.TopicCustomersCreate, Outcome: store.OutcomeApplied, Count: 2},
-		{Topic: shopify.TopicCustomersDelete, Outcome: store.OutcomeQueued, Count: 1},
-		{Topic: shopify.TopicCustomersUpdate, Outcome: store.OutcomeApplied, Count: 1},
-		{Topic: shopify.TopicCustomersUpdate, Outcome: store.OutcomeStale, Count: 1},
-		{Topic: shopify.TopicEmailConsentUpdate, Outcome: store.OutcomeApplied, Count: 1},
-		{Topic: "orders/create", Outcome: store.OutcomeIgnored, Count: 1},
+		{Topic: shopify.TopicCustomersCreate, Outcome: shopsync.OutcomeApplied, Count: 2},
+		{Topic: shopify.TopicCustomersDelete, Outcome: shopsync.OutcomeQueued, Count: 1},
+		{Topic: shopify.TopicCustomersUpdate, Outcome: shopsync.OutcomeApplied, Count: 1},
+		{Topic: shopify.TopicCustomersUpdate, Outcome: shopsync.OutcomeStale, Count: 1},
+		{Topic: shopify.TopicEmailConsentUpdate, Outcome: shopsync.OutcomeApplied, Count: 1},
+		{Topic: "orders/create", Outcome: shopsync.OutcomeIgnored, Count: 1},
 	}
 	if diff := cmp.Diff(counts, want); diff != "" {
 		t.Errorf("delivery counts (-got +want):\n%s", diff)

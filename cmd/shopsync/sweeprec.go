@@ -27,14 +27,14 @@ type sweepRecorder struct {
 
 var _ ssync.ChangeStore = (*sweepRecorder)(nil)
 
-func (r *sweepRecorder) ApplyChanges(ctx context.Context, changes []store.Change) ([]store.Result, error) {
+func (r *sweepRecorder) ApplyChanges(ctx context.Context, changes []shopsync.Change) ([]shopsync.Result, error) {
 	res, err := r.DB.ApplyChanges(ctx, changes)
 	if err != nil {
 		return res, err
 	}
 	var changed []store.RunContact
 	for i, x := range res {
-		if x.Err == nil && (x.Created || x.Outcome == store.OutcomeApplied) && len(changed) < store.MaxRunContacts {
+		if x.Err == nil && (x.Created || x.Outcome == shopsync.OutcomeApplied) && len(changed) < store.MaxRunContacts {
 			changed = append(changed, store.RunContact{ShopifyID: changes[i].ShopifyID, Created: x.Created})
 		}
 	}

@@ -20,8 +20,8 @@ import (
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 
+	"github.com/shopsync/shopsync"
 	"github.com/shopsync/shopsync/shopify"
-	"github.com/shopsync/shopsync/store"
 )
 
 // Codes of the problems Explain recognises.
@@ -104,7 +104,7 @@ func classify(err error) string {
 		return byStatus(api.Status)
 	case errors.As(err, &tok):
 		return BadCredentials
-	case errors.Is(err, store.ErrSyncRunning):
+	case errors.Is(err, shopsync.ErrSyncRunning):
 		return SyncRunning
 	case errors.As(err, &sq):
 		switch sq.Code {
@@ -148,7 +148,7 @@ var textRules = []struct {
 	any  []string
 }{
 	{BadCredentials, []string{"client credentials grant refused"}},
-	{SyncRunning, []string{"is already running", store.ErrSyncRunning.Error()}},
+	{SyncRunning, []string{"is already running", shopsync.ErrSyncRunning.Error()}},
 	{Interrupted, []string{"interrupted:", "context canceled", "shutting down"}},
 	{DiskFull, []string{"database or disk is full", "no space left on device", "disk quota exceeded", "file too large"}},
 	{DiskError, []string{"disk I/O error"}},

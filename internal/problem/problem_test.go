@@ -12,9 +12,9 @@ import (
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 
+	"github.com/shopsync/shopsync"
 	"github.com/shopsync/shopsync/internal/problem"
 	"github.com/shopsync/shopsync/shopify"
-	"github.com/shopsync/shopsync/store"
 )
 
 // TestExplain: each common failure, as the packages return it and as a
@@ -56,7 +56,7 @@ func TestExplain(t *testing.T) {
 		{"locked", fmt.Errorf("begin: %w", sqlite3.Error{Code: sqlite3.ErrBusy}), problem.Context{}, problem.StoreLocked, []string{"sqlite3 shell"}, true},
 		{"read-only", fmt.Errorf("begin run: %w", sqlite3.Error{Code: sqlite3.ErrReadonly}), problem.Context{StorePath: "/x/s.db"},
 			problem.StoreReadOnly, []string{"write access", "/x/s.db"}, false},
-		{"another sync", fmt.Errorf("sync: %w", store.ErrSyncRunning), problem.Context{}, problem.SyncRunning, []string{"already running"}, false},
+		{"another sync", fmt.Errorf("sync: %w", shopsync.ErrSyncRunning), problem.Context{}, problem.SyncRunning, []string{"already running"}, false},
 		{"stopped", fmt.Errorf("list customers: %w", context.Canceled), problem.Context{}, problem.Interrupted, []string{"stopped before"}, true},
 		{"bad customer", errors.New("map customer 42: total_spent: not a decimal"), problem.Context{}, problem.BadData, []string{"could not read"}, false},
 		{"anything else", errors.New("something new"), problem.Context{}, problem.Unknown, []string{"unexpected"}, true},
