@@ -73,37 +73,28 @@ func appendJSONString(buf []byte, s string) []byte {
 	return append(buf, '"')
 }
 
-// attrKeys caches, per attribute name and type, the JSON that starts its
-// entry in each column: `"name":` for attributes and attribute_meta, and
-// `"name":"type"` for its type set. Names come from the mapping catalog,
-// so the cache stays small. (A map with a struct key under a read lock: a
-// sync.Map key would allocate on every lookup.)
-var attrKeys struct {
-	sync.RWMutex
-	m map[attrKeyID]*[2]string
-}
+// attrKeyCache holds, per attribute name and type, the JSON that starts
+// its entry in each column: `"name":` for attributes and attribute_meta,
+// and `"name":"type"` for its type set. Names come from the mapping
+// catalog, so it stays small. The writer owns it.
+type attrKeyCache map[attrKeyID]*[2]string
 
 type attrKeyID struct {
 	name string
 	typ  shopsync.AttrType
 }
 
-func attrKey(a *shopsync.Attribute) *[2]string {
+func (c *attrKeyCache) get(a *shopsync.Attribute) *[2]string {
 	id := attrKeyID{a.Name, a.Type}
-	attrKeys.RLock()
-	v, ok := attrKeys.m[id]
-	attrKeys.RUnlock()
-	if ok {
+	if v, ok := (*c)[id]; ok {
 		return v
 	}
 	name := string(appendJSONString(nil, a.Name))
-	v = &[2]string{name + ":", name + ":" + string(appendJSONString(nil, string(a.Type)))}
-	attrKeys.Lock()
-	if attrKeys.m == nil {
-		attrKeys.m = map[attrKeyID]*[2]string{}
+	v := &[2]string{name + ":", name + ":" + string(appendJSONString(nil, string(a.Type)))}
+	if *c == nil {
+		*c = attrKeyCache{}
 	}
-	attrKeys.m[id] = v
-	attrKeys.Unlock()
+	(*c)[id] = v
 	return v
 }
 
@@ -120,14 +111,14 @@ type posKey struct {
 	key *[2]string
 }
 
-// key returns attrKey(a) for the attribute at position i. Contacts mapped
-// alike have the same attributes at the same positions, so the last
-// contact's key at i nearly always fits, without the lock and the map.
-func (b *attrBufs) key(i int, a *shopsync.Attribute) *[2]string {
+// key returns keys.get(a) for the attribute at position i. Contacts
+// mapped alike have the same attributes at the same positions, so the last
+// contact's key at i nearly always fits, without the map.
+func (b *attrBufs) key(i int, a *shopsync.Attribute, keys *attrKeyCache) *[2]string {
 	if i < len(b.keys) && b.keys[i].id.name == a.Name && b.keys[i].id.typ == a.Type {
 		return b.keys[i].key
 	}
-	k := posKey{attrKeyID{a.Name, a.Type}, attrKey(a)}
+	k := posKey{attrKeyID{a.Name, a.Type}, keys.get(a)}
 	if i < len(b.keys) {
 		b.keys[i] = k
 	} else {
@@ -140,7 +131,7 @@ func (b *attrBufs) key(i int, a *shopsync.Attribute) *[2]string {
 // JSON for as, written at now by source, in buf's space: valid until its
 // next use. An attribute whose type and value equal the stored one keeps
 // its stored time of change.
-func encodeAttributes(buf *attrBufs, as shopsync.Attributes, old attrState, now, source string) (attrs, meta, types []byte) {
+func encodeAttributes(buf *attrBufs, keys *attrKeyCache, as shopsync.Attributes, old attrState, now, source string) (attrs, meta, types []byte) {
 	defer func() { buf.attrs, buf.meta, buf.types = attrs, meta, types }()
 	attrs = append(buf.attrs[:0], '{')
 	meta = append(buf.meta[:0], '{')
@@ -151,7 +142,7 @@ func encodeAttributes(buf *attrBufs, as shopsync.Attributes, old attrState, now,
 			attrs = append(attrs, ',')
 			types = append(types, ',')
 		}
-		key := buf.key(i, a)
+		key := buf.key(i, a, keys)
 		attrs = append(attrs, key[0]...)
 		start := len(attrs)
 		attrs = appendAttrValue(attrs, a)
@@ -174,13 +165,10 @@ func encodeAttributes(buf *attrBufs, as shopsync.Attributes, old attrState, now,
 
 // typeSets maps the JSON of attribute type sets to their ids in one
 // database's attribute_type_sets. It holds only committed sets: a
-// transaction keeps the sets it finds or adds in Tx.newTypes until it
-// commits. Sets are never deleted, so an id once committed stays right,
-// whichever process added it.
-type typeSets struct {
-	mu  sync.Mutex
-	ids map[string]int64
-}
+// transaction keeps the sets it finds or adds in the writer's newTypes
+// until it commits. Sets are never deleted, so an id once committed stays
+// right, whichever process added it. The writer owns it.
+type typeSets map[string]int64
 
 type typeSet struct {
 	types string
@@ -189,13 +177,10 @@ type typeSet struct {
 
 // typeSetID returns the id of the type set types, adding it when new.
 func (tx *Tx) typeSetID(ctx context.Context, types []byte) (int64, error) {
-	tx.types.mu.Lock()
-	id, ok := tx.types.ids[string(types)]
-	tx.types.mu.Unlock()
-	if ok {
+	if id, ok := tx.w.types[string(types)]; ok {
 		return id, nil
 	}
-	for _, s := range tx.newTypes {
+	for _, s := range tx.w.newTypes {
 		if s.types == string(types) {
 			return s.id, nil
 		}
@@ -211,7 +196,7 @@ func (tx *Tx) typeSetID(ctx context.Context, types []byte) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("attribute type set: %w", err)
 	}
-	tx.newTypes = append(tx.newTypes, s)
+	tx.w.newTypes = append(tx.w.newTypes, s)
 	return s.id, nil
 }
 
@@ -221,39 +206,38 @@ func (t *typeSets) committed(sets []typeSet) {
 	if len(sets) == 0 {
 		return
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.ids == nil {
-		t.ids = map[string]int64{}
+	if *t == nil {
+		*t = typeSets{}
 	}
 	for _, s := range sets {
-		t.ids[s.types] = s.id
+		(*t)[s.types] = s.id
 	}
 }
 
-// parsedTypes caches type sets decoded from their JSON, keyed by it: the
-// few sets a store has are parsed once, not once per contact read.
-var parsedTypes struct {
-	sync.RWMutex
-	m map[string]map[string]shopsync.AttrType
+// typeNameCache holds type sets decoded from their JSON, keyed by it: the
+// few sets a store has are parsed once, not once per contact read. Reads
+// run concurrently, so it has a lock; it is bounded, since sets are few.
+type typeNameCache struct {
+	mu sync.RWMutex
+	m  map[string]map[string]shopsync.AttrType
 }
 
-func parseTypes(types string) (map[string]shopsync.AttrType, error) {
-	parsedTypes.RLock()
-	m, ok := parsedTypes.m[types]
-	parsedTypes.RUnlock()
+func (c *typeNameCache) parse(types string) (map[string]shopsync.AttrType, error) {
+	c.mu.RLock()
+	m, ok := c.m[types]
+	c.mu.RUnlock()
 	if ok {
 		return m, nil
 	}
 	if err := json.Unmarshal([]byte(types), &m); err != nil {
 		return nil, fmt.Errorf("attribute types: %w", err)
 	}
-	parsedTypes.Lock()
-	if parsedTypes.m == nil || len(parsedTypes.m) >= 256 {
-		parsedTypes.m = map[string]map[string]shopsync.AttrType{} // bounded; sets are few
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= 256 {
+		c.m = map[string]map[string]shopsync.AttrType{}
 	}
-	parsedTypes.m[types] = m
-	parsedTypes.Unlock()
+	c.m[types] = m
+	c.mu.Unlock()
 	return m, nil
 }
 
@@ -263,7 +247,7 @@ const typesColumn = `coalesce((SELECT s.types FROM attribute_type_sets AS s WHER
 // decodeAttributes reads the attributes, attribute_meta and type set of a
 // row last changed at rowAt by rowBy: the attributes sorted by name, with
 // Go values of their types, and their stored state.
-func decodeAttributes(attrs, meta, types, rowAt, rowBy string) (shopsync.Attributes, attrState, error) {
+func (db *DB) decodeAttributes(attrs, meta, types, rowAt, rowBy string) (shopsync.Attributes, attrState, error) {
 	var values map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(attrs), &values); err != nil {
 		return nil, nil, fmt.Errorf("attributes: %w", err)
@@ -272,7 +256,7 @@ func decodeAttributes(attrs, meta, types, rowAt, rowBy string) (shopsync.Attribu
 	if err := json.Unmarshal([]byte(meta), &metas); err != nil {
 		return nil, nil, fmt.Errorf("attribute_meta: %w", err)
 	}
-	typeOf, err := parseTypes(types)
+	typeOf, err := db.typeNames.parse(types)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -26,7 +26,7 @@ func (db *DB) BulkJob(ctx context.Context, importID int64) (job shopsync.BulkJob
 		op, created sql.NullString
 		started     string
 	)
-	err = db.write.QueryRowContext(ctx, `
+	err = db.read.QueryRowContext(ctx, `
 		SELECT b.operation_id, b.created_at, b.expected, b.lines, b.bytes, i.started_at
 		FROM bulk_imports b JOIN imports i ON i.id = b.import_id WHERE b.import_id = ?`, importID,
 	).Scan(&op, &created, &job.Expected, &job.Lines, &job.Bytes, &started)
@@ -56,10 +56,10 @@ func (db *DB) BeginBulkImport(ctx context.Context, run *shopsync.SyncRun) error 
 		return fmt.Errorf("begin bulk import: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO bulk_imports (import_id) VALUES (?)`, run.ImportID); err != nil {
+	if _, err := tx.exec(ctx, `INSERT OR IGNORE INTO bulk_imports (import_id) VALUES (?)`, run.ImportID); err != nil {
 		return fmt.Errorf("begin bulk import: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE sync_runs SET engine = ? WHERE id = ?`, shopsync.EngineBulk, run.ID); err != nil {
+	if _, err := tx.exec(ctx, `UPDATE sync_runs SET engine = ? WHERE id = ?`, shopsync.EngineBulk, run.ID); err != nil {
 		return fmt.Errorf("begin bulk import: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -76,7 +76,7 @@ func (db *DB) SetBulkOperation(ctx context.Context, importID int64, id string, c
 	if id != "" {
 		op, created = id, formatTime(createdAt)
 	}
-	if _, err := db.write.ExecContext(ctx, `
+	if _, err := db.exec(ctx, `
 		UPDATE bulk_imports SET operation_id = ?, created_at = ?, expected = ?, lines = 0, bytes = 0, submitted_at = ?
 		WHERE import_id = ?`, op, created, expected, formatTime(db.Now()), importID); err != nil {
 		return fmt.Errorf("set bulk operation of import %d: %w", importID, err)
@@ -87,7 +87,7 @@ func (db *DB) SetBulkOperation(ctx context.Context, importID int64, id string, c
 // SetRunPrepared records how many objects Shopify has put in a bulk run's
 // result file so far, for progress.
 func (db *DB) SetRunPrepared(ctx context.Context, runID, prepared int64) error {
-	if _, err := db.write.ExecContext(ctx, `UPDATE sync_runs SET prepared = ? WHERE id = ?`, prepared, runID); err != nil {
+	if _, err := db.exec(ctx, `UPDATE sync_runs SET prepared = ? WHERE id = ?`, prepared, runID); err != nil {
 		return fmt.Errorf("set run %d prepared: %w", runID, err)
 	}
 	return nil
@@ -138,16 +138,16 @@ func (db *DB) ApplyBulk(ctx context.Context, run *shopsync.SyncRun, b shopsync.B
 		}
 	}
 	if len(pages) > 0 {
-		if _, err := tx.ExecContext(ctx, `UPDATE imports SET checkpoint_id = ? WHERE id = ? AND finished_at IS NULL`,
+		if _, err := tx.exec(ctx, `UPDATE imports SET checkpoint_id = ? WHERE id = ? AND finished_at IS NULL`,
 			pages[len(pages)-1].Last, run.ImportID); err != nil {
 			return counts, fmt.Errorf("apply bulk: %w", err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE bulk_imports SET lines = ?, bytes = ? WHERE import_id = ?`,
+	if _, err := tx.exec(ctx, `UPDATE bulk_imports SET lines = ?, bytes = ? WHERE import_id = ?`,
 		b.Lines, b.Bytes, run.ImportID); err != nil {
 		return counts, fmt.Errorf("apply bulk: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `
+	if _, err := tx.exec(ctx, `
 		UPDATE sync_runs SET fetched = fetched + ?, pages = pages + ?,
 			created = created + ?, updated = updated + ?, unchanged = unchanged + ?
 		WHERE id = ?`,
@@ -184,11 +184,11 @@ func (tx *Tx) endImport(ctx context.Context, importID int64) error {
 		`DELETE FROM import_missing WHERE import_id = ?`,
 		`DELETE FROM bulk_imports WHERE import_id = ?`,
 	} {
-		if _, err := tx.ExecContext(ctx, q, importID); err != nil {
+		if _, err := tx.exec(ctx, q, importID); err != nil {
 			return err
 		}
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE imports SET finished_at = ? WHERE id = ? AND finished_at IS NULL`, tx.now, importID)
+	_, err := tx.exec(ctx, `UPDATE imports SET finished_at = ? WHERE id = ? AND finished_at IS NULL`, tx.nowText, importID)
 	return err
 }
 
@@ -207,7 +207,7 @@ func (db *DB) RestartImport(ctx context.Context, run *shopsync.SyncRun, engine s
 	if err := tx.endImport(ctx, run.ImportID); err != nil {
 		return fmt.Errorf("restart import %d: %w", run.ImportID, err)
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO imports (started_at) VALUES (?)`, tx.now)
+	res, err := tx.exec(ctx, `INSERT INTO imports (started_at) VALUES (?)`, tx.nowText)
 	if err != nil {
 		return fmt.Errorf("restart import %d: %w", run.ImportID, err)
 	}
@@ -216,11 +216,11 @@ func (db *DB) RestartImport(ctx context.Context, run *shopsync.SyncRun, engine s
 		return fmt.Errorf("restart import %d: %w", run.ImportID, err)
 	}
 	if engine == shopsync.EngineBulk {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO bulk_imports (import_id) VALUES (?)`, id); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO bulk_imports (import_id) VALUES (?)`, id); err != nil {
 			return fmt.Errorf("restart import %d: %w", run.ImportID, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE sync_runs SET import_id = ?, engine = ?, prepared = 0, resumed = 0 WHERE id = ?`,
+	if _, err := tx.exec(ctx, `UPDATE sync_runs SET import_id = ?, engine = ?, prepared = 0, resumed = 0 WHERE id = ?`,
 		id, engine, run.ID); err != nil {
 		return fmt.Errorf("restart import %d: %w", run.ImportID, err)
 	}

@@ -58,38 +58,6 @@ func (db *DB) ApplyChanges(ctx context.Context, changes []shopsync.Change) ([]sh
 	return results, nil
 }
 
-// savepoint runs fn inside a savepoint. When fn fails, its writes are
-// rolled back, and with them what the transaction noted of them (the data
-// mark, new attribute type sets), and the error comes back as a
-// *savepointError: the transaction can go on. Any other error means the
-// savepoint itself failed.
-func (tx *Tx) savepoint(ctx context.Context, fn func() error) error {
-	if _, err := tx.exec(ctx, `SAVEPOINT change`); err != nil {
-		return err
-	}
-	mark, types := tx.mark, len(tx.newTypes)
-	if err := fn(); err != nil {
-		if _, rerr := tx.exec(ctx, `ROLLBACK TO change`); rerr != nil {
-			return errors.Join(err, rerr)
-		}
-		tx.mark = mark // the rolled-back write does not count
-		tx.newTypes = tx.newTypes[:types]
-		if _, rerr := tx.exec(ctx, `RELEASE change`); rerr != nil {
-			return errors.Join(err, rerr)
-		}
-		return &savepointError{err}
-	}
-	_, err := tx.exec(ctx, `RELEASE change`)
-	return err
-}
-
-// savepointError is the error of a savepoint's fn, whose writes were
-// rolled back.
-type savepointError struct{ err error }
-
-func (e *savepointError) Error() string { return e.err.Error() }
-func (e *savepointError) Unwrap() error { return e.err }
-
 func (tx *Tx) apply(ctx context.Context, ch *shopsync.Change) (shopsync.Result, error) {
 	d := ch.Delivery
 	var eventKey any
@@ -123,7 +91,7 @@ func (tx *Tx) apply(ctx context.Context, ch *shopsync.Change) (shopsync.Result, 
 		}
 		if _, err := tx.exec(ctx, `
 			INSERT INTO webhook_deliveries (webhook_id, topic, shopify_id, triggered_at, received_at, outcome, event_key)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, d.WebhookID, d.Topic, id, triggered, tx.now, string(res.Outcome), eventKey); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, d.WebhookID, d.Topic, id, triggered, tx.nowText, string(res.Outcome), eventKey); err != nil {
 			return shopsync.Result{}, fmt.Errorf("record delivery %s: %w", d.WebhookID, err)
 		}
 	}
@@ -253,7 +221,7 @@ func (tx *Tx) queue(ctx context.Context, id int64, reason string) error {
 	// before it is dequeued (see RefetchBatch).
 	if _, err := tx.exec(ctx, `INSERT INTO refetch_queue (shopify_id, queued_at, reason) VALUES (?, ?, ?)
 		ON CONFLICT (shopify_id) DO UPDATE SET queued_at = excluded.queued_at, reason = excluded.reason`,
-		id, tx.now, reason); err != nil {
+		id, tx.nowText, reason); err != nil {
 		return fmt.Errorf("queue re-fetch of %d: %w", id, err)
 	}
 	return nil
@@ -312,7 +280,7 @@ func (tx *Tx) recordDataRequest(ctx context.Context, ch *shopsync.Change) (shops
 	}
 	if _, err := tx.exec(ctx, `
 		INSERT INTO data_requests (shopify_id, data_request_id, webhook_id, requested_at, orders_requested)
-		VALUES (?, ?, ?, ?, ?)`, ch.ShopifyID, drID, webhookID, tx.now, string(ob)); err != nil {
+		VALUES (?, ?, ?, ?, ?)`, ch.ShopifyID, drID, webhookID, tx.nowText, string(ob)); err != nil {
 		return shopsync.Result{}, fmt.Errorf("record data request for %d: %w", ch.ShopifyID, err)
 	}
 	return shopsync.Result{Outcome: shopsync.OutcomeApplied}, nil

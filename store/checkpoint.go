@@ -6,12 +6,6 @@ import (
 	"time"
 )
 
-// driverName is go-sqlite3 with SQLite's automatic checkpoint off: the
-// store checkpoints from its own goroutine instead (see checkpointer).
-const driverName = "sqlite3_shopsync"
-
-func init() { sql.Register(driverName, sqliteDriver) }
-
 // checkpointEvery is how often the checkpointer copies the WAL into the
 // database file.
 const checkpointEvery = 100 * time.Millisecond

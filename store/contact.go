@@ -129,53 +129,6 @@ const upsertContactSQL = `
 		attributes = excluded.attributes, attribute_meta = excluded.attribute_meta,
 		attribute_types = excluded.attribute_types`
 
-// stmt returns the transaction's prepared statement for query, preparing
-// it on first use: a page writes hundreds of contacts with the same two.
-func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	if st, ok := tx.stmts[query]; ok {
-		return st, nil
-	}
-	st, err := tx.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	if tx.stmts == nil {
-		tx.stmts = map[string]*sql.Stmt{}
-	}
-	tx.stmts[query] = st
-	return st, nil
-}
-
-// exec, query and queryRow run query through the transaction's cached
-// prepared statement: a batch of webhooks runs the same dozen statements
-// for each change, and preparing them each time was a quarter of the
-// committer's time.
-func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	st, err := tx.stmt(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return st.ExecContext(ctx, args...)
-}
-
-func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	st, err := tx.stmt(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return st.QueryContext(ctx, args...)
-}
-
-// queryRow is QueryRowContext through the statement cache; a prepare
-// error comes back from Scan.
-func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	st, err := tx.stmt(ctx, query)
-	if err != nil {
-		return tx.QueryRowContext(ctx, query, args...) // reports the same error
-	}
-	return st.QueryRowContext(ctx, args...)
-}
-
 // writeRecord writes a whole contact in one statement: the row, its
 // versions and its attributes. Attributes whose value did not change keep
 // their time of change. r.hash must be contentHash of r.
@@ -193,21 +146,21 @@ func (tx *Tx) writeRecord(ctx context.Context, r *record, changedBy string) erro
 		tags = appendJSONString(tags, tag)
 	}
 	tags = append(tags, ']')
-	attrs, meta, types := encodeAttributes(&tx.attrBufs, c.Attributes, r.attrs, tx.now, changedBy)
+	attrs, meta, types := encodeAttributes(&tx.w.bufs, &tx.w.keys, c.Attributes, r.attrs, tx.nowText, changedBy)
 	typesID, err := tx.typeSetID(ctx, types)
 	if err != nil {
 		return fmt.Errorf("upsert contact %d: %w", c.ShopifyID, err)
 	}
 	updated := timeArg(c.ShopifyUpdatedAt)
-	if u, ok := updated.(string); ok && u > tx.mark {
-		tx.mark = u // stored times compare as text
+	if u, ok := updated.(string); ok && u > tx.w.mark {
+		tx.w.mark = u // stored times compare as text
 	}
 	// Strings go to the driver as string or nil, not *string, which
 	// database/sql would dereference by reflection.
 	if err := tx.rawExec(ctx, upsertContactSQL,
 		c.ShopifyID, strArg(c.Email), strArg(normEmail(c.Email)), strArg(c.FirstName), strArg(c.LastName),
 		strArg(c.Phone), strArg(c.State), string(tags),
-		timeArg(c.ShopifyCreatedAt), updated, r.hash, tx.now, tx.now, changedBy,
+		timeArg(c.ShopifyCreatedAt), updated, r.hash, tx.nowText, tx.nowText, changedBy,
 		deletedAt, r.stamps.encode(), r.tags.encode(), string(attrs), string(meta), // TEXT, not BLOB
 		typesID,
 	); err != nil {
@@ -245,7 +198,7 @@ func (tx *Tx) loadRecord(ctx context.Context, id int64) (*record, error) {
 	if !rows.Next() {
 		return nil, rows.Err()
 	}
-	r, err := scanRecord(rows)
+	r, err := tx.db.scanRecord(rows)
 	if err != nil {
 		return nil, fmt.Errorf("load contact %d: %w", id, err)
 	}
@@ -256,13 +209,13 @@ func (tx *Tx) loadRecord(ctx context.Context, id int64) (*record, error) {
 const recordColumns = contactColumns + `, content_hash, stamps, tag_events`
 
 // scanRecord reads a contact's record from a row of recordColumns.
-func scanRecord(rows *sql.Rows) (*record, error) {
+func (db *DB) scanRecord(rows *sql.Rows) (*record, error) {
 	var (
 		r      record
 		blob   []byte
 		events sql.NullString
 	)
-	c, state, err := scanContact(rows, &r.hash, &blob, &events)
+	c, state, err := db.scanContact(rows, &r.hash, &blob, &events)
 	if err != nil {
 		return nil, err
 	}
@@ -318,7 +271,7 @@ func (db *DB) ExportContacts(ctx context.Context, fn func(*shopsync.Contact) err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		c, _, err := scanContact(rows)
+		c, _, err := db.scanContact(rows)
 		if err != nil {
 			return fmt.Errorf("export contacts: %w", err)
 		}
@@ -363,7 +316,7 @@ func (db *DB) queryContacts(ctx context.Context, where string, args ...any) ([]*
 	defer rows.Close()
 	var cs []*shopsync.Contact
 	for rows.Next() {
-		c, _, err := scanContact(rows)
+		c, _, err := db.scanContact(rows)
 		if err != nil {
 			return nil, fmt.Errorf("query contacts: %w", err)
 		}
@@ -377,7 +330,7 @@ func (db *DB) queryContacts(ctx context.Context, where string, args ...any) ([]*
 
 // scanContact reads the columns of contactSelect, then into extra. It
 // returns the contact and the stored state of its attributes.
-func scanContact(rows *sql.Rows, extra ...any) (*shopsync.Contact, attrState, error) {
+func (db *DB) scanContact(rows *sql.Rows, extra ...any) (*shopsync.Contact, attrState, error) {
 	var (
 		c                  shopsync.Contact
 		email, first, last sql.NullString
@@ -409,7 +362,7 @@ func scanContact(rows *sql.Rows, extra ...any) (*shopsync.Contact, attrState, er
 		return nil, nil, err
 	}
 	c.Fields = shopsync.AllFields
-	as, st, err := decodeAttributes(attrs, meta, types, rowAt, rowBy)
+	as, st, err := db.decodeAttributes(attrs, meta, types, rowAt, rowBy)
 	if err != nil {
 		return nil, nil, fmt.Errorf("contact %d %w", c.ShopifyID, err)
 	}

@@ -11,7 +11,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -31,14 +30,13 @@ var ErrNotFound = errors.New("not found")
 
 // DB is the contact store.
 type DB struct {
-	path  string
-	write *sql.DB // one connection: all writes
-	// writeConns opens write's connection; see rawExec.
-	writeConns *writeConnector
-	read       *sql.DB // reads, beside the writer thanks to WAL
-	ckpt       *sql.DB // one connection: WAL checkpoints, beside the writer
+	path   string
+	write  *sql.DB // one connection: every write transaction, in turn
+	writer writer  // what the transaction holding it writes with
+	read   *sql.DB // reads, beside the writer thanks to WAL
+	ckpt   *sql.DB // one connection: WAL checkpoints, beside the writer
 
-	types typeSets // attribute type set ids, committed
+	typeNames typeNameCache // attribute type sets decoded from their JSON, for reads
 
 	permProblem error // see PermissionProblem
 
@@ -94,10 +92,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := createFile(ctx, path); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	var err error
-	db.writeConns = &writeConnector{dsn: dsn(path, false)}
-	db.write = sql.OpenDB(db.writeConns)
-	db.write.SetMaxOpenConns(1) // rawExec relies on it
+	drv := newDriver()
+	db.write = sql.OpenDB(&connector{dsn: dsn(path, false), drv: drv, write: true})
+	db.write.SetMaxOpenConns(1) // the one writer: transactions queue for it
 	db.write.SetConnMaxIdleTime(0)
 	if err := db.write.PingContext(ctx); err != nil {
 		db.write.Close()
@@ -107,16 +104,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.write.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	if db.read, err = sql.Open(driverName, dsn(path, true)); err != nil {
-		db.write.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
+	db.read = sql.OpenDB(&connector{dsn: dsn(path, true), drv: drv})
 	db.read.SetMaxOpenConns(4)
-	if db.ckpt, err = sql.Open(driverName, dsn(path, false)); err != nil {
-		db.write.Close()
-		db.read.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
+	db.ckpt = sql.OpenDB(&connector{dsn: dsn(path, false), drv: drv})
 	db.ckpt.SetMaxOpenConns(1)
 	// Checked once SQLite has opened the side files, which an older
 	// release may have left readable by all.
@@ -163,10 +153,7 @@ func createFile(ctx context.Context, path string) error {
 		return err
 	}
 	u := fileURL(path)
-	conn, err := sql.Open(driverName, u.String())
-	if err != nil {
-		return err
-	}
+	conn := sql.OpenDB(&connector{dsn: u.String(), drv: newDriver()})
 	conn.SetMaxOpenConns(1)
 	for _, q := range []string{fmt.Sprintf("PRAGMA page_size = %d", pageSize), "PRAGMA journal_mode = WAL"} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
@@ -275,55 +262,6 @@ func (db *DB) migrateFile(ctx context.Context, name string) error {
 		return err
 	}
 	return tx.Commit()
-}
-
-// Tx is a write transaction that carries the time of its start, so that
-// every row it writes has the same timestamp.
-type Tx struct {
-	*sql.Tx
-	now   string
-	stmts map[string]*sql.Stmt // prepared on first use; closed with the tx
-	mark  string               // the newest shopify_updated_at written; see Commit
-
-	types    *typeSets // the database's committed attribute type sets
-	newTypes []typeSet // the type sets this transaction found or added
-	attrBufs attrBufs  // encodeAttributes' space, reused by each write
-
-	conn *writeConnector     // the connection, for rawExec
-	args []driver.NamedValue // rawExec's arguments, reused
-}
-
-// Commit moves the data mark (the marks table) forward to the newest
-// shopify_updated_at the transaction wrote, then commits.
-func (tx *Tx) Commit() error {
-	if tx.mark != "" {
-		if _, err := tx.Exec(`INSERT INTO marks (name, value) VALUES ('data', ?)
-			ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`, tx.mark); err != nil {
-			return fmt.Errorf("data mark: %w", err)
-		}
-	}
-	if err := tx.Tx.Commit(); err != nil {
-		return err
-	}
-	tx.types.committed(tx.newTypes)
-	return nil
-}
-
-// begin starts a write transaction.
-//
-// ctx is not handed to database/sql's transaction: database/sql would roll
-// it back from its own goroutine once ctx ended, under a raw statement
-// (rawExec). Each statement still takes ctx, so an ended ctx fails the
-// next one, and the caller's Rollback undoes the transaction.
-func (db *DB) begin(ctx context.Context) (*Tx, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("begin: %w", err)
-	}
-	tx, err := db.write.BeginTx(context.WithoutCancel(ctx), nil)
-	if err != nil {
-		return nil, fmt.Errorf("begin: %w", err)
-	}
-	return &Tx{Tx: tx, now: formatTime(db.Now()), types: &db.types, conn: db.writeConns}, nil
 }
 
 // storedTime is how the store writes times: UTC with a fixed nine-digit

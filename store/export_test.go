@@ -15,13 +15,13 @@ func CheckContentHashes(ctx context.Context, db *DB) error {
 		return err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT `+recordColumns+` FROM contacts ORDER BY shopify_id`)
+	rows, err := tx.query(ctx, `SELECT `+recordColumns+` FROM contacts ORDER BY shopify_id`)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		r, err := scanRecord(rows)
+		r, err := db.scanRecord(rows)
 		if err != nil {
 			return err
 		}

@@ -66,11 +66,11 @@ func (db *DB) ApplyPages(ctx context.Context, run *shopsync.SyncRun, pages []sho
 		}
 	}
 	last := pages[len(pages)-1].Last
-	if _, err := tx.ExecContext(ctx,
+	if _, err := tx.exec(ctx,
 		`UPDATE imports SET checkpoint_id = ? WHERE id = ? AND finished_at IS NULL`, last, run.ImportID); err != nil {
 		return counts, fmt.Errorf("apply page: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `
+	if _, err := tx.exec(ctx, `
 		UPDATE sync_runs SET fetched = fetched + ?, pages = pages + ?,
 			created = created + ?, updated = updated + ?, unchanged = unchanged + ?
 		WHERE id = ?`,
@@ -183,7 +183,7 @@ func (tx *Tx) storedAttrs(ctx context.Context, id int64) (attrState, error) {
 	).Scan(&attrs, &meta, &types, &at, &by); err != nil {
 		return nil, fmt.Errorf("contact %d attributes: %w", id, err)
 	}
-	_, state, err := decodeAttributes(attrs, meta, types, at, by)
+	_, state, err := tx.db.decodeAttributes(attrs, meta, types, at, by)
 	if err != nil {
 		return nil, fmt.Errorf("contact %d: %w", id, err)
 	}
@@ -235,18 +235,18 @@ func (db *DB) FinishImport(ctx context.Context, run *shopsync.SyncRun, seen time
 	}
 	defer tx.Rollback()
 	var checkpoint int64
-	if err := tx.QueryRowContext(ctx,
+	if err := tx.queryRow(ctx,
 		`SELECT checkpoint_id FROM imports WHERE id = ? AND finished_at IS NULL`, run.ImportID,
 	).Scan(&checkpoint); err != nil {
 		return 0, fmt.Errorf("finish import %d: %w", run.ImportID, err)
 	}
-	if _, err := tx.ExecContext(ctx, `
+	if _, err := tx.exec(ctx, `
 		INSERT OR IGNORE INTO import_missing (import_id, shopify_id, seen)
 		SELECT ?, shopify_id, ? FROM contacts WHERE shopify_id > ? AND deleted_at IS NULL`,
 		run.ImportID, formatTime(seen), checkpoint); err != nil {
 		return 0, fmt.Errorf("finish import %d: %w", run.ImportID, err)
 	}
-	rows, err := tx.QueryContext(ctx, `
+	rows, err := tx.query(ctx, `
 		SELECT m.shopify_id, m.seen FROM import_missing AS m JOIN contacts AS c USING (shopify_id)
 		WHERE m.import_id = ? AND c.deleted_at IS NULL ORDER BY m.shopify_id`, run.ImportID)
 	if err != nil {
@@ -289,15 +289,15 @@ func (db *DB) FinishImport(ctx context.Context, run *shopsync.SyncRun, seen time
 			deleted++
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM import_missing WHERE import_id = ?`, run.ImportID); err != nil {
+	if _, err := tx.exec(ctx, `DELETE FROM import_missing WHERE import_id = ?`, run.ImportID); err != nil {
 		return 0, fmt.Errorf("finish import %d: %w", run.ImportID, err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE imports SET finished_at = ? WHERE id = ?`, tx.now, run.ImportID); err != nil {
+	if _, err := tx.exec(ctx, `UPDATE imports SET finished_at = ? WHERE id = ?`, tx.nowText, run.ImportID); err != nil {
 		return 0, fmt.Errorf("finish import %d: %w", run.ImportID, err)
 	}
-	if _, err := tx.ExecContext(ctx,
+	if _, err := tx.exec(ctx,
 		`UPDATE sync_runs SET state = 'succeeded', finished_at = ?, deleted = ? WHERE id = ?`,
-		tx.now, deleted, run.ID); err != nil {
+		tx.nowText, deleted, run.ID); err != nil {
 		return 0, fmt.Errorf("finish import %d: %w", run.ImportID, err)
 	}
 	if err := tx.Commit(); err != nil {

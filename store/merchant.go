@@ -36,7 +36,7 @@ func (db *DB) AddRejections(ctx context.Context, counts []RejectionCount) error 
 	}
 	defer tx.Rollback()
 	for _, c := range counts {
-		if _, err := tx.ExecContext(ctx, `
+		if _, err := tx.exec(ctx, `
 			INSERT INTO webhook_rejections (hour, reason, count, last_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (hour, reason) DO UPDATE SET count = count + excluded.count,
 				last_at = max(last_at, excluded.last_at)`,
@@ -79,7 +79,7 @@ func (db *DB) Rejections(ctx context.Context, since time.Time) ([]RejectionCount
 
 // PruneRejections forgets the counts of hours before before.
 func (db *DB) PruneRejections(ctx context.Context, before time.Time) (int64, error) {
-	res, err := db.write.ExecContext(ctx, `DELETE FROM webhook_rejections WHERE hour < ?`, formatTime(before.UTC()))
+	res, err := db.exec(ctx, `DELETE FROM webhook_rejections WHERE hour < ?`, formatTime(before.UTC()))
 	if err != nil {
 		return 0, fmt.Errorf("prune rejections: %w", err)
 	}
@@ -121,7 +121,7 @@ func (db *DB) AddSweepCounts(ctx context.Context, runID, fetched int64, c shopsy
 		return fmt.Errorf("run %d counts: %w", runID, err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `
+	if _, err := tx.exec(ctx, `
 		UPDATE sync_runs SET fetched = fetched + ?, pages = pages + 1,
 			created = created + ?, updated = updated + ?, unchanged = unchanged + ?
 		WHERE id = ?`, fetched, c.Created, c.Updated, c.Unchanged, runID); err != nil {
@@ -129,11 +129,11 @@ func (db *DB) AddSweepCounts(ctx context.Context, runID, fetched int64, c shopsy
 	}
 	if len(changed) > 0 {
 		var kept int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM run_contacts WHERE run_id = ?`, runID).Scan(&kept); err != nil {
+		if err := tx.queryRow(ctx, `SELECT count(*) FROM run_contacts WHERE run_id = ?`, runID).Scan(&kept); err != nil {
 			return fmt.Errorf("run %d contacts: %w", runID, err)
 		}
 		for _, rc := range changed[:min(len(changed), max(MaxRunContacts-kept, 0))] {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO run_contacts (run_id, shopify_id, created) VALUES (?, ?, ?)`,
+			if _, err := tx.exec(ctx, `INSERT OR IGNORE INTO run_contacts (run_id, shopify_id, created) VALUES (?, ?, ?)`,
 				runID, rc.ShopifyID, rc.Created); err != nil {
 				return fmt.Errorf("run %d contacts: %w", runID, err)
 			}
@@ -185,7 +185,7 @@ func (db *DB) RunContacts(ctx context.Context, runID int64) ([]RunContactSummary
 
 // PruneRunContacts forgets the contacts of runs started before before.
 func (db *DB) PruneRunContacts(ctx context.Context, before time.Time) (int64, error) {
-	res, err := db.write.ExecContext(ctx, `DELETE FROM run_contacts WHERE run_id IN
+	res, err := db.exec(ctx, `DELETE FROM run_contacts WHERE run_id IN
 		(SELECT id FROM sync_runs WHERE started_at < ?)`, formatTime(before.UTC()))
 	if err != nil {
 		return 0, fmt.Errorf("prune run contacts: %w", err)
@@ -201,7 +201,7 @@ type ShopCount struct {
 
 // SetCustomerCount records Shopify's count of customers (customers/count.json).
 func (db *DB) SetCustomerCount(ctx context.Context, n int64, at time.Time) error {
-	if _, err := db.write.ExecContext(ctx, `
+	if _, err := db.exec(ctx, `
 		INSERT INTO shop_counts (name, count, counted_at) VALUES ('customers', ?, ?)
 		ON CONFLICT (name) DO UPDATE SET count = excluded.count, counted_at = excluded.counted_at
 		WHERE excluded.counted_at >= counted_at`, n, formatTime(at)); err != nil {

@@ -42,7 +42,7 @@ func (db *DB) DequeueRefetch(ctx context.Context, ids []int64, taken time.Time) 
 		args = append(args, id)
 	}
 	q := `DELETE FROM refetch_queue WHERE queued_at <= ? AND shopify_id IN (?` + strings.Repeat(",?", len(ids)-1) + `)`
-	if _, err := db.write.ExecContext(ctx, q, args...); err != nil {
+	if _, err := db.exec(ctx, q, args...); err != nil {
 		return fmt.Errorf("dequeue refetch: %w", err)
 	}
 	return nil
@@ -61,7 +61,7 @@ func (db *DB) RefetchPending(ctx context.Context) (int64, error) {
 // at least 7 days: Shopify retries a delivery for 4 hours and may deliver
 // one up to a day late.
 func (db *DB) PruneDeliveries(ctx context.Context, before time.Time) (int64, error) {
-	res, err := db.write.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE received_at < ?`, formatTime(before))
+	res, err := db.exec(ctx, `DELETE FROM webhook_deliveries WHERE received_at < ?`, formatTime(before))
 	if err != nil {
 		return 0, fmt.Errorf("prune deliveries: %w", err)
 	}
@@ -124,14 +124,14 @@ func (db *DB) BeginSweep(ctx context.Context) (*shopsync.SyncRun, error) {
 		return nil, fmt.Errorf("begin sweep: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx,
+	if _, err := tx.exec(ctx,
 		`UPDATE sync_runs SET state = 'failed', finished_at = ?, error = ? WHERE state = 'running'`,
-		tx.now, interrupted); err != nil {
+		tx.nowText, interrupted); err != nil {
 		return nil, fmt.Errorf("begin sweep: %w", err)
 	}
-	res, err := tx.ExecContext(ctx,
+	res, err := tx.exec(ctx,
 		`INSERT INTO sync_runs (trigger, state, started_at) VALUES (?, 'running', ?)`,
-		string(shopsync.TriggerReconcile), tx.now)
+		string(shopsync.TriggerReconcile), tx.nowText)
 	if err != nil {
 		return nil, fmt.Errorf("begin sweep: %w", err)
 	}
@@ -147,7 +147,7 @@ func (db *DB) BeginSweep(ctx context.Context) (*shopsync.SyncRun, error) {
 
 // AddRunCounts adds a page's counts to a run.
 func (db *DB) AddRunCounts(ctx context.Context, runID, fetched int64, c shopsync.PageCounts) error {
-	if _, err := db.write.ExecContext(ctx, `
+	if _, err := db.exec(ctx, `
 		UPDATE sync_runs SET fetched = fetched + ?, pages = pages + 1,
 			created = created + ?, updated = updated + ?, unchanged = unchanged + ?
 		WHERE id = ?`, fetched, c.Created, c.Updated, c.Unchanged, runID); err != nil {
@@ -158,7 +158,7 @@ func (db *DB) AddRunCounts(ctx context.Context, runID, fetched int64, c shopsync
 
 // FinishSweep records a sweep run as succeeded.
 func (db *DB) FinishSweep(ctx context.Context, runID int64) error {
-	if _, err := db.write.ExecContext(ctx,
+	if _, err := db.exec(ctx,
 		`UPDATE sync_runs SET state = 'succeeded', finished_at = ? WHERE id = ? AND state = 'running'`,
 		formatTime(db.Now()), runID); err != nil {
 		return fmt.Errorf("finish sweep %d: %w", runID, err)

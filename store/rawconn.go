@@ -5,52 +5,51 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"sync/atomic"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
-// The writer's hottest statement, a contact's upsert, goes to go-sqlite3
+// The contact upsert, the writer's hottest statement, goes to go-sqlite3
 // without database/sql, which converted its twenty arguments into a fresh
-// kilobyte slice and took its locks: about a microsecond of the writer's
-// time per contact (BenchmarkIngest's profile). Everything else goes
-// through database/sql.
-//
-// The write pool has one connection (SetMaxOpenConns(1)), so the
-// connection a write transaction holds is the one writeConnector opened
-// last. A transaction's context is not handed to BeginTx (see begin), so
-// database/sql never rolls it back from another goroutine while a raw
-// statement runs: cancellation is seen by the next statement, raw or not,
-// and the transaction's own Rollback undoes what the raw statements wrote.
+// slice and took its locks for each row (BENCHMARKS.md, issue 5). It runs
+// through sql.Conn.Raw on the transaction's own connection, which holds
+// the connection's lock while it runs; its statement is prepared once per
+// connection and closed with it (writeConn).
 
-// sqliteDriver is go-sqlite3 as the store configures it.
-// Every connection has the search's fold function (see Fold).
-var sqliteDriver = &sqlite3.SQLiteDriver{
-	ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		if _, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil); err != nil {
-			return err
-		}
-		return c.RegisterFunc(foldFunc, Fold, true)
-	},
+// newDriver returns go-sqlite3 as the store configures it: SQLite's
+// automatic checkpoint off (the store checkpoints from its own goroutine,
+// see checkpointer) and the search's folding function registered.
+func newDriver() *sqlite3.SQLiteDriver {
+	return &sqlite3.SQLiteDriver{
+		ConnectHook: func(c *sqlite3.SQLiteConn) error {
+			if _, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil); err != nil {
+				return err
+			}
+			return c.RegisterFunc(foldFunc, Fold, true)
+		},
+	}
 }
 
-// writeConnector opens the write pool's connections and remembers the last.
-type writeConnector struct {
-	dsn  string
-	last atomic.Pointer[writeConn]
+// connector opens the store's connections: sql.OpenDB takes it, so no
+// driver is registered under a global name.
+type connector struct {
+	dsn   string
+	drv   *sqlite3.SQLiteDriver
+	write bool // connections that run raw statements
 }
 
-func (c *writeConnector) Connect(context.Context) (driver.Conn, error) {
-	conn, err := sqliteDriver.Open(c.dsn)
+func (c *connector) Connect(context.Context) (driver.Conn, error) {
+	conn, err := c.drv.Open(c.dsn)
 	if err != nil {
 		return nil, err
 	}
-	wc := &writeConn{SQLiteConn: conn.(*sqlite3.SQLiteConn)}
-	c.last.Store(wc)
-	return wc, nil
+	if !c.write {
+		return conn, nil
+	}
+	return &writeConn{SQLiteConn: conn.(*sqlite3.SQLiteConn)}, nil
 }
 
-func (c *writeConnector) Driver() driver.Driver { return sqliteDriver }
+func (c *connector) Driver() driver.Driver { return c.drv }
 
 // writeConn is a write connection with its raw statements. Embedding the
 // *SQLiteConn keeps every interface database/sql looks for.
@@ -70,39 +69,46 @@ func (c *writeConn) Close() error {
 	return errors.Join(append(errs, c.SQLiteConn.Close())...)
 }
 
-// rawExec runs query with args on the connection tx holds, through a
+// rawExec runs query with args on the transaction's connection, through a
 // statement prepared once per connection. args must be driver values
 // (int64, string, []byte, nil...); the driver copies them before it
-// returns.
+// returns. An ended ctx means database/sql may have rolled the transaction
+// back (see begin): the statement does not run, under the lock that the
+// rollback needs too, so it never runs outside the transaction.
 func (tx *Tx) rawExec(ctx context.Context, query string, args ...any) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	conn := tx.conn.last.Load()
-	st, ok := conn.stmts[query]
-	if !ok {
-		ds, err := conn.Prepare(query)
-		if err != nil {
+	return tx.conn.Raw(func(dc any) error {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
-		st = ds.(driver.StmtExecContext)
-		if conn.stmts == nil {
-			conn.stmts = map[string]driver.StmtExecContext{}
+		conn, ok := dc.(*writeConn)
+		if !ok {
+			return fmt.Errorf("raw statement on a %T, not a write connection", dc)
 		}
-		conn.stmts[query] = st
-	}
-	nv := tx.args[:0]
-	for i, a := range args {
-		v, err := driver.DefaultParameterConverter.ConvertValue(a)
-		if err != nil {
-			return fmt.Errorf("argument %d: %w", i+1, err)
+		st, ok := conn.stmts[query]
+		if !ok {
+			ds, err := conn.Prepare(query)
+			if err != nil {
+				return err
+			}
+			st = ds.(driver.StmtExecContext)
+			if conn.stmts == nil {
+				conn.stmts = map[string]driver.StmtExecContext{}
+			}
+			conn.stmts[query] = st
 		}
-		nv = append(nv, driver.NamedValue{Ordinal: i + 1, Value: v})
-	}
-	tx.args = nv
-	// No context: a cancellable one makes go-sqlite3 run the statement on
-	// a goroutine of its own, to interrupt it.
-	_, err := st.ExecContext(context.Background(), nv)
-	clear(nv) // the strings and bytes were copied by SQLite
-	return err
+		nv := tx.w.args[:0]
+		for i, a := range args {
+			v, err := driver.DefaultParameterConverter.ConvertValue(a)
+			if err != nil {
+				return fmt.Errorf("argument %d: %w", i+1, err)
+			}
+			nv = append(nv, driver.NamedValue{Ordinal: i + 1, Value: v})
+		}
+		tx.w.args = nv
+		// No context: a cancellable one makes go-sqlite3 run the statement
+		// on a goroutine of its own, to interrupt it.
+		_, err := st.ExecContext(context.Background(), nv)
+		clear(nv) // the strings and bytes were copied by SQLite
+		return err
+	})
 }

@@ -9,9 +9,10 @@ import (
 )
 
 // TestRawWritesAreTransactional checks that a contact written by rawExec,
-// beside database/sql, belongs to the transaction: seen inside it, gone
+// through sql.Conn.Raw, belongs to the transaction: seen inside it, gone
 // after its rollback, kept after its commit; and that a context ended
-// mid-transaction stops the next raw write, with nothing written.
+// mid-transaction (database/sql then rolls the transaction back) stops
+// the next raw write, so that it never runs outside the transaction.
 func TestRawWritesAreTransactional(t *testing.T) {
 	ctx := context.Background()
 	db := openTestDB(t)
@@ -34,7 +35,7 @@ func TestRawWritesAreTransactional(t *testing.T) {
 		t.Fatal(err)
 	}
 	var inside int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM contacts`).Scan(&inside); err != nil || inside != 1 {
+	if err := tx.queryRow(ctx, `SELECT count(*) FROM contacts`).Scan(&inside); err != nil || inside != 1 {
 		t.Fatalf("inside the transaction: %d contacts, %v; want 1", inside, err)
 	}
 	if err := tx.Rollback(); err != nil {

@@ -26,7 +26,7 @@ func (tx *Tx) redactCustomer(ctx context.Context, ch *shopsync.Change) (shopsync
 		`DELETE FROM refetch_queue WHERE shopify_id = ?`,
 		`DELETE FROM import_missing WHERE shopify_id = ?`,
 	} {
-		res, err := tx.ExecContext(ctx, q, ch.ShopifyID)
+		res, err := tx.exec(ctx, q, ch.ShopifyID)
 		if err != nil {
 			return shopsync.Result{}, fmt.Errorf("redact customer %d: %w", ch.ShopifyID, err)
 		}
@@ -43,9 +43,9 @@ func (tx *Tx) redactCustomer(ctx context.Context, ch *shopsync.Change) (shopsync
 // redactShop erases every contact (shop/redact), keeping the run history
 // and delivery records, which hold no personal data.
 func (tx *Tx) redactShop(ctx context.Context, ch *shopsync.Change) (shopsync.Result, error) {
-	tx.mark = "" // whatever this transaction wrote before is erased too
+	tx.w.mark = "" // whatever this transaction wrote before is erased too
 	var erased int64
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM contacts`).Scan(&erased); err != nil {
+	if err := tx.queryRow(ctx, `SELECT count(*) FROM contacts`).Scan(&erased); err != nil {
 		return shopsync.Result{}, fmt.Errorf("redact shop: %w", err)
 	}
 	for _, q := range []string{
@@ -57,7 +57,7 @@ func (tx *Tx) redactShop(ctx context.Context, ch *shopsync.Change) (shopsync.Res
 		`DELETE FROM contact_merges`,
 		`UPDATE webhook_deliveries SET shopify_id = NULL`,
 	} {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
+		if _, err := tx.exec(ctx, q); err != nil {
 			return shopsync.Result{}, fmt.Errorf("redact shop: %w", err)
 		}
 	}
@@ -75,9 +75,9 @@ func (tx *Tx) recordRedaction(ctx context.Context, scope string, ch *shopsync.Ch
 	if ch.Delivery != nil {
 		webhookID = ch.Delivery.WebhookID
 	}
-	if _, err := tx.ExecContext(ctx, `
+	if _, err := tx.exec(ctx, `
 		INSERT INTO redactions (scope, shopify_id, webhook_id, requested_at, erased) VALUES (?, ?, ?, ?, ?)`,
-		scope, id, webhookID, tx.now, erased); err != nil {
+		scope, id, webhookID, tx.nowText, erased); err != nil {
 		return fmt.Errorf("record %s redaction: %w", scope, err)
 	}
 	return nil

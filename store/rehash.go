@@ -46,7 +46,7 @@ func (db *DB) restampAfter(ctx context.Context, after int64) (last int64, n int,
 		return 0, 0, err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT `+contactColumns+`, content_hash, stamps
+	rows, err := tx.query(ctx, `SELECT `+contactColumns+`, content_hash, stamps
 		FROM contacts WHERE shopify_id > ? ORDER BY shopify_id LIMIT ?`, after, rehashBatch)
 	if err != nil {
 		return 0, 0, err
@@ -59,7 +59,7 @@ func (db *DB) restampAfter(ctx context.Context, after int64) (last int64, n int,
 	var batch []row
 	for rows.Next() {
 		var r row
-		if r.c, _, err = scanContact(rows, &r.hash, &r.blob); err != nil {
+		if r.c, _, err = db.scanContact(rows, &r.hash, &r.blob); err != nil {
 			rows.Close()
 			return 0, 0, err
 		}

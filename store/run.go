@@ -25,9 +25,9 @@ func (db *DB) BeginRun(ctx context.Context, trigger shopsync.Trigger) (*shopsync
 		return nil, 0, fmt.Errorf("begin run: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx,
+	if _, err := tx.exec(ctx,
 		`UPDATE sync_runs SET state = 'failed', finished_at = ?, error = ? WHERE state = 'running'`,
-		tx.now, interrupted); err != nil {
+		tx.nowText, interrupted); err != nil {
 		return nil, 0, fmt.Errorf("begin run: %w", err)
 	}
 	var (
@@ -35,12 +35,12 @@ func (db *DB) BeginRun(ctx context.Context, trigger shopsync.Trigger) (*shopsync
 		checkpoint int64
 		resumed    bool
 	)
-	err = tx.QueryRowContext(ctx,
+	err = tx.queryRow(ctx,
 		`SELECT id, checkpoint_id FROM imports WHERE finished_at IS NULL ORDER BY id DESC LIMIT 1`,
 	).Scan(&importID, &checkpoint)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		res, err := tx.ExecContext(ctx, `INSERT INTO imports (started_at) VALUES (?)`, tx.now)
+		res, err := tx.exec(ctx, `INSERT INTO imports (started_at) VALUES (?)`, tx.nowText)
 		if err != nil {
 			return nil, 0, fmt.Errorf("begin run: %w", err)
 		}
@@ -52,9 +52,9 @@ func (db *DB) BeginRun(ctx context.Context, trigger shopsync.Trigger) (*shopsync
 	default:
 		resumed = true
 	}
-	res, err := tx.ExecContext(ctx,
+	res, err := tx.exec(ctx,
 		`INSERT INTO sync_runs (import_id, trigger, state, resumed, started_at) VALUES (?, ?, 'running', ?, ?)`,
-		importID, string(trigger), resumed, tx.now)
+		importID, string(trigger), resumed, tx.nowText)
 	if err != nil {
 		return nil, 0, fmt.Errorf("begin run: %w", err)
 	}
@@ -74,7 +74,7 @@ func (db *DB) BeginRun(ctx context.Context, trigger shopsync.Trigger) (*shopsync
 
 // SetRunTotal records how many customers Shopify counted, for progress.
 func (db *DB) SetRunTotal(ctx context.Context, runID, total int64) error {
-	if _, err := db.write.ExecContext(ctx, `UPDATE sync_runs SET total = ? WHERE id = ?`, total, runID); err != nil {
+	if _, err := db.exec(ctx, `UPDATE sync_runs SET total = ? WHERE id = ?`, total, runID); err != nil {
 		return fmt.Errorf("set run %d total: %w", runID, err)
 	}
 	return nil
@@ -88,9 +88,9 @@ func (db *DB) FailRun(ctx context.Context, runID int64, reason string) error {
 		return fmt.Errorf("fail run %d: %w", runID, err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx,
+	if _, err := tx.exec(ctx,
 		`UPDATE sync_runs SET state = 'failed', finished_at = ?, error = ? WHERE id = ? AND state = 'running'`,
-		tx.now, reason, runID); err != nil {
+		tx.nowText, reason, runID); err != nil {
 		return fmt.Errorf("fail run %d: %w", runID, err)
 	}
 	if err := tx.Commit(); err != nil {

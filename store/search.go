@@ -51,7 +51,7 @@ func (db *DB) SearchContacts(ctx context.Context, q string, limit int) ([]*shops
 	defer rows.Close()
 	var out []*shopsync.Contact
 	for rows.Next() {
-		c, _, err := scanContact(rows)
+		c, _, err := db.scanContact(rows)
 		if err != nil {
 			return nil, fmt.Errorf("search contacts: %w", err)
 		}
@@ -111,7 +111,7 @@ func (db *DB) ContactChanges(ctx context.Context, id int64) (row LastChange, att
 	if row.At, err = parseTime(at); err != nil {
 		return row, nil, fmt.Errorf("contact %d changes: %w", id, err)
 	}
-	_, state, err := decodeAttributes(attrJSON, meta, types, at, row.By)
+	_, state, err := db.decodeAttributes(attrJSON, meta, types, at, row.By)
 	if err != nil {
 		return row, nil, fmt.Errorf("contact %d changes: %w", id, err)
 	}

@@ -82,11 +82,8 @@ func TestTypeSetsSharedAndRolledBack(t *testing.T) {
 		t.Errorf("contact 4, rolled back: %v, want ErrNotFound", err)
 	}
 	// The committed sets are cached: the next write finds them without a query.
-	db.types.mu.Lock()
-	cached := len(db.types.ids)
-	db.types.mu.Unlock()
-	if cached != 2 {
-		t.Errorf("%d type sets cached after the commit, want 2", cached)
+	if cached := len(db.writer.types); cached != 2 {
+		t.Errorf("%d type sets cached after the commit, want 2", len(db.writer.types))
 	}
 }
 
@@ -103,12 +100,18 @@ func TestEncodeAttributesKeysByPosition(t *testing.T) {
 		{shopsync.StringAttr("city", s("Paris")), shopsync.IntAttr("orders_count", &n), shopsync.StringAttr("zip", s("75002"))},
 		{},
 	}
-	var shared attrBufs
+	var (
+		shared attrBufs
+		keys   attrKeyCache
+	)
 	for round := range 2 {
 		for i, as := range contacts {
-			var fresh attrBufs
-			wa, wm, wt := encodeAttributes(&fresh, as, nil, "now", "import")
-			ga, gm, gt := encodeAttributes(&shared, as, nil, "now", "import")
+			var (
+				fresh     attrBufs
+				freshKeys attrKeyCache
+			)
+			wa, wm, wt := encodeAttributes(&fresh, &freshKeys, as, nil, "now", "import")
+			ga, gm, gt := encodeAttributes(&shared, &keys, as, nil, "now", "import")
 			if string(ga) != string(wa) || string(gm) != string(wm) || string(gt) != string(wt) {
 				t.Errorf("round %d contact %d: got %s %s %s, want %s %s %s", round, i, ga, gm, gt, wa, wm, wt)
 			}

@@ -145,10 +145,7 @@ func (tx *Tx) markDeleted(ctx context.Context, id int64, st shopsync.Stamp, sour
 		}
 		r = old.clone()
 	}
-	now, err := parseTime(tx.now)
-	if err != nil {
-		return 0, err
-	}
+	now := tx.now
 	r.c.DeletedAt = &now
 	r.stamps.deleted = st
 	r.hash = contentHash(&r.c)
