@@ -418,13 +418,24 @@ func TestMigrationRehashesContacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	// As a release before 0007 left the store: hashes of another
-	// function, and stamps as varint pairs of clock and tie-break.
+	// function, stamps as varint pairs of clock and tie-break, and tag
+	// events as JSON in a column of their own.
 	legacy := legacyBlob(updated, updated.Add(time.Minute))
-	if _, err := raw.Exec(`UPDATE contacts SET content_hash = shopify_id % 977, stamps = ?`, legacy); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := raw.Exec(`DELETE FROM migrations WHERE name = 'migrations/0007_merge_model_stamps.go'`); err != nil {
-		t.Fatal(err)
+	event := updated.Add(time.Hour).UnixMicro()
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`UPDATE contacts SET content_hash = shopify_id % 977, stamps = ?`, []any{legacy}},
+		{`ALTER TABLE contacts ADD COLUMN tag_events TEXT`, nil},
+		{`UPDATE contacts SET tag_events = ? WHERE shopify_id = ?`,
+			[]any{fmt.Sprintf(`{"gold":[%d,%d,1]}`, event, event), page[7].ShopifyID}},
+		{`DELETE FROM migrations WHERE name IN (?, ?, ?)`, []any{"migrations/0007_merge_model_stamps.go",
+			"migrations/0010_tag_events_and_hashes.go", "migrations/0011_drop_tag_events.sql"}},
+	} {
+		if _, err := raw.Exec(q.sql, q.args...); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
 	}
 	written := func(raw *sql.DB) string {
 		t.Helper()

@@ -20,12 +20,13 @@ import (
 // Versions are not content: data equal to the stored data is not written
 // again, whatever its stamps (see upsert).
 //
-// The content is laid out in a buffer, each piece unambiguously (a kind,
-// and the length of what has one), and hashed at once with xxHash64.
-// Stored hashes outlive releases: a change here needs a migration that
-// hashes the stored contacts again (0006, then 0007 when the clocks left
-// the hash), or the next import would rewrite every row and count it
-// updated.
+// The content is laid out in a buffer, each piece unambiguously (its
+// kind, and the length of what has one), and hashed at once with xxHash64.
+// Times are laid out as the store writes them (appendStoredTime). Stored
+// hashes outlive releases: a change here needs a migration that hashes the
+// stored contacts again (0006; 0007 when the clocks left the hash; 0010
+// when times took their stored text), or the next import would rewrite
+// every row and count it updated.
 func contentHash(c *shopsync.Contact) int64 {
 	var arr [2048]byte // a contact's content fits; a larger one grows
 	b := arr[:0]
@@ -53,41 +54,50 @@ func contentHash(c *shopsync.Contact) int64 {
 		b = hashStr(b, &typ)
 		switch v := a.Value.(type) {
 		case nil:
-			b = append(b, 0)
+			b = append(b, hashNull)
 		case string:
 			b = hashStr(b, &v)
 		case int64:
-			b = binary.LittleEndian.AppendUint64(append(b, 2), uint64(v))
+			b = binary.LittleEndian.AppendUint64(append(b, hashInt), uint64(v))
 		case bool:
-			b = append(b, 3, boolByte(v))
+			b = append(b, hashBool, boolByte(v))
 		case time.Time:
 			b = hashTime(b, &v)
 		default:
 			s, _ := a.Text()
-			b = hashStr(append(b, 5), &s)
+			b = hashStr(append(b, hashText), &s)
 		}
 	}
 	return int64(xxhash.Sum64(b))
 }
 
-// The pieces of contentHash's content each start with their kind: 0 null,
-// 1 string (then its length), 2 integer, 3 boolean, 4 time (seconds, then
-// nanoseconds, of its instant), 5 other text.
+// The kinds that start each piece of contentHash's content.
+const (
+	hashNull   byte = iota // a nil string, time or attribute value
+	hashString             // then its length (8 bytes) and bytes
+	hashInt                // then 8 bytes
+	hashBool               // then 0 or 1
+	hashTimeAt             // then its stored text's length (1 byte) and bytes
+	hashText               // another value as text: then a hashString
+)
 
 func hashStr(b []byte, s *string) []byte {
 	if s == nil {
-		return append(b, 0)
+		return append(b, hashNull)
 	}
-	b = binary.LittleEndian.AppendUint64(append(b, 1), uint64(len(*s)))
+	b = binary.LittleEndian.AppendUint64(append(b, hashString), uint64(len(*s)))
 	return append(b, *s...)
 }
 
 func hashTime(b []byte, t *time.Time) []byte {
 	if t == nil {
-		return append(b, 0)
+		return append(b, hashNull)
 	}
-	b = binary.LittleEndian.AppendUint64(append(b, 4), uint64(t.Unix()))
-	return binary.LittleEndian.AppendUint32(b, uint32(t.Nanosecond()))
+	b = append(b, hashTimeAt, 0)
+	n := len(b)
+	b = appendStoredTime(b, *t)
+	b[n-1] = byte(len(b) - n) // at most 40 bytes, even for far years
+	return b
 }
 
 func boolByte(v bool) byte {
@@ -115,8 +125,8 @@ func timeArg(t *time.Time) any {
 const upsertContactSQL = `
 	INSERT INTO contacts (shopify_id, email, email_norm, first_name, last_name, phone, state, tags,
 		shopify_created_at, shopify_updated_at, content_hash, created_at, updated_at, changed_by, deleted_at,
-		stamps, tag_events, attributes, attribute_meta, attribute_types)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		stamps, attributes, attribute_meta, attribute_types)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (shopify_id) DO UPDATE SET
 		email = excluded.email, email_norm = excluded.email_norm,
 		first_name = excluded.first_name, last_name = excluded.last_name,
@@ -125,7 +135,7 @@ const upsertContactSQL = `
 		shopify_updated_at = excluded.shopify_updated_at,
 		content_hash = excluded.content_hash,
 		updated_at = excluded.updated_at, changed_by = excluded.changed_by,
-		deleted_at = excluded.deleted_at, stamps = excluded.stamps, tag_events = excluded.tag_events,
+		deleted_at = excluded.deleted_at, stamps = excluded.stamps,
 		attributes = excluded.attributes, attribute_meta = excluded.attribute_meta,
 		attribute_types = excluded.attribute_types`
 
@@ -161,7 +171,7 @@ func (tx *Tx) writeRecord(ctx context.Context, r *record, changedBy string) erro
 		c.ShopifyID, strArg(c.Email), strArg(normEmail(c.Email)), strArg(c.FirstName), strArg(c.LastName),
 		strArg(c.Phone), strArg(c.State), string(tags),
 		timeArg(c.ShopifyCreatedAt), updated, r.hash, tx.nowText, tx.nowText, changedBy,
-		deletedAt, r.stamps.encode(), r.tags.encode(), string(attrs), string(meta), // TEXT, not BLOB
+		deletedAt, r.stamps.encode(), string(attrs), string(meta), // TEXT, not BLOB
 		typesID,
 	); err != nil {
 		return fmt.Errorf("upsert contact %d: %w", c.ShopifyID, err)
@@ -180,8 +190,8 @@ func strArg(s *string) any {
 // content but made a part known. The row's content, its time and source
 // of change stay.
 func (tx *Tx) writeStamps(ctx context.Context, r *record) error {
-	if _, err := tx.exec(ctx, `UPDATE contacts SET stamps = ?, tag_events = ? WHERE shopify_id = ?`,
-		r.stamps.encode(), r.tags.encode(), r.c.ShopifyID); err != nil {
+	if _, err := tx.exec(ctx, `UPDATE contacts SET stamps = ? WHERE shopify_id = ?`,
+		r.stamps.encode(), r.c.ShopifyID); err != nil {
 		return fmt.Errorf("contact %d versions: %w", r.c.ShopifyID, err)
 	}
 	return nil
@@ -206,25 +216,21 @@ func (tx *Tx) loadRecord(ctx context.Context, id int64) (*record, error) {
 }
 
 // recordColumns are what scanRecord reads.
-const recordColumns = contactColumns + `, content_hash, stamps, tag_events`
+const recordColumns = contactColumns + `, content_hash, stamps`
 
 // scanRecord reads a contact's record from a row of recordColumns.
 func (db *DB) scanRecord(rows *sql.Rows) (*record, error) {
 	var (
-		r      record
-		blob   []byte
-		events sql.NullString
+		r    record
+		blob []byte
 	)
-	c, state, err := db.scanContact(rows, &r.hash, &blob, &events)
+	c, state, err := db.scanContact(rows, &r.hash, &blob)
 	if err != nil {
 		return nil, err
 	}
 	r.c, r.attrs = *c, state
 	if r.stamps, err = decodeStamps(blob, c.ShopifyUpdatedAt); err != nil {
 		return nil, err
-	}
-	if r.tags, err = decodeTagEvents(strPtr(events)); err != nil {
-		return nil, fmt.Errorf("tag events: %w", err)
 	}
 	return &r, nil
 }

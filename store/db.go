@@ -216,8 +216,9 @@ func (db *DB) migrate(ctx context.Context) error {
 // goMigrations are the migrations SQL cannot express, by name, in the
 // same order as the SQL files.
 var goMigrations = map[string]func(context.Context, *DB) error{
-	"migrations/0006_content_hash_xxhash.go": rehashContacts,
-	"migrations/0007_merge_model_stamps.go":  restampContacts,
+	"migrations/0006_content_hash_xxhash.go":   rehashContacts,
+	"migrations/0007_merge_model_stamps.go":    restampContacts,
+	"migrations/0010_tag_events_and_hashes.go": rewriteContacts,
 }
 
 // migrateGo applies a Go migration not yet recorded. fn commits its own

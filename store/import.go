@@ -12,10 +12,9 @@ import (
 // stored is what a page apply needs of a stored contact to take the fast
 // path: overwrite without reading the whole contact.
 type stored struct {
-	hash      int64
-	stamps    stamps
-	deleted   bool
-	tagEvents bool
+	hash    int64
+	stamps  stamps
+	deleted bool
 }
 
 // ApplyPage applies one page of a full import in one transaction; see
@@ -161,7 +160,7 @@ func (tx *Tx) applyPage(ctx context.Context, run *shopsync.SyncRun, pg *shopsync
 // (a live contact, every part known and older than the page, no field or
 // tag versioned apart).
 func fastPath(c *shopsync.Contact, s *stored, fetched time.Time) bool {
-	if s.deleted || s.tagEvents || s.stamps.fields != nil || !c.Fields.Has(shopsync.AllFields) ||
+	if s.deleted || s.stamps.tags != nil || s.stamps.fields != nil || !c.Fields.Has(shopsync.AllFields) ||
 		c.Full != shopsync.AllParts || s.stamps.known() != shopsync.AllParts || !plainAttributes(c.Attributes) {
 		return false
 	}
@@ -192,7 +191,7 @@ func (tx *Tx) storedAttrs(ctx context.Context, id int64) (attrState, error) {
 
 func (tx *Tx) storedRange(ctx context.Context, after, last int64) (map[int64]stored, error) {
 	rows, err := tx.query(ctx, `
-		SELECT shopify_id, content_hash, shopify_updated_at, deleted_at IS NOT NULL, stamps, tag_events IS NOT NULL
+		SELECT shopify_id, content_hash, shopify_updated_at, deleted_at IS NOT NULL, stamps
 		FROM contacts WHERE shopify_id > ? AND shopify_id <= ?`, after, last)
 	if err != nil {
 		return nil, err
@@ -206,7 +205,7 @@ func (tx *Tx) storedRange(ctx context.Context, after, last int64) (map[int64]sto
 			updated sql.NullString
 			blob    []byte
 		)
-		if err := rows.Scan(&id, &s.hash, &updated, &s.deleted, &blob, &s.tagEvents); err != nil {
+		if err := rows.Scan(&id, &s.hash, &updated, &s.deleted, &blob); err != nil {
 			return nil, err
 		}
 		u, err := nullTime(updated)

@@ -33,7 +33,6 @@ import (
 type record struct {
 	c      shopsync.Contact // every field; Attributes sorted by name
 	stamps stamps
-	tags   tagEvents
 	hash   int64
 	attrs  attrState // the attributes as stored, shared by clones: never changed
 }
@@ -210,12 +209,12 @@ func (r *record) takeField(in *shopsync.Contact, bit shopsync.FieldSet, st shops
 	case shopsync.FieldTags:
 		// Tag events newer than the whole list still count; older ones
 		// are history.
-		for tag, e := range r.tags {
+		for tag, e := range r.stamps.tags {
 			if st.Supersedes(e.stamp) {
-				delete(r.tags, tag)
+				delete(r.stamps.tags, tag)
 			}
 		}
-		r.c.Tags = r.tags.apply(slices.Clone(in.Tags))
+		r.c.Tags = r.stamps.tags.apply(slices.Clone(in.Tags))
 	}
 }
 
@@ -264,13 +263,13 @@ func mergeTags(r *record, tags []string, add bool, st shopsync.Stamp) bool {
 		if !st.Supersedes(r.stamps.part[shopsync.PartTags]) {
 			continue
 		}
-		if e, ok := r.tags[tag]; ok && !st.Supersedes(e.stamp) {
+		if e, ok := r.stamps.tags[tag]; ok && !st.Supersedes(e.stamp) {
 			continue
 		}
-		if r.tags == nil {
-			r.tags = tagEvents{}
+		if r.stamps.tags == nil {
+			r.stamps.tags = tagEvents{}
 		}
-		r.tags[tag] = tagEvent{stamp: st, added: add}
+		r.stamps.tags[tag] = tagEvent{stamp: st, added: add}
 		r.c.Tags = setTag(r.c.Tags, tag, add)
 		applied = true
 	}

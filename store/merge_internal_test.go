@@ -120,20 +120,40 @@ func TestTagEventsEncodeAndReplay(t *testing.T) {
 			Seen: time.Unix(sec, 500).UTC().Truncate(time.Microsecond)}
 	}
 	te := tagEvents{"Léon": {st(30), false}, "b": {st(10), true}, "a": {st(20), true}, "🌸": {st(20), true}}
-	s := te.encode().(string)
-	got, err := decodeTagEvents(&s)
+	in := stamps{tags: te}
+	in.setPart(shopsync.PartTags, st(5))
+	b := in.encode()
+	got, err := decodeStamps(b, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(got, te, cmp.AllowUnexported(tagEvent{})); diff != "" {
+	if diff := cmp.Diff(got.tags, te, cmp.AllowUnexported(tagEvent{})); diff != "" {
 		t.Errorf("tag events (-got +want):\n%s", diff)
+	}
+	// A blob cut right after the field stamps is one without tag events
+	// (as written before migration 0010); any other cut is an error.
+	withoutTags := (&stamps{part: in.part}).encode()
+	for n := 1; n < len(b); n++ {
+		got, err := decodeStamps(b[:n], nil)
+		if n == len(withoutTags) {
+			if err != nil || len(got.tags) != 0 {
+				t.Errorf("stamps without tag events: %v, %d tags", err, len(got.tags))
+			}
+		} else if err == nil {
+			t.Errorf("stamps cut at %d of %d: no error", n, len(b))
+		}
 	}
 	// Replayed in the order they were seen, then by name; existing order kept.
 	if diff := cmp.Diff(te.apply([]string{"Léon", "x", "a"}), []string{"x", "a", "b", "🌸"}); diff != "" {
 		t.Errorf("replay (-got +want):\n%s", diff)
 	}
-	if tagEvents(nil).encode() != nil {
-		t.Error("no events: want NULL")
+	if legacy, err := legacyTagEvents(`{"a":[20000000,20000000,1],"b":[0,10000000,0]}`); err != nil {
+		t.Fatal(err)
+	} else if diff := cmp.Diff(legacy, tagEvents{
+		"a": {stamp: shopsync.Stamp{Clock: shopsync.Clock{Time: time.Unix(20, 0).UTC(), Kind: shopsync.ClockOccurredAt}, Seen: time.Unix(20, 0).UTC()}, added: true},
+		"b": {stamp: shopsync.Stamp{Seen: time.Unix(10, 0).UTC()}},
+	}, cmp.AllowUnexported(tagEvent{})); diff != "" {
+		t.Errorf("legacy tag events (-got +want):\n%s", diff)
 	}
 }
 

@@ -2,8 +2,8 @@ package store
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -12,8 +12,8 @@ import (
 )
 
 // stamps is a stored contact's versions: one stamp per part, the stamps
-// of fields that changed apart from their part, and the deletion's (zero
-// when not deleted).
+// of fields that changed apart from their part, the events of tags added
+// or removed one by one, and the deletion's (zero when not deleted).
 //
 // A payload that carries a part whole moves the part's stamp. One that
 // carries only some fields of a part (a webhook trimmed by include_fields,
@@ -22,7 +22,8 @@ import (
 // them history. So a field is as new as its own stamp, or else its part's.
 type stamps struct {
 	part    [shopsync.NumParts]shopsync.Stamp
-	fields  map[string]fieldStamp // by fieldKey; nil when none
+	fields  map[string]fieldStamp // by field key (see topFields) or attribute name; nil when none
+	tags    tagEvents             // tag events newer than the tags part; nil when none
 	deleted shopsync.Stamp
 }
 
@@ -61,13 +62,8 @@ func (s *stamps) setPart(p shopsync.Part, st shopsync.Stamp) {
 
 // clone returns a copy that shares no map with s.
 func (s stamps) clone() stamps {
-	if s.fields != nil {
-		m := make(map[string]fieldStamp, len(s.fields))
-		for k, v := range s.fields {
-			m[k] = v
-		}
-		s.fields = m
-	}
+	s.fields = maps.Clone(s.fields)
+	s.tags = maps.Clone(s.tags)
 	return s
 }
 
@@ -92,6 +88,9 @@ func (s *stamps) all(fn func(shopsync.Stamp)) {
 	}
 	for _, f := range s.fields {
 		fn(f.stamp)
+	}
+	for _, e := range s.tags {
+		fn(e.stamp)
 	}
 }
 
@@ -127,29 +126,38 @@ const stampsVersion = 1
 
 // encode writes the stamps (see migration 0007): the version byte; each
 // part's stamp in Part order, then the deletion's; the number of field
-// stamps, and each as its key's length and bytes, its part, and its stamp.
-// A stamp is a byte of flags (bit 0: read; bits 1–2: the clock's kind),
-// the clock in Unix microseconds as a varint when it has a kind, and Seen
-// likewise.
+// stamps, and each as its key's length and bytes, its part, and its stamp;
+// then, when there are tag events (migration 0010), their number, and each
+// as its tag's length and bytes, 1 if added or 0 if removed, and its
+// stamp. Keys and tags come in byte order,
+// so one content has one blob. A stamp is a byte of flags (bit 0: read;
+// bits 1–2: the clock's kind), the clock in Unix microseconds as a varint
+// when it has a kind, and Seen likewise.
 func (s *stamps) encode() []byte {
-	b := make([]byte, 0, 1+(int(shopsync.NumParts)+1)*19+len(s.fields)*40)
+	b := make([]byte, 0, 1+(int(shopsync.NumParts)+1)*19+2+len(s.fields)*40+len(s.tags)*40)
 	b = append(b, stampsVersion)
 	for _, st := range s.part {
 		b = appendStamp(b, st)
 	}
 	b = appendStamp(b, s.deleted)
 	b = binary.AppendUvarint(b, uint64(len(s.fields)))
-	keys := make([]string, 0, len(s.fields))
-	for k := range s.fields {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys) // one content, one blob
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(s.fields)) {
 		f := s.fields[k]
 		b = binary.AppendUvarint(b, uint64(len(k)))
 		b = append(b, k...)
 		b = append(b, byte(f.part))
 		b = appendStamp(b, f.stamp)
+	}
+	if len(s.tags) == 0 {
+		return b
+	}
+	b = binary.AppendUvarint(b, uint64(len(s.tags)))
+	for _, tag := range slices.Sorted(maps.Keys(s.tags)) {
+		e := s.tags[tag]
+		b = binary.AppendUvarint(b, uint64(len(tag)))
+		b = append(b, tag...)
+		b = append(b, boolByte(e.added))
+		b = appendStamp(b, e.stamp)
 	}
 	return b
 }
@@ -199,27 +207,64 @@ func decodeStamps(b []byte, updatedAt *time.Time) (stamps, error) {
 	if s.deleted, b, err = readStamp(b); err != nil {
 		return s, err
 	}
-	n, k := binary.Uvarint(b)
-	if k <= 0 || n > uint64(len(b)) {
-		return s, errBadStamps
-	}
-	b = b[k:]
-	for range n {
+	// name reads a length and that many bytes, then the byte after them.
+	name := func() (string, byte, error) {
 		l, k := binary.Uvarint(b)
 		if k <= 0 || l > uint64(len(b)-k) || len(b)-k-int(l) < 1 {
-			return s, errBadStamps
+			return "", 0, errBadStamps
 		}
-		key := string(b[k : k+int(l)])
-		b = b[k+int(l):]
-		p := shopsync.Part(b[0])
-		if p >= shopsync.NumParts {
+		v, after := string(b[k:k+int(l)]), b[k+int(l)]
+		b = b[k+int(l)+1:]
+		return v, after, nil
+	}
+	count := func() (uint64, error) {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)) {
+			return 0, errBadStamps
+		}
+		b = b[k:]
+		return n, nil
+	}
+	n, err := count()
+	if err != nil {
+		return s, err
+	}
+	for range n {
+		key, part, err := name()
+		if err != nil {
+			return s, err
+		}
+		if shopsync.Part(part) >= shopsync.NumParts {
 			return s, errBadStamps
 		}
 		var st shopsync.Stamp
-		if st, b, err = readStamp(b[1:]); err != nil {
+		if st, b, err = readStamp(b); err != nil {
 			return s, err
 		}
-		s.setField(p, key, st)
+		s.setField(shopsync.Part(part), key, st)
+	}
+	if len(b) == 0 {
+		return s, nil // no tag events
+	}
+	if n, err = count(); err != nil || n == 0 {
+		return s, errBadStamps
+	}
+	for range n {
+		tag, added, err := name()
+		if err != nil {
+			return s, err
+		}
+		if added > 1 {
+			return s, errBadStamps
+		}
+		var st shopsync.Stamp
+		if st, b, err = readStamp(b); err != nil {
+			return s, err
+		}
+		if s.tags == nil {
+			s.tags = tagEvents{}
+		}
+		s.tags[tag] = tagEvent{stamp: st, added: added == 1}
 	}
 	if len(b) != 0 {
 		return s, errBadStamps
@@ -269,44 +314,6 @@ type tagEvent struct {
 }
 
 type tagEvents map[string]tagEvent
-
-// encode writes the tag events as JSON {"tag": [clock, seen, added]}:
-// Unix microseconds (clock 0 when the event had no occurredAt), and 1 or
-// 0. NULL when there are none.
-func (te tagEvents) encode() any {
-	if len(te) == 0 {
-		return nil
-	}
-	m := make(map[string][3]int64, len(te))
-	for tag, e := range te {
-		added := int64(0)
-		if e.added {
-			added = 1
-		}
-		m[tag] = [3]int64{micros(e.stamp.Clock.Time), micros(e.stamp.Seen), added}
-	}
-	b, _ := json.Marshal(m) // cannot fail: strings and integers
-	return string(b)
-}
-
-func decodeTagEvents(s *string) (tagEvents, error) {
-	if s == nil {
-		return nil, nil
-	}
-	var m map[string][3]int64
-	if err := json.Unmarshal([]byte(*s), &m); err != nil {
-		return nil, err
-	}
-	te := make(tagEvents, len(m))
-	for tag, v := range m {
-		st := shopsync.Stamp{Seen: fromMicros(v[1])}
-		if v[0] != 0 {
-			st.Clock = shopsync.Clock{Time: fromMicros(v[0]), Kind: shopsync.ClockOccurredAt}
-		}
-		te[tag] = tagEvent{stamp: st, added: v[2] != 0}
-	}
-	return te, nil
-}
 
 // apply replays the events onto tags, in Seen order, keeping tags' order.
 func (te tagEvents) apply(tags []string) []string {

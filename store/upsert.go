@@ -25,7 +25,6 @@ func (r *record) clone() record {
 	out := *r
 	out.c.Attributes = slices.Clone(r.c.Attributes)
 	out.c.Tags = slices.Clone(r.c.Tags)
-	out.tags = maps.Clone(r.tags)
 	out.stamps = r.stamps.clone()
 	return out
 }
@@ -110,7 +109,7 @@ func (tx *Tx) upsertTags(ctx context.Context, old *record, id int64, tags []stri
 		return upsertResult{effect: effectStale}, nil
 	}
 	r.hash = contentHash(&r.c)
-	if !created && sameTags(r.c.Tags, old.c.Tags) && maps.Equal(r.tags, old.tags) {
+	if !created && sameTags(r.c.Tags, old.c.Tags) && maps.Equal(r.stamps.tags, old.stamps.tags) {
 		return upsertResult{effect: effectUnchanged}, nil
 	}
 	if err := tx.writeRecord(ctx, &r, source); err != nil {
@@ -163,9 +162,6 @@ func (tx *Tx) markDeleted(ctx context.Context, id int64, st shopsync.Stamp, sour
 func supersedesAll(st shopsync.Stamp, r *record) bool {
 	ok := true
 	r.stamps.all(func(s shopsync.Stamp) { ok = ok && st.Supersedes(s) })
-	for _, e := range r.tags {
-		ok = ok && st.Supersedes(e.stamp)
-	}
 	return ok
 }
 

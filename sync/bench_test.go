@@ -271,7 +271,7 @@ func openRaw(b *testing.B, path string) *sql.DB {
 		`CREATE TABLE contacts (shopify_id INTEGER PRIMARY KEY, email TEXT, email_norm TEXT, first_name TEXT,
 			last_name TEXT, phone TEXT, state TEXT, tags TEXT, shopify_created_at TEXT, shopify_updated_at TEXT,
 			content_hash INTEGER, created_at TEXT, updated_at TEXT, changed_by TEXT, deleted_at TEXT,
-			stamps BLOB, tag_events TEXT, attributes TEXT, attribute_meta TEXT, attribute_types INTEGER)`,
+			stamps BLOB, attributes TEXT, attribute_meta TEXT, attribute_types INTEGER)`,
 		`CREATE INDEX contacts_email_norm ON contacts (email_norm)`, // the store's only index on contacts
 	} {
 		if _, err := db.Exec(q); err != nil {
@@ -321,7 +321,7 @@ func rawInsert(b *testing.B, db *sql.DB, contacts []shopsync.Contact, batch int)
 		if err != nil {
 			b.Fatal(err)
 		}
-		st, err := tx.Prepare(`INSERT INTO contacts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL, ?, ?, 1)
+		st, err := tx.Prepare(`INSERT INTO contacts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, 1)
 			ON CONFLICT (shopify_id) DO UPDATE SET email = excluded.email, attributes = excluded.attributes,
 				updated_at = excluded.updated_at`)
 		if err != nil {

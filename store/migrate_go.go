@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -159,4 +161,95 @@ func later(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// rewriteContacts is migration 0010: the tag events that releases before
+// it kept as JSON in contacts.tag_events move into the stamps blob beside
+// the other versions (0011 drops the column), and every contact is hashed
+// again, its times now hashed as their stored text. It commits a batch at
+// a time; cut short, it starts again from the first contact, and one
+// already done is written again to the same values.
+func rewriteContacts(ctx context.Context, db *DB) error {
+	var after int64 // ids are positive
+	for {
+		last, n, err := db.rewriteAfter(ctx, after)
+		if err != nil {
+			return fmt.Errorf("rewrite contacts after id %d: %w", after, err)
+		}
+		if n < rehashBatch {
+			return nil
+		}
+		after = last
+	}
+}
+
+// rewriteAfter rewrites the next rehashBatch contacts with an id above
+// after, in one transaction; it returns the last id and how many it read.
+func (db *DB) rewriteAfter(ctx context.Context, after int64) (last int64, n int, err error) {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.query(ctx, `SELECT `+contactColumns+`, stamps, tag_events
+		FROM contacts WHERE shopify_id > ? ORDER BY shopify_id LIMIT ?`, after, rehashBatch)
+	if err != nil {
+		return 0, 0, err
+	}
+	type row struct {
+		c      *shopsync.Contact
+		blob   []byte
+		events sql.NullString
+	}
+	var batch []row
+	for rows.Next() {
+		var r row
+		if r.c, _, err = db.scanContact(rows, &r.blob, &r.events); err != nil {
+			rows.Close()
+			return 0, 0, err
+		}
+		batch = append(batch, r)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, 0, err
+	}
+	for _, r := range batch {
+		last = r.c.ShopifyID
+		st, err := decodeStamps(r.blob, r.c.ShopifyUpdatedAt)
+		if err != nil {
+			return 0, 0, fmt.Errorf("contact %d: %w", last, err)
+		}
+		if r.events.Valid {
+			if st.tags, err = legacyTagEvents(r.events.String); err != nil {
+				return 0, 0, fmt.Errorf("contact %d tag events: %w", last, err)
+			}
+		}
+		if _, err := tx.exec(ctx, `UPDATE contacts SET stamps = ?, content_hash = ?, tag_events = NULL WHERE shopify_id = ?`,
+			st.encode(), contentHash(r.c), last); err != nil {
+			return 0, 0, err
+		}
+	}
+	return last, len(batch), tx.Commit()
+}
+
+// legacyTagEvents reads tag events as releases before migration 0010
+// wrote them: JSON {"tag": [clock, seen, added]}, Unix microseconds (clock
+// 0 when the event had no occurredAt) and 1 or 0.
+func legacyTagEvents(s string) (tagEvents, error) {
+	var m map[string][3]int64
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, err
+	}
+	if len(m) == 0 {
+		return nil, nil
+	}
+	te := make(tagEvents, len(m))
+	for tag, v := range m {
+		st := shopsync.Stamp{Seen: fromMicros(v[1])}
+		if v[0] != 0 {
+			st.Clock = shopsync.Clock{Time: fromMicros(v[0]), Kind: shopsync.ClockOccurredAt}
+		}
+		te[tag] = tagEvent{stamp: st, added: v[2] != 0}
+	}
+	return te, nil
 }
