@@ -1,10 +1,10 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
+	"encoding/json/jsontext"
 	"errors"
 	"fmt"
 	"slices"
@@ -29,13 +29,15 @@ import (
 // storedAttr is an attribute as stored: what a write compares with, to keep
 // the time of change of an attribute whose value did not change.
 type storedAttr struct {
+	name   string
 	typ    shopsync.AttrType
 	value  string // the JSON value, as encoded by appendAttrValue
 	at, by string // when and by what it last changed, resolved from the row
 }
 
-// attrState is a stored contact's attributes by name; nil for a new one.
-type attrState map[string]storedAttr
+// attrState is a stored contact's attributes, sorted by name; nil for a
+// new one.
+type attrState []storedAttr
 
 // appendAttrValue appends the JSON of a's value: a number for integers,
 // true/false for booleans, a string for strings, decimals and timestamps
@@ -130,7 +132,7 @@ func (b *attrBufs) key(i int, a *shopsync.Attribute, keys *attrKeyCache) *[2]str
 // encodeAttributes returns the attributes, attribute_meta and type set
 // JSON for as, written at now by source, in buf's space: valid until its
 // next use. An attribute whose type and value equal the stored one keeps
-// its stored time of change.
+// its stored time of change. as is sorted by name, as old is.
 func encodeAttributes(buf *attrBufs, keys *attrKeyCache, as shopsync.Attributes, old attrState, now, source string) (attrs, meta, types []byte) {
 	defer func() { buf.attrs, buf.meta, buf.types = attrs, meta, types }()
 	attrs = append(buf.attrs[:0], '{')
@@ -147,7 +149,13 @@ func encodeAttributes(buf *attrBufs, keys *attrKeyCache, as shopsync.Attributes,
 		start := len(attrs)
 		attrs = appendAttrValue(attrs, a)
 		types = append(types, key[1]...)
-		if s, ok := old[a.Name]; ok && s.typ == a.Type && s.value == string(attrs[start:]) &&
+		for len(old) > 0 && old[0].name < a.Name {
+			old = old[1:]
+		}
+		if len(old) == 0 || old[0].name != a.Name {
+			continue
+		}
+		if s := &old[0]; s.typ == a.Type && s.value == string(attrs[start:]) &&
 			(s.at != now || s.by != source) {
 			if len(meta) > 1 {
 				meta = append(meta, ',')
@@ -219,26 +227,79 @@ func (t *typeSets) committed(sets []typeSet) {
 // run concurrently, so it has a lock; it is bounded, since sets are few.
 type typeNameCache struct {
 	mu sync.RWMutex
-	m  map[string]map[string]shopsync.AttrType
+	m  map[string]*attrTypes
 }
 
-func (c *typeNameCache) parse(types string) (map[string]shopsync.AttrType, error) {
+// attrTypes is a decoded type set: the type of each attribute by name,
+// and the names in the set's order, which is the order a write lays out
+// the attributes of a contact (by name), each also as its JSON string.
+type attrTypes struct {
+	byName map[string]shopsync.AttrType
+	names  []string
+	quoted []string
+}
+
+func (c *typeNameCache) parse(types string) (*attrTypes, error) {
 	c.mu.RLock()
-	m, ok := c.m[types]
+	set, ok := c.m[types]
 	c.mu.RUnlock()
 	if ok {
-		return m, nil
+		return set, nil
 	}
-	if err := json.Unmarshal([]byte(types), &m); err != nil {
+	set = &attrTypes{byName: map[string]shopsync.AttrType{}}
+	dec := jsontext.NewDecoder(strings.NewReader(types))
+	if err := readObject(dec, func(quoted []byte) error {
+		name, err := unquote(quoted)
+		if err != nil {
+			return err
+		}
+		v, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		if v.Kind() != '"' {
+			return fmt.Errorf("type of %s is not a string", name)
+		}
+		set.byName[name] = shopsync.AttrType(v.String())
+		set.names = append(set.names, name)
+		set.quoted = append(set.quoted, string(quoted))
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("attribute types: %w", err)
 	}
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= 256 {
-		c.m = map[string]map[string]shopsync.AttrType{}
+		c.m = map[string]*attrTypes{}
 	}
-	c.m[types] = m
+	c.m[types] = set
 	c.mu.Unlock()
-	return m, nil
+	return set, nil
+}
+
+// readObject reads a JSON object from dec, calling member with each
+// member's name as written (a JSON string), with dec before its value,
+// which member must read.
+func readObject(dec *jsontext.Decoder, member func(quoted []byte) error) error {
+	if t, err := dec.ReadToken(); err != nil {
+		return err
+	} else if t.Kind() != '{' {
+		return errors.New("not a JSON object")
+	}
+	for dec.PeekKind() == '"' {
+		quoted, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		if err := member(quoted); err != nil {
+			return err
+		}
+	}
+	if t, err := dec.ReadToken(); err != nil {
+		return err
+	} else if t.Kind() != '}' {
+		return errors.New("not a JSON object")
+	}
+	return nil
 }
 
 // typesColumn selects a contacts row's type set JSON, '{}' when it has none.
@@ -247,49 +308,86 @@ const typesColumn = `coalesce((SELECT s.types FROM attribute_type_sets AS s WHER
 // decodeAttributes reads the attributes, attribute_meta and type set of a
 // row last changed at rowAt by rowBy: the attributes sorted by name, with
 // Go values of their types, and their stored state.
+//
+// Every contact read goes through here, so it reads the attributes object
+// member by member, names taken from the type set where they come in its
+// order (they do: a write lays both out by name) and values sliced from
+// attrs, without copying them.
 func (db *DB) decodeAttributes(attrs, meta, types, rowAt, rowBy string) (shopsync.Attributes, attrState, error) {
-	var values map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(attrs), &values); err != nil {
-		return nil, nil, fmt.Errorf("attributes: %w", err)
-	}
-	var metas map[string][]string
-	if err := json.Unmarshal([]byte(meta), &metas); err != nil {
-		return nil, nil, fmt.Errorf("attribute_meta: %w", err)
-	}
-	typeOf, err := db.typeNames.parse(types)
+	set, err := db.typeNames.parse(types)
 	if err != nil {
 		return nil, nil, err
 	}
-	out := make(shopsync.Attributes, 0, len(values))
-	state := make(attrState, len(values))
-	for name, raw := range values {
-		typ, ok := typeOf[name]
-		if !ok {
-			return nil, nil, fmt.Errorf("attribute %s: no type in its type set", name)
+	var metas map[string][]string
+	if meta != "{}" {
+		if err := json.Unmarshal([]byte(meta), &metas); err != nil {
+			return nil, nil, fmt.Errorf("attribute_meta: %w", err)
 		}
-		s := storedAttr{typ: typ, value: string(raw), at: rowAt, by: rowBy}
+	}
+	out := make(shopsync.Attributes, 0, len(set.names))
+	state := make(attrState, 0, len(set.names))
+	dec := db.attrDecoder(attrs)
+	defer db.decoders.Put(dec)
+	sorted := true
+	err = readObject(dec, func(quoted []byte) error {
+		var name string
+		if i := len(out); i < len(set.quoted) && set.quoted[i] == string(quoted) {
+			name = set.names[i] // shared, not one string per contact
+		} else if name, err = unquote(quoted); err != nil {
+			return err
+		}
+		raw, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		end := int(dec.InputOffset())
+		value := attrs[end-len(raw) : end]
+		typ, ok := set.byName[name]
+		if !ok {
+			return fmt.Errorf("attribute %s: no type in its type set", name)
+		}
+		s := storedAttr{name: name, typ: typ, value: value, at: rowAt, by: rowBy}
 		if m, ok := metas[name]; ok {
 			if len(m) != 2 {
-				return nil, nil, fmt.Errorf("attribute %s: attribute_meta %q is not [updated_at, changed_by]", name, m)
+				return fmt.Errorf("attribute %s: attribute_meta %q is not [updated_at, changed_by]", name, m)
 			}
 			s.at, s.by = m[0], m[1]
 		}
-		a, err := decodeAttrValue(name, s.typ, raw)
+		a, err := decodeAttrValue(name, typ, value)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
+		sorted = sorted && (len(out) == 0 || out[len(out)-1].Name < name)
 		out = append(out, a)
-		state[name] = s
+		state = append(state, s)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("attributes: %w", err)
 	}
-	slices.SortFunc(out, func(a, b shopsync.Attribute) int { return strings.Compare(a.Name, b.Name) })
+	if !sorted {
+		slices.SortFunc(out, func(a, b shopsync.Attribute) int { return strings.Compare(a.Name, b.Name) })
+		slices.SortFunc(state, func(a, b storedAttr) int { return strings.Compare(a.name, b.name) })
+	}
 	return out, state, nil
+}
+
+// attrDecoder returns a JSON decoder reading attrs; put it back in
+// db.decoders when done.
+func (db *DB) attrDecoder(attrs string) *jsontext.Decoder {
+	dec, _ := db.decoders.Get().(*jsontext.Decoder)
+	if dec == nil {
+		dec = new(jsontext.Decoder)
+	}
+	dec.Reset(strings.NewReader(attrs))
+	return dec
 }
 
 // decodeAttrValue turns a stored JSON value back into the Go type of its
 // attribute type.
-func decodeAttrValue(name string, typ shopsync.AttrType, raw json.RawMessage) (shopsync.Attribute, error) {
+func decodeAttrValue(name string, typ shopsync.AttrType, raw string) (shopsync.Attribute, error) {
 	a := shopsync.Attribute{Name: name, Type: typ}
-	if bytes.Equal(raw, []byte("null")) {
+	if raw == "null" {
 		return a, nil
 	}
 	bad := func(err error) (shopsync.Attribute, error) {
@@ -297,20 +395,20 @@ func decodeAttrValue(name string, typ shopsync.AttrType, raw json.RawMessage) (s
 	}
 	switch typ {
 	case shopsync.TypeInteger:
-		i, err := strconv.ParseInt(string(raw), 10, 64) // never through float64
+		i, err := strconv.ParseInt(raw, 10, 64) // never through float64
 		if err != nil {
 			return bad(err)
 		}
 		a.Value = i
 	case shopsync.TypeBoolean:
-		b, err := strconv.ParseBool(string(raw))
+		b, err := strconv.ParseBool(raw)
 		if err != nil {
 			return bad(err)
 		}
 		a.Value = b
 	case shopsync.TypeString, shopsync.TypeDecimal, shopsync.TypeTimestamp:
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		s, err := unquote(raw)
+		if err != nil {
 			return bad(err)
 		}
 		if typ != shopsync.TypeTimestamp {
@@ -326,4 +424,22 @@ func decodeAttrValue(name string, typ shopsync.AttrType, raw json.RawMessage) (s
 		return a, fmt.Errorf("attribute %s: unknown type %q", name, typ)
 	}
 	return a, nil
+}
+
+// unquote returns the string a JSON string holds: a slice of quoted when
+// it has no escapes.
+func unquote[T string | []byte](quoted T) (string, error) {
+	n := len(quoted)
+	if n < 2 || quoted[0] != '"' || quoted[n-1] != '"' {
+		return "", errors.New("not a JSON string")
+	}
+	plain := true
+	for i := 1; i < n-1 && plain; i++ {
+		plain = quoted[i] != '\\' && quoted[i] != '"' && quoted[i] >= 0x20
+	}
+	if plain && utf8.ValidString(string(quoted[1:n-1])) {
+		return string(quoted[1 : n-1]), nil
+	}
+	s, err := jsontext.AppendUnquote(nil, []byte(quoted))
+	return string(s), err
 }

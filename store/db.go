@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -37,6 +38,7 @@ type DB struct {
 	ckpt   *sql.DB // one connection: WAL checkpoints, beside the writer
 
 	typeNames typeNameCache // attribute type sets decoded from their JSON, for reads
+	decoders  sync.Pool     // *jsontext.Decoder for reading attributes
 
 	permProblem error // see PermissionProblem
 

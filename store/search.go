@@ -116,12 +116,12 @@ func (db *DB) ContactChanges(ctx context.Context, id int64) (row LastChange, att
 		return row, nil, fmt.Errorf("contact %d changes: %w", id, err)
 	}
 	changes := make(map[string]LastChange, len(state))
-	for name, s := range state {
+	for _, s := range state {
 		t, err := parseTime(s.at)
 		if err != nil {
-			return row, nil, fmt.Errorf("contact %d changes: attribute %s: %w", id, name, err)
+			return row, nil, fmt.Errorf("contact %d changes: attribute %s: %w", id, s.name, err)
 		}
-		changes[name] = LastChange{At: t, By: s.by}
+		changes[s.name] = LastChange{At: t, By: s.by}
 	}
 	return row, changes, nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/shopsync/shopsync"
 )
 
@@ -139,4 +140,42 @@ func testRecord(c shopsync.Contact) *record {
 	r := newRecord(&c, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), true)
 	r.hash = contentHash(&r.c)
 	return &r
+}
+
+// TestDecodeAttributes reads attributes as a write lays them out and as
+// it might not: names with escapes, members out of the type set's order,
+// a value with escapes, nulls, and times of change apart from the row.
+func TestDecodeAttributes(t *testing.T) {
+	db := &DB{}
+	types := `{"a":"string","n":"integer","q\"é":"string","t":"timestamp","z":"boolean"}`
+	attrs := `{"z":true,"a":"plain","q\"é":"tab\there \u00e9","n":-9007199254740993,"t":"2024-04-02T14:23:53.120000000Z"}`
+	meta := `{"n":["2024-01-01T00:00:00.000000000Z","webhook"]}`
+	got, state, err := db.decodeAttributes(attrs, meta, types, "2026-01-01T00:00:00.000000000Z", "import")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := int64(-9007199254740993)
+	at := time.Date(2024, 4, 2, 14, 23, 53, 120000000, time.UTC)
+	want := shopsync.Attributes{
+		shopsync.StringAttr("a", new("plain")),
+		shopsync.IntAttr("n", &n),
+		shopsync.StringAttr(`q"é`, new("tab\there é")),
+		shopsync.TimeAttr("t", &at),
+		shopsync.BoolAttr("z", new(true)),
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("attributes (-got +want):\n%s", diff)
+	}
+	var names []string
+	for _, s := range state {
+		names = append(names, s.name+"@"+s.by)
+	}
+	if diff := cmp.Diff(names, []string{"a@import", "n@webhook", `q"é@import`, "t@import", "z@import"}); diff != "" {
+		t.Errorf("state (-got +want):\n%s", diff)
+	}
+	for _, bad := range []string{`[]`, `{"a":1}`, `{"a":"x"`, `{"nope":"x"}`, `{"n":"1"}`, `{"a":1,"a":2}`} {
+		if _, _, err := db.decodeAttributes(bad, "{}", types, "", ""); err == nil {
+			t.Errorf("attributes %s: no error", bad)
+		}
+	}
 }
