@@ -18,7 +18,7 @@ import (
 
 // TestAttributeChangeTimes checks that each attribute keeps when and by
 // what it last changed while the row around it changes: through an
-// import, a webhook, and a re-import on the fast path.
+// import, a webhook, and a re-import that changes the row.
 func TestAttributeChangeTimes(t *testing.T) {
 	ctx := context.Background()
 	db, _ := newDB(t)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/shopsync/shopsync"
 )
@@ -167,8 +166,12 @@ func (tx *Tx) applyEffect(ctx context.Context, ch *shopsync.Change) (shopsync.Re
 		}
 		out.Queued = true
 	} else if ch.Need != 0 && ch.Kind != shopsync.ChangeDelete && out.Outcome != shopsync.OutcomeStale {
-		if out.Queued, err = tx.queueIfIncomplete(ctx, ch.ShopifyID, ch.Need, ch.Source); err != nil {
-			return shopsync.Result{}, err
+		if ch.Need&^res.known != 0 {
+			// A part this change needs is not known yet: read it whole.
+			if err := tx.queue(ctx, ch.ShopifyID, ch.Source); err != nil {
+				return shopsync.Result{}, err
+			}
+			out.Queued = true
 		}
 	}
 	return out, nil
@@ -202,19 +205,6 @@ func (tx *Tx) recordMerge(ctx context.Context, ch *shopsync.Change) (shopsync.Re
 	return shopsync.Result{Outcome: shopsync.OutcomeQueued, Queued: true}, nil
 }
 
-// queueIfIncomplete queues the contact for a full re-fetch when a part it
-// needs has never been stored.
-func (tx *Tx) queueIfIncomplete(ctx context.Context, id int64, need shopsync.PartSet, reason string) (bool, error) {
-	r, err := tx.loadStamps(ctx, id)
-	if err != nil || r == nil {
-		return false, err
-	}
-	if need&^r.known() == 0 {
-		return false, nil
-	}
-	return true, tx.queue(ctx, id, reason)
-}
-
 // queue queues the contact to be read again from the Admin API.
 func (tx *Tx) queue(ctx context.Context, id int64, reason string) error {
 	// Queued again: the newer time keeps the entry when a batch taken
@@ -225,37 +215,6 @@ func (tx *Tx) queue(ctx context.Context, id int64, reason string) error {
 		return fmt.Errorf("queue re-fetch of %d: %w", id, err)
 	}
 	return nil
-}
-
-// loadStamps reads a live contact's stamps; nil when it is not stored or
-// deleted.
-func (tx *Tx) loadStamps(ctx context.Context, id int64) (*stamps, error) {
-	rows, err := tx.query(ctx,
-		`SELECT stamps, shopify_updated_at FROM contacts WHERE shopify_id = ? AND deleted_at IS NULL`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		return nil, rows.Err()
-	}
-	var (
-		blob    []byte
-		updated *string
-	)
-	if err := rows.Scan(&blob, &updated); err != nil {
-		return nil, err
-	}
-	var u *time.Time
-	if updated != nil {
-		t, err := parseTime(*updated)
-		if err != nil {
-			return nil, err
-		}
-		u = &t
-	}
-	s, err := decodeStamps(blob, u)
-	return &s, err
 }
 
 func (tx *Tx) recordDataRequest(ctx context.Context, ch *shopsync.Change) (shopsync.Result, error) {

@@ -723,9 +723,9 @@ func TestImportObeysPartGates(t *testing.T) {
 	}
 }
 
-// TestImportFastPathKeepsAbsentFields: an import record that lacks a
-// field (a payload without the key) must not erase it, fast path or not.
-func TestImportFastPathKeepsAbsentFields(t *testing.T) {
+// TestImportKeepsAbsentFields: an import record that lacks a field (a
+// payload without the key) must not erase it.
+func TestImportKeepsAbsentFields(t *testing.T) {
 	ctx := context.Background()
 	db, _ := newDB(t)
 	const id = 33

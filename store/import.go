@@ -9,14 +9,6 @@ import (
 	"github.com/shopsync/shopsync"
 )
 
-// stored is what a page apply needs of a stored contact to take the fast
-// path: overwrite without reading the whole contact.
-type stored struct {
-	hash    int64
-	stamps  stamps
-	deleted bool
-}
-
 // ApplyPage applies one page of a full import in one transaction; see
 // ApplyPages.
 func (db *DB) ApplyPage(ctx context.Context, run *shopsync.SyncRun, after, last int64, fetched time.Time, contacts []shopsync.Contact) (shopsync.PageCounts, error) {
@@ -92,47 +84,42 @@ func (tx *Tx) applyPage(ctx context.Context, run *shopsync.SyncRun, pg *shopsync
 	if err != nil {
 		return err
 	}
+	// Contacts to merge with the stored one: read in one query when they
+	// are many, one by one when few.
+	merge := make([]*shopsync.Contact, 0, len(pg.Contacts))
+	stored := 0
 	for i := range pg.Contacts {
 		c := &pg.Contacts[i]
 		s, ok := have[c.ShopifyID]
-		delete(have, c.ShopifyID)
-		if redacted[c.ShopifyID] {
+		if redacted[c.ShopifyID] || ok && s.unchangedBy(c) {
 			counts.Unchanged++
 			continue
 		}
-		var e effect
-		if ok && fastPath(c, &s, pg.Fetched) {
-			// What mergeParts would make of it: the page's record as it
-			// is, every part stamped by the page.
-			r := record{c: *c}
-			for p := range shopsync.NumParts {
-				r.stamps.part[p] = stampOf(c.Clocks[p], pg.Fetched, true)
-			}
-			r.hash = contentHash(&r.c)
-			e = effectUnchanged
-			if r.hash != s.hash {
-				e = effectUpdated
-				if r.attrs, err = tx.storedAttrs(ctx, c.ShopifyID); err != nil {
-					return err
-				}
-				if err := tx.writeRecord(ctx, &r, shopsync.SourceImport); err != nil {
-					return err
-				}
-			}
-		} else {
-			var old *record
-			if ok {
-				if old, err = tx.loadRecord(ctx, c.ShopifyID); err != nil {
-					return err
-				}
-			}
-			res, err := tx.upsert(ctx, old, c, pg.Fetched, true, shopsync.SourceImport)
-			if err != nil {
+		merge = append(merge, c)
+		if ok {
+			stored++
+		}
+	}
+	var records map[int64]*record
+	if stored > len(pg.Contacts)/2 {
+		if records, err = tx.loadRange(ctx, pg.After, pg.Last); err != nil {
+			return err
+		}
+	}
+	for _, c := range merge {
+		var old *record
+		if records != nil {
+			old = records[c.ShopifyID]
+		} else if _, ok := have[c.ShopifyID]; ok {
+			if old, err = tx.loadRecord(ctx, c.ShopifyID); err != nil {
 				return err
 			}
-			e = res.effect
 		}
-		switch e {
+		res, err := tx.upsert(ctx, old, c, pg.Fetched, true, shopsync.SourceImport)
+		if err != nil {
+			return err
+		}
+		switch res.effect {
 		case effectCreated:
 			counts.Created++
 		case effectUpdated:
@@ -140,6 +127,9 @@ func (tx *Tx) applyPage(ctx context.Context, run *shopsync.SyncRun, pg *shopsync
 		default:
 			counts.Unchanged++
 		}
+	}
+	for i := range pg.Contacts {
+		delete(have, pg.Contacts[i].ShopifyID)
 	}
 	seen := formatTime(pg.Fetched)
 	for id, s := range have {
@@ -154,70 +144,56 @@ func (tx *Tx) applyPage(ctx context.Context, run *shopsync.SyncRun, pg *shopsync
 	return nil
 }
 
-// fastPath reports whether a page's record can replace the stored contact
-// without reading it, because mergeParts would give the page's record as
-// it is: it carries every part and field whole and nothing stored is newer
-// (a live contact, every part known and older than the page, no field or
-// tag versioned apart).
-func fastPath(c *shopsync.Contact, s *stored, fetched time.Time) bool {
-	if s.deleted || s.stamps.tags != nil || s.stamps.fields != nil || !c.Fields.Has(shopsync.AllFields) ||
-		c.Full != shopsync.AllParts || s.stamps.known() != shopsync.AllParts || !plainAttributes(c.Attributes) {
-		return false
-	}
-	for p := range shopsync.NumParts {
-		if !stampOf(c.Clocks[p], fetched, true).Supersedes(s.stamps.part[p]) {
-			return false
-		}
-	}
-	return true
-}
-
-// storedAttrs reads the stored state of a contact's attributes: a changed
-// contact on the fast path needs it to keep the time of change of the
-// attributes that did not change.
-func (tx *Tx) storedAttrs(ctx context.Context, id int64) (attrState, error) {
-	var attrs, meta, types, at, by string
-	if err := tx.queryRow(ctx,
-		`SELECT attributes, attribute_meta, `+typesColumn+`, updated_at, changed_by FROM contacts WHERE shopify_id = ?`, id,
-	).Scan(&attrs, &meta, &types, &at, &by); err != nil {
-		return nil, fmt.Errorf("contact %d attributes: %w", id, err)
-	}
-	_, state, err := tx.db.decodeAttributes(attrs, meta, types, at, by)
-	if err != nil {
-		return nil, fmt.Errorf("contact %d: %w", id, err)
-	}
-	return state, nil
-}
-
-func (tx *Tx) storedRange(ctx context.Context, after, last int64) (map[int64]stored, error) {
-	rows, err := tx.query(ctx, `
-		SELECT shopify_id, content_hash, shopify_updated_at, deleted_at IS NOT NULL, stamps
+// storedRange reads the version of each stored contact with an id in
+// (after, last], by id.
+func (tx *Tx) storedRange(ctx context.Context, after, last int64) (map[int64]version, error) {
+	rows, err := tx.query(ctx, `SELECT shopify_id, content_hash, deleted_at IS NOT NULL, stamps, shopify_updated_at
 		FROM contacts WHERE shopify_id > ? AND shopify_id <= ?`, after, last)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	have := make(map[int64]stored)
+	have := make(map[int64]version)
 	for rows.Next() {
 		var (
 			id      int64
-			s       stored
-			updated sql.NullString
+			v       version
 			blob    []byte
+			updated sql.NullString
 		)
-		if err := rows.Scan(&id, &s.hash, &updated, &s.deleted, &blob); err != nil {
+		if err := rows.Scan(&id, &v.hash, &v.deleted, &blob, &updated); err != nil {
 			return nil, err
 		}
 		u, err := nullTime(updated)
 		if err != nil {
 			return nil, err
 		}
-		if s.stamps, err = decodeStamps(blob, u); err != nil {
+		st, err := decodeStamps(blob, u)
+		if err != nil {
 			return nil, fmt.Errorf("contact %d: %w", id, err)
 		}
-		have[id] = s
+		v.known = st.known()
+		have[id] = v
 	}
 	return have, rows.Err()
+}
+
+// loadRange reads the stored records with ids in (after, last], by id.
+func (tx *Tx) loadRange(ctx context.Context, after, last int64) (map[int64]*record, error) {
+	rows, err := tx.query(ctx, `SELECT `+recordColumns+` FROM contacts WHERE shopify_id > ? AND shopify_id <= ?`, after, last)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[int64]*record)
+	for rows.Next() {
+		r, err := tx.db.scanRecord(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[r.c.ShopifyID] = r
+	}
+	return out, rows.Err()
 }
 
 // FinishImport completes the run's import after its last page: stored

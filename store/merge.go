@@ -61,28 +61,9 @@ var topFields = [...]topField{
 }
 
 // newRecord builds the record of a contact not stored before from
-// incoming data seen at seen: the parts it carries, nulls elsewhere.
-//
-// A full customer (every part and field whole, attributes sorted by name,
-// as an import maps them) is taken as it is, sharing its slices: a merge
-// into nothing would copy it attribute by attribute to the same record
-// (TestNewRecordOfFullCustomer), and this is most of an import.
+// incoming data seen at seen, by a merge into an empty record: the parts
+// it carries, nulls elsewhere.
 func newRecord(in *shopsync.Contact, seen time.Time, read bool) record {
-	if in.Full == shopsync.AllParts && in.Fields.Has(shopsync.AllFields) && plainAttributes(in.Attributes) {
-		r := record{c: shopsync.Contact{ShopifyID: in.ShopifyID,
-			Email: in.Email, FirstName: in.FirstName, LastName: in.LastName, Phone: in.Phone, State: in.State,
-			Tags: in.Tags, ShopifyCreatedAt: in.ShopifyCreatedAt, ShopifyUpdatedAt: in.ShopifyUpdatedAt,
-			Attributes: in.Attributes}}
-		for p := range shopsync.NumParts {
-			r.stamps.part[p] = stampOf(in.Clocks[p], seen, read)
-		}
-		return r
-	}
-	return mergedRecord(in, seen, read)
-}
-
-// mergedRecord is newRecord by a merge into an empty record.
-func mergedRecord(in *shopsync.Contact, seen time.Time, read bool) record {
 	r := record{c: shopsync.Contact{ShopifyID: in.ShopifyID, Tags: []string{},
 		Attributes: make(shopsync.Attributes, 0, len(in.Attributes))}}
 	mergeParts(&r, in, seen, read)

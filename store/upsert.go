@@ -29,11 +29,13 @@ func (r *record) clone() record {
 	return out
 }
 
-// upsertResult is what upsert did: its effect, and whether the contact
-// must be read again in full (a value it held became unknown).
+// upsertResult is what upsert did: its effect, whether the contact must
+// be read again in full (a value it held became unknown), and the parts
+// of it known after the write (those with a stamp).
 type upsertResult struct {
 	effect  effect
 	refetch bool
+	known   shopsync.PartSet
 }
 
 // upsert merges incoming data seen at seen (read: from the Admin API)
@@ -48,7 +50,7 @@ func (tx *Tx) upsert(ctx context.Context, old *record, in *shopsync.Contact, see
 	if old == nil {
 		r := newRecord(in, seen, read)
 		r.hash = contentHash(&r.c)
-		return upsertResult{effect: effectCreated}, tx.writeRecord(ctx, &r, source)
+		return upsertResult{effect: effectCreated, known: r.stamps.known()}, tx.writeRecord(ctx, &r, source)
 	}
 	r := old.clone()
 	resurrected := false
@@ -72,16 +74,36 @@ func (tx *Tx) upsert(ctx context.Context, old *record, in *shopsync.Contact, see
 				return upsertResult{}, err
 			}
 		}
-		return upsertResult{effect: effectUnchanged, refetch: m.refetch}, nil
+		return upsertResult{effect: effectUnchanged, refetch: m.refetch, known: r.stamps.known()}, nil
 	}
 	if err := tx.writeRecord(ctx, &r, source); err != nil {
 		return upsertResult{}, err
 	}
-	res := upsertResult{effect: effectUpdated, refetch: m.refetch}
+	res := upsertResult{effect: effectUpdated, refetch: m.refetch, known: r.stamps.known()}
 	if resurrected {
 		res.effect = effectCreated
 	}
 	return res, nil
+}
+
+// version is what tells whether a stored contact would change, short of
+// the contact itself: its content hash, whether it is deleted, and the
+// parts of it that are known.
+type version struct {
+	hash    int64
+	deleted bool
+	known   shopsync.PartSet
+}
+
+// unchangedBy reports whether upsert would leave the stored contact as it
+// is, without reading it to merge: it is live, every part in is whole in
+// is known already, and in's content is the stored content (equal hashes;
+// in carries no value to be decided against the stored ones). A merge can
+// then change no content, since every field it might take from in holds
+// what is stored, and upsert writes nothing.
+func (v *version) unchangedBy(in *shopsync.Contact) bool {
+	return !v.deleted && in.Full&^v.known == 0 && plainAttributes(in.Attributes) &&
+		contentHash(in) == v.hash
 }
 
 // sameTags reports whether two lists hold the same tags, in any order
@@ -109,16 +131,18 @@ func (tx *Tx) upsertTags(ctx context.Context, old *record, id int64, tags []stri
 		return upsertResult{effect: effectStale}, nil
 	}
 	r.hash = contentHash(&r.c)
+	res := upsertResult{effect: effectUnchanged, known: r.stamps.known()}
 	if !created && sameTags(r.c.Tags, old.c.Tags) && maps.Equal(r.stamps.tags, old.stamps.tags) {
-		return upsertResult{effect: effectUnchanged}, nil
+		return res, nil
 	}
 	if err := tx.writeRecord(ctx, &r, source); err != nil {
 		return upsertResult{}, err
 	}
+	res.effect = effectUpdated
 	if created {
-		return upsertResult{effect: effectCreated}, nil
+		res.effect = effectCreated
 	}
-	return upsertResult{effect: effectUpdated}, nil
+	return res, nil
 }
 
 // markDeleted marks the contact deleted as of st, a read that no longer
