@@ -12,7 +12,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	gosync "sync"
 	"time"
@@ -30,8 +32,7 @@ type Client struct {
 	tr         *transport // holds the TokenSource too
 	maxRetries int
 
-	mu   gosync.Mutex // one request at a time through gs
-	sink bodySink     // the listing's body buffer, under mu
+	mu gosync.Mutex // one request at a time through gs
 }
 
 // NewClient returns a client for cfg. It validates cfg first.
@@ -180,52 +181,126 @@ var customerFields = func() string {
 	return strings.Join(names, ",")
 }()
 
-// maxKeptBody bounds the listing buffer kept between requests; a page of
-// 250 customers takes about a quarter of it.
-const maxKeptBody = 1 << 20
-
 func (c *Client) list(ctx context.Context, opts *goshopify.ListOptions) (*Page, error) {
 	opts.Fields = customerFields
-	var (
-		customers []Customer
-		pag       *goshopify.Pagination
-		date      time.Time
-	)
-	// go-shopify sends the request, checks the answer and reads the Link
-	// header, but is given no resource to decode into: it would decode
-	// with encoding/json through an interface{}, scanning each page three
-	// times. The body the transport read is decoded here in one pass,
-	// straight into Customer (decodeCustomers).
-	err := c.do(ctx, func() (err error) {
-		c.sink.buf = c.sink.buf[:0]
-		pag, err = c.gs.ListWithPagination(withBodySink(ctx, &c.sink), "customers.json", nil, opts)
+	var page *Page
+	// go-shopify builds the request and explains error answers, but the
+	// listing is sent and read here: go-shopify would copy the body to
+	// log it, and decode it with encoding/json through an interface{},
+	// scanning each page three times. The body the transport read is
+	// decoded in one pass, straight into Customer (decodeCustomers).
+	err := c.do(ctx, func() error {
+		req, err := c.gs.NewRequest(ctx, http.MethodGet, c.apiPath("customers.json"), nil, opts)
 		if err != nil {
 			return err
 		}
-		// Customers keep no reference to the body: decodeValue copies.
-		customers, err = decodeCustomers(c.sink.buf, opts.Limit)
-		date = c.sink.date
-		if cap(c.sink.buf) > maxKeptBody {
-			c.sink.buf = nil
+		sent := c.tr.shopifyNow()
+		resp, err := c.tr.RoundTrip(req)
+		if err != nil {
+			return err
 		}
+		defer resp.Body.Close()
+		if err := goshopify.CheckResponseError(resp); err != nil {
+			return err
+		}
+		body, ok := resp.Body.(*Body)
+		if !ok {
+			return fmt.Errorf("customers.json: the transport did not read the body")
+		}
+		page = &Page{Date: answeredAt(resp, sent)}
+		if page.next, err = nextPage(resp.Header.Get("Link")); err != nil {
+			return err
+		}
+		// Customers keep no reference to the body: decodeValue copies.
+		page.Customers, err = decodeCustomers(body.Bytes(), opts.Limit)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list customers: %w", err)
 	}
-	next := pag.NextPageOptions
-	if next != nil {
-		// go-shopify keeps only page_info and limit from the Link URL;
-		// Shopify accepts fields beside them, and needs it on every page.
-		next.Fields = opts.Fields
+	if page.next != nil {
+		// Shopify accepts fields beside page_info and limit, and needs
+		// it on every page: ours, whatever the link says.
+		page.next.Fields = opts.Fields
 	}
 	// Every key was asked for (customerFields): one the answer lacks is
 	// one Shopify has no value for. A customer without an address comes
 	// without default_address, and a read is the whole truth.
-	for i := range customers {
-		customers[i].nullAbsent()
+	for i := range page.Customers {
+		page.Customers[i].nullAbsent()
 	}
-	return &Page{Customers: customers, Date: date, next: next}, nil
+	return page, nil
+}
+
+// apiPath is the path of an Admin API resource at the client's version.
+func (c *Client) apiPath(resource string) string {
+	return "admin/api/" + c.tr.version + "/" + resource
+}
+
+// answeredAt is when Shopify answered, on its clock: the answer's Date
+// (whole seconds), or without one the time the request was sent, which
+// the answer cannot precede.
+func answeredAt(resp *http.Response, sent time.Time) time.Time {
+	if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+		return d.UTC()
+	}
+	return sent.UTC().Truncate(time.Second)
+}
+
+// nextPage reads the cursor of the rel="next" link in a Link header
+// (SHOPIFY.md §3): <https://{shop}/admin/api/{version}/customers.json?limit=250&page_info=…>; rel="next",
+// beside a rel="previous" one from the second page on, which is never
+// followed. nil when there is no next page.
+func nextPage(header string) (*goshopify.ListOptions, error) {
+	if header == "" {
+		return nil, nil
+	}
+	for link := range strings.SplitSeq(header, ",") {
+		target, params, _ := strings.Cut(strings.TrimSpace(link), ";")
+		target, ok := strings.CutPrefix(strings.TrimSpace(target), "<")
+		if target, ok = strings.CutSuffix(target, ">"); !ok {
+			return nil, fmt.Errorf("Link header: %q is not <URL>; rel=...", link)
+		}
+		if !hasRel(params, "next") {
+			continue
+		}
+		u, err := url.Parse(target)
+		if err != nil {
+			return nil, fmt.Errorf("Link header: next URL: %w", err)
+		}
+		q, err := url.ParseQuery(u.RawQuery)
+		if err != nil {
+			return nil, fmt.Errorf("Link header: next URL: %w", err)
+		}
+		next := &goshopify.ListOptions{PageInfo: q.Get("page_info")}
+		if next.PageInfo == "" {
+			return nil, errors.New("Link header: the next URL has no page_info")
+		}
+		if l := q.Get("limit"); l != "" {
+			if next.Limit, err = strconv.Atoi(l); err != nil || next.Limit <= 0 {
+				return nil, fmt.Errorf("Link header: the next URL's limit %q is not a count", l)
+			}
+		}
+		return next, nil
+	}
+	return nil, nil
+}
+
+// hasRel reports whether a link's parameters (;-separated, after its URL)
+// name rel among its relations (rel="next", rel=next, rel="next last").
+func hasRel(params, rel string) bool {
+	for p := range strings.SplitSeq(params, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if !strings.EqualFold(strings.TrimSpace(k), "rel") {
+			continue
+		}
+		for r := range strings.FieldsSeq(strings.Trim(strings.TrimSpace(v), `"`)) {
+			if strings.EqualFold(r, rel) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // do runs one go-shopify call, retrying it when the body Shopify sent was

@@ -31,7 +31,7 @@ func (c *Client) Probe(ctx context.Context) (ShopProbe, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var p ShopProbe
-	req, err := c.gs.NewRequest(ctx, http.MethodGet, "admin/api/"+c.tr.version+"/customers/count.json", nil, nil)
+	req, err := c.gs.NewRequest(ctx, http.MethodGet, c.apiPath("customers/count.json"), nil, nil)
 	if err != nil {
 		return p, fmt.Errorf("count customers: %w", err)
 	}

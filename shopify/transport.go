@@ -58,6 +58,7 @@ type transport struct {
 	version    string // the API version asked for; "" skips the check
 	logger     *slog.Logger
 
+	bodies    gosync.Pool // *[]byte: bodies' space, given back by Body.Close
 	stats     stats
 	warnedMu  gosync.Mutex
 	warnedFor map[string]bool
@@ -104,9 +105,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		var tok string
 		if t.tokens != nil {
 			var err error
-			// The token request is another request: the listing's
-			// body sink is not for its answer.
-			if tok, err = t.tokens.Token(withBodySink(ctx, nil)); err != nil {
+			if tok, err = t.tokens.Token(ctx); err != nil {
 				return nil, err
 			}
 			out.Header.Set(headerAccessToken, tok)
@@ -189,13 +188,12 @@ func (t *transport) attempt(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	sink, _ := req.Context().Value(bodySinkKey{}).(*bodySink)
-	var b *bytes.Buffer
-	if sink != nil {
-		b = bytes.NewBuffer(sink.buf[:0]) // the last page's buffer, reused
-	} else {
-		b = new(bytes.Buffer)
+	t.observeDate(resp.Header.Get("Date"), start)
+	var buf []byte
+	if p, ok := t.bodies.Get().(*[]byte); ok {
+		buf = (*p)[:0] // an earlier answer's space, given back by Close
 	}
+	b := bytes.NewBuffer(buf)
 	if n := resp.ContentLength; n > 0 && n <= maxBody {
 		b.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead free at the end
 	}
@@ -204,42 +202,45 @@ func (t *transport) attempt(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read response body: %w", err)
 	}
-	buf := b.Bytes()
-	if len(buf) > maxBody {
+	if b.Len() > maxBody {
 		return nil, fmt.Errorf("response body over %d bytes", maxBody)
 	}
-	if sink != nil {
-		sink.buf = buf
-		sink.date = t.observeDate(resp.Header.Get("Date"), start)
-		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			// The caller decodes sink.buf; go-shopify would only copy
-			// the body twice more (it reads every body to log it).
-			resp.Body = http.NoBody
-			resp.ContentLength = 0
-			return resp, nil
-		}
-		buf = bytes.Clone(buf) // an error's body outlives the buffer's next use
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(buf))
-	resp.ContentLength = int64(len(buf))
+	body := &Body{buf: b.Bytes(), pool: &t.bodies}
+	body.r.Reset(body.buf)
+	resp.Body = body
+	resp.ContentLength = int64(b.Len())
 	return resp, nil
 }
 
-// bodySink, in a request's context under bodySinkKey, asks the transport
-// for the body of a successful answer: it reads it into buf, reusing its
-// space, and hands go-shopify an empty body. The customer listing decodes
-// pages this way (see Client.list); one request uses a sink at a time.
-type bodySink struct {
+// Body is the body of an answer the transport read whole within its
+// attempt. Bytes gives it without a copy, valid until Close, which gives
+// the space back for a later answer (the listing decodes page after page
+// in one buffer this way).
+type Body struct {
+	r    bytes.Reader
 	buf  []byte
-	date time.Time // the answer's Date, on Shopify's clock
+	pool *gosync.Pool
 }
 
-type bodySinkKey struct{}
+func (b *Body) Read(p []byte) (int, error) { return b.r.Read(p) }
 
-// withBodySink returns ctx asking the transport to put bodies in sink.
-func withBodySink(ctx context.Context, sink *bodySink) context.Context {
-	return context.WithValue(ctx, bodySinkKey{}, sink)
+// Bytes returns the whole body, valid until Close.
+func (b *Body) Bytes() []byte { return b.buf }
+
+// Close gives the body's space back. The body reads as empty after it.
+func (b *Body) Close() error {
+	if b.pool != nil && cap(b.buf) <= maxKeptBody {
+		buf := b.buf[:0]
+		b.pool.Put(&buf)
+	}
+	b.buf, b.pool = nil, nil
+	b.r.Reset(nil)
+	return nil
 }
+
+// maxKeptBody bounds the space of a body kept for reuse; a page of 250
+// customers takes about a quarter of it.
+const maxKeptBody = 1 << 20
 
 // rewrite points u at the configured base URL, keeping the path under it.
 func (t *transport) rewrite(u *url.URL) {
@@ -306,21 +307,20 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-// observeDate reads an answer's Date header: when Shopify answered, on its
-// own clock, whole seconds. It returns that time, and notes how far
-// Shopify's clock is from the local one (the Date against the local time
-// the request was sent, which Shopify's answer cannot precede). Without a
-// usable Date it returns the local time the request was sent.
-func (t *transport) observeDate(h string, sent time.Time) time.Time {
+// observeDate reads an answer's Date header (when Shopify answered, on
+// its own clock, whole seconds) and notes how far Shopify's clock is from
+// the local one: the Date against the local time the request was sent,
+// which Shopify's answer cannot precede. An answer without a usable Date
+// changes nothing.
+func (t *transport) observeDate(h string, sent time.Time) {
 	d, err := http.ParseTime(h)
 	if err != nil {
-		return sent.UTC().Truncate(time.Second)
+		return
 	}
 	// Date is rounded down to the second: the answer came within the
 	// second after it, so the offset is taken from the middle of it.
 	t.stats.clockOffset.Store(int64(d.Add(500 * time.Millisecond).Sub(sent)))
 	t.stats.clockKnown.Store(true)
-	return d.UTC()
 }
 
 // shopifyNow is the time now on Shopify's clock, as the last Date seen
