@@ -48,7 +48,7 @@ and answered, the running import stops at a checkpoint, the store closes last.`,
 			if err := checkListen(cfg.HTTP); err != nil {
 				return usageError{fmt.Errorf("invalid configuration:\n%w", err)}
 			}
-			return e.serve(cmd.Context(), cfg, e.logger(cfg.Log, slog.LevelDebug))
+			return e.serve(cmd.Context(), cfg, e.logger(cfg.Log))
 		},
 	}
 }
