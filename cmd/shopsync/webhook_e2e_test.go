@@ -328,7 +328,7 @@ func TestServeWebhookAbuse(t *testing.T) {
 func TestServeShutdownMidBurst(t *testing.T) {
 	sim, env := shopEnv(t, shopifytest.Options{Customers: 2000, Seed: 52})
 	env = serveEnv(env)
-	d := startDaemon(t, env)
+	d := startProcess(t, env) // SIGTERM through the signal handling of main
 	d.importAll()
 
 	sender := shopifytest.NewWebhookSender(shopifytest.WebhookOptions{Secret: e2eWebhookSecret, ShopDomain: e2eShopDomain})
