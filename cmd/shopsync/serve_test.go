@@ -250,6 +250,7 @@ func (d *daemon) importAll() *shopsync.SyncRun {
 // runs `shopsync sync` in another process meanwhile: one run, whose id
 // both presses get; the other process says a run is going.
 func TestServeSyncNowSingleFlight(t *testing.T) {
+	bin := binary(t) // built before the run starts: the other process must meet it
 	sim, env := shopEnv(t, shopifytest.Options{Customers: 1200, Seed: 31, Latency: 60 * time.Millisecond})
 	d := startDaemon(t, serveEnv(env))
 
@@ -280,7 +281,7 @@ func TestServeSyncNowSingleFlight(t *testing.T) {
 	if code := d.call("POST", "/sync", &second); code != http.StatusAccepted || second.Started || second.RunID != first.RunID {
 		t.Fatalf("second press: %d %+v, want run %d not started", code, second, first.RunID)
 	}
-	out, err := command(binary(t), env, "sync", "--no-progress").CombinedOutput()
+	out, err := command(bin, env, "sync", "--no-progress").CombinedOutput()
 	var exitErr *exec.ExitError
 	if !errors.As(err, &exitErr) || exitErr.ExitCode() != exitBusy {
 		t.Errorf("shopsync sync during the daemon's run: %v: %s", err, out)
