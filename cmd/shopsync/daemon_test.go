@@ -16,6 +16,7 @@ import (
 // system chose, or with why it could not start; Close stops serving, can
 // be called again, and is a no-op after a Run that failed.
 func TestDaemonLifecycle(t *testing.T) {
+	t.Parallel() // an in-process daemon on its own port and store
 	_, vars := shopEnv(t, shopifytest.Options{Customers: 5, Seed: 91})
 	e := &env{stdout: io.Discard, stderr: io.Discard, getenv: envOf(serveEnv(vars))}
 	cfg, err := e.serveConfig()

@@ -250,6 +250,7 @@ func (d *daemon) importAll() *shopsync.SyncRun {
 // runs `shopsync sync` in another process meanwhile: one run, whose id
 // both presses get; the other process says a run is going.
 func TestServeSyncNowSingleFlight(t *testing.T) {
+	t.Parallel() // an in-process daemon on its own port and store
 	bin := binary(t) // built before the run starts: the other process must meet it
 	sim, env := shopEnv(t, shopifytest.Options{Customers: 1200, Seed: 31, Latency: 60 * time.Millisecond})
 	d := startDaemon(t, serveEnv(env))
@@ -368,6 +369,7 @@ func TestServeSyncNowSingleFlight(t *testing.T) {
 // TestServeScheduledRunFires runs the schedule every second: runs fire,
 // one at a time, and are recorded with the schedule trigger.
 func TestServeScheduledRunFires(t *testing.T) {
+	t.Parallel() // an in-process daemon on its own port and store
 	_, env := shopEnv(t, shopifytest.Options{Customers: 300, Seed: 32})
 	env = serveEnv(env)
 	env["SHOPSYNC_SYNC_SCHEDULE"] = "@every 1s"
@@ -401,6 +403,7 @@ func TestServeScheduledRunFires(t *testing.T) {
 // a checkpoint, and the next run resumes it and ends with every customer
 // exactly once.
 func TestServeShutdownMidImport(t *testing.T) {
+	t.Parallel() // an in-process daemon on its own port and store
 	sim, env := shopEnv(t, shopifytest.Options{Customers: 2000, Seed: 33, Latency: 100 * time.Millisecond})
 	d := startDaemon(t, serveEnv(env))
 	var started struct {

@@ -91,6 +91,7 @@ func uniqueValues(t *testing.T, sim *shopifytest.Server, id int64) []string {
 // (Shopify delivers it again) and the log says why; once the reader ends,
 // the redelivery is answered 200 and the customer's bytes are gone.
 func TestStoreLongReader(t *testing.T) {
+	t.Parallel() // an in-process daemon on its own port and store
 	sqlite3, err := exec.LookPath("sqlite3")
 	if err != nil {
 		t.Skip("needs the sqlite3 shell: apt-get install -y sqlite3")
