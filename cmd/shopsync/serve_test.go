@@ -251,7 +251,8 @@ func (d *daemon) importAll() *shopsync.SyncRun {
 // both presses get; the other process says a run is going.
 func TestServeSyncNowSingleFlight(t *testing.T) {
 	t.Parallel() // an in-process daemon on its own port and store
-	bin := binary(t) // built before the run starts: the other process must meet it
+	// Built before the run starts: the other process must meet the run.
+	bin := binary(t)
 	sim, env := shopEnv(t, shopifytest.Options{Customers: 1200, Seed: 31, Latency: 60 * time.Millisecond})
 	d := startDaemon(t, serveEnv(env))
 
