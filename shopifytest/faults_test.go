@@ -65,7 +65,7 @@ func TestDropNext(t *testing.T) {
 		t.Fatalf("dropped request: got status %d, want a connection error", resp.StatusCode)
 	}
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Logf("error: %v", err)
+		t.Errorf("dropped request: error %v, want unexpected EOF, as DropNext documents", err)
 	}
 	if r := fetch(t, u, token); r.status != http.StatusOK {
 		t.Errorf("after the drop: status %d", r.status)

@@ -23,7 +23,7 @@ func TestAttributeChangeTimes(t *testing.T) {
 	ctx := context.Background()
 	db, _ := newDB(t)
 	c := contact(1, "ada@example.com", at(0), 3)
-	c.Attributes[1] = shopsync.StringAttr("note", ptr("first"))
+	withAttr(&c, shopsync.StringAttr("note", ptr("first")))
 	seed(t, db, c, at(0)) // written at clock 1 by the import
 
 	changes := func() map[string]store.LastChange {
@@ -58,7 +58,7 @@ func TestAttributeChangeTimes(t *testing.T) {
 	// note keeps the webhook, orders_count takes the re-import.
 	c2 := contact(1, "ada@example.com", at(20), 4)
 	c2.FirstName = ptr("Ada")
-	c2.Attributes[1] = shopsync.StringAttr("note", ptr("second"))
+	withAttr(&c2, shopsync.StringAttr("note", ptr("second")))
 	run, _ := beginRun(t, db) // resumes the first, unfinished import
 	if _, err := db.ApplyPage(ctx, run, 0, 1, at(20), []shopsync.Contact{c2}); err != nil {
 		t.Fatal(err)

@@ -180,8 +180,7 @@ func TestPartsAreVersionedIndependently(t *testing.T) {
 	apply(t, db, upsert(emailConsent(id, "subscribed", at(30)), at(31), "w1"))
 	update := contact(id, "new@example.com", at(20), 5)
 	update.Clocks[shopsync.PartEmailConsent] = shopsync.Clock{Time: at(10), Kind: shopsync.ClockConsentUpdatedAt}
-	update.Attributes[0] = shopsync.BoolAttr("accepts_email_marketing", ptr(false))
-	update.Attributes[0].Part = shopsync.PartEmailConsent
+	withAttr(&update, inPart(shopsync.PartEmailConsent, shopsync.BoolAttr("accepts_email_marketing", ptr(false))))
 	res := apply(t, db, upsert(update, at(21), "w2"))
 	if res[0].Outcome != shopsync.OutcomeApplied {
 		t.Errorf("got outcome %s, want applied", res[0].Outcome)
@@ -575,7 +574,7 @@ func TestRedactCustomerErasesEveryByte(t *testing.T) {
 		if id == victim {
 			c.Email, c.Phone = ptr("Zanzibar.Quokka.7731@example.org"), ptr("+15557773131")
 			c.FirstName, c.LastName = ptr("Quixotica"), ptr("Thistlewaite")
-			c.Attributes[1] = shopsync.StringAttr("note", ptr("friend of Quixotica"))
+			withAttr(&c, shopsync.StringAttr("note", ptr("friend of Quixotica")))
 		}
 		page = append(page, c)
 	}
@@ -702,8 +701,7 @@ func TestImportObeysPartGates(t *testing.T) {
 			// the gates are per part) and consent data dated 40.
 			page := contact(id, "after@example.com", at(60), 7)
 			page.Clocks[shopsync.PartEmailConsent] = shopsync.Clock{Time: at(40), Kind: shopsync.ClockConsentUpdatedAt}
-			page.Attributes[0] = shopsync.BoolAttr("accepts_email_marketing", ptr(false))
-			page.Attributes[0].Part = shopsync.PartEmailConsent
+			withAttr(&page, inPart(shopsync.PartEmailConsent, shopsync.BoolAttr("accepts_email_marketing", ptr(false))))
 			run, _ := beginRun(t, db)
 			counts, err := db.ApplyPage(ctx, run, 0, id, tt.fetched, []shopsync.Contact{page})
 			if err != nil {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,20 +28,36 @@ func contact(id int64, email string, updated time.Time, orders int64) shopsync.C
 		ShopifyCreatedAt: ptr(updated.Add(-time.Hour).UTC()), ShopifyUpdatedAt: ptr(updated.UTC()),
 		Fields: shopsync.AllFields,
 		Attributes: shopsync.Attributes{
-			shopsync.BoolAttr("accepts_email_marketing", ptr(true)),
+			inPart(shopsync.PartEmailConsent, shopsync.BoolAttr("accepts_email_marketing", ptr(true))),
 			shopsync.StringAttr("note", nil),
-			shopsync.IntAttr("orders_count", &orders),
-			shopsync.DecimalAttr("total_spent", ptr("123456789.10")),
+			inPart(shopsync.PartPurchasing, shopsync.IntAttr("orders_count", &orders)),
+			inPart(shopsync.PartPurchasing, shopsync.DecimalAttr("total_spent", ptr("123456789.10"))),
 		},
 		Parts: shopsync.AllParts, Full: shopsync.AllParts,
 	}
-	c.Attributes[0].Part = shopsync.PartEmailConsent
-	c.Attributes[2].Part = shopsync.PartPurchasing
-	c.Attributes[3].Part = shopsync.PartPurchasing
 	for p := range c.Clocks {
 		c.Clocks[p] = updatedAt(updated)
 	}
 	return c
+}
+
+// inPart puts a in part p, as mapping does.
+func inPart(p shopsync.Part, a shopsync.Attribute) shopsync.Attribute {
+	a.Part = p
+	return a
+}
+
+// withAttr sets the attribute of c called a.Name to a, adding it if c has
+// none, and keeps the attributes sorted by name.
+func withAttr(c *shopsync.Contact, a shopsync.Attribute) {
+	i, found := slices.BinarySearchFunc(c.Attributes, a.Name, func(x shopsync.Attribute, name string) int {
+		return strings.Compare(x.Name, name)
+	})
+	if found {
+		c.Attributes[i] = a
+		return
+	}
+	c.Attributes = slices.Insert(c.Attributes, i, a)
 }
 
 // updatedAt is a clock read from a customer's updated_at.

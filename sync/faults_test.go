@@ -79,6 +79,7 @@ func TestFaultsMidImport(t *testing.T) {
 		cause   string // in the failed run's reason
 		check   func(t *testing.T, f *fixture)
 		prefill bool // import once before the faults
+		bucket  int  // the simulator's leaky bucket, leaking 20/s; 0: no rate limit
 	}{
 		{name: "502 burst within retries", inject: func(f *fixture, page int64, _ *http.Request, _ *atomic.Bool) {
 			if page == 2 {
@@ -109,15 +110,15 @@ func TestFaultsMidImport(t *testing.T) {
 			}
 		}, want: failsLoudly, cause: "EOF"},
 		{name: "timeouts within retries", edit: func(c *shopify.Config) { c.RequestTimeout = 2 * time.Second },
-			inject: func(f *fixture, page int64, _ *http.Request, _ *atomic.Bool) {
+			inject: func(f *fixture, page int64, r *http.Request, _ *atomic.Bool) {
 				if page == 2 || page == 3 || page == 5 { // the first attempt of each stalls
-					time.Sleep(2500 * time.Millisecond)
+					stall(r)
 				}
 			}, want: completes, check: minRetries(3)},
 		{name: "timeouts beyond retries", edit: func(c *shopify.Config) { c.RequestTimeout = 2 * time.Second },
-			inject: func(f *fixture, page int64, _ *http.Request, _ *atomic.Bool) {
+			inject: func(f *fixture, page int64, r *http.Request, _ *atomic.Bool) {
 				if page >= 3 && page <= 6 { // page 3 and its three retries
-					time.Sleep(2500 * time.Millisecond)
+					stall(r)
 				}
 			}, want: failsLoudly, cause: "deadline exceeded"},
 		{name: "truncated JSON within retries", inject: func(f *fixture, page int64, _ *http.Request, _ *atomic.Bool) {
@@ -130,7 +131,7 @@ func TestFaultsMidImport(t *testing.T) {
 				f.sim.TruncateNext(4)
 			}
 		}, want: failsLoudly, cause: "after id"},
-		{name: "429 storm with 5xx", edit: func(c *shopify.Config) { c.LeakRate = 20 },
+		{name: "429 storm with 5xx", edit: func(c *shopify.Config) { c.LeakRate = 20 }, bucket: 4,
 			inject: func(f *fixture, page int64, _ *http.Request, _ *atomic.Bool) {
 				if page%2 == 1 { // every other request meets a full bucket
 					f.sim.DrainBucket(4)
@@ -143,7 +144,7 @@ func TestFaultsMidImport(t *testing.T) {
 					t.Error("the client saw no 429")
 				}
 			}},
-		{name: "429 storm that never ends", edit: func(c *shopify.Config) { c.LeakRate = 20 },
+		{name: "429 storm that never ends", edit: func(c *shopify.Config) { c.LeakRate = 20 }, bucket: 4,
 			inject: func(f *fixture, page int64, _ *http.Request, _ *atomic.Bool) {
 				if page >= 3 {
 					f.sim.DrainBucket(4)
@@ -236,8 +237,8 @@ func TestFaultsMidImport(t *testing.T) {
 					mw = tt.mw(&revoked)
 				}
 				opts := shopifytest.Options{Customers: customers, Seed: 31, ClientID: faultClientID, ClientSecret: faultClientSecret}
-				if strings.HasPrefix(tt.name, "429") {
-					opts.BucketSize, opts.LeakRate = 4, 20
+				if tt.bucket > 0 {
+					opts.BucketSize, opts.LeakRate = tt.bucket, 20
 				}
 				f := faultFixture(t, opts, tt.edit, mw)
 				if tt.prefill {
@@ -245,7 +246,12 @@ func TestFaultsMidImport(t *testing.T) {
 				}
 				before := len(f.storedIDs(t))
 				if tt.inject != nil {
-					pageRequests(f.sim, func(n int64) { tt.inject(f, n, nil, &revoked) })
+					var pages atomic.Int64
+					f.sim.OnRequest(func(r *http.Request) {
+						if strings.HasSuffix(r.URL.Path, "/customers.json") {
+							tt.inject(f, pages.Add(1), r, &revoked)
+						}
+					})
 				}
 
 				run, err := f.im.Run(context.Background(), shopsync.TriggerCLI)
@@ -283,6 +289,18 @@ func TestFaultsMidImport(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// stall holds a request until the client gives up on it, as a Shopify
+// that never answers: the client's timeout closes the connection, which
+// cancels the request's context here. The bound is no clock of the test:
+// it only turns a client that never gives up into a failed check instead
+// of a hung test.
+func stall(r *http.Request) {
+	select {
+	case <-r.Context().Done():
+	case <-time.After(time.Minute):
 	}
 }
 

@@ -103,19 +103,20 @@ func (im *Importer) report(run *shopsync.SyncRun) {
 // on failure the error says why, the run is recorded failed, and every page
 // already applied stays stored. A *RunningError means nothing was started.
 func (im *Importer) Run(ctx context.Context, trigger shopsync.Trigger) (*shopsync.SyncRun, error) {
-	_, wait, err := im.Start(ctx, trigger)
+	_, perform, err := im.Begin(ctx, trigger)
 	if err != nil {
 		return nil, err
 	}
-	return wait()
+	return perform()
 }
 
-// Start begins a full import and returns its record at once, with a wait
-// func that performs the import and returns as Run does. It takes the
-// sync lock first: a *RunningError means another run holds it, in this
-// process or another, and nothing was started. The caller must call wait,
-// which releases the lock.
-func (im *Importer) Start(ctx context.Context, trigger shopsync.Trigger) (*shopsync.SyncRun, func() (*shopsync.SyncRun, error), error) {
+// Begin claims the next full import without doing it: it takes the sync
+// lock and records the run (resuming an interrupted import), then returns
+// the run's record at once with a perform func that does the import and
+// returns as Run does. A *RunningError means another run holds the lock,
+// in this process or another, and nothing was recorded. The caller must
+// call perform, which releases the lock; until then no customer is read.
+func (im *Importer) Begin(ctx context.Context, trigger shopsync.Trigger) (*shopsync.SyncRun, func() (*shopsync.SyncRun, error), error) {
 	release, err := im.store.LockSync()
 	if errors.Is(err, shopsync.ErrSyncRunning) {
 		running, _ := im.store.RunningRun(ctx)
@@ -130,11 +131,11 @@ func (im *Importer) Start(ctx context.Context, trigger shopsync.Trigger) (*shops
 		return nil, nil, err
 	}
 	first := *run
-	wait := func() (*shopsync.SyncRun, error) {
+	perform := func() (*shopsync.SyncRun, error) {
 		defer release()
 		return im.run(ctx, run, checkpoint)
 	}
-	return &first, wait, nil
+	return &first, perform, nil
 }
 
 func (im *Importer) run(ctx context.Context, run *shopsync.SyncRun, checkpoint int64) (*shopsync.SyncRun, error) {

@@ -47,7 +47,7 @@ func (s *Syncer) Trigger(trigger shopsync.Trigger) (run *shopsync.SyncRun, start
 	if err := s.ctx.Err(); err != nil {
 		return nil, false, fmt.Errorf("shutting down: %w", err)
 	}
-	run, wait, err := s.im.Start(s.ctx, trigger)
+	run, perform, err := s.im.Begin(s.ctx, trigger)
 	var busy *RunningError
 	if errors.As(err, &busy) {
 		if busy.Run == nil {
@@ -65,7 +65,7 @@ func (s *Syncer) Trigger(trigger shopsync.Trigger) (run *shopsync.SyncRun, start
 	go func() {
 		defer s.wg.Done()
 		defer close(done)
-		final, err := s.finish(wait)
+		final, err := s.finish(perform)
 		s.mu.Lock()
 		s.current = nil
 		s.mu.Unlock()
@@ -77,16 +77,16 @@ func (s *Syncer) Trigger(trigger shopsync.Trigger) (run *shopsync.SyncRun, start
 	return &cur, true, nil
 }
 
-// finish runs the import, turning a panic into a failed run: one bad run
-// never stops the daemon or later runs.
-func (s *Syncer) finish(wait func() (*shopsync.SyncRun, error)) (run *shopsync.SyncRun, err error) {
+// finish performs the import Begin claimed, turning a panic into a failed
+// run: one bad run never stops the daemon or later runs.
+func (s *Syncer) finish(perform func() (*shopsync.SyncRun, error)) (run *shopsync.SyncRun, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("sync run panicked: %v", p)
 			s.logger.Error("sync run panicked", "error", err)
 		}
 	}()
-	return wait()
+	return perform()
 }
 
 // Running returns the run this process is doing, if any.

@@ -32,6 +32,7 @@ const (
 // every process) holds a secret or a customer's email, and that /metrics
 // and /sync/status hold no secret.
 func TestAuditSecretsAndPIIInLogs(t *testing.T) {
+	t.Parallel() // an in-process daemon on its own port and store
 	for _, pass := range []string{"access_token", "client_credentials"} {
 		t.Run(pass, func(t *testing.T) { auditPass(t, pass == "client_credentials") })
 	}

@@ -213,6 +213,7 @@ func (b *browser) screenshot(name string) {
 // a search by a CJK name finds the customer, whose page explains each
 // change; and nothing is wider than a phone.
 func TestBrowserDashboard(t *testing.T) {
+	t.Parallel() // an in-process daemon on its own port and store
 	b := newBrowser(t)
 	sim, env := shopEnv(t, shopifytest.Options{Customers: 2000, Seed: 61})
 	// One 山田 in the shop: the generator makes about thirty (山田 太郎),
@@ -470,6 +471,7 @@ func TestBrowserDashboard(t *testing.T) {
 // a phone, as what happened and what to do, the technical error one
 // click away, and nothing says the next run will get past it.
 func TestBrowserFailedImport(t *testing.T) {
+	t.Parallel() // an in-process daemon on its own port and store
 	b := newBrowser(t)
 	_, env := shopEnv(t, shopifytest.Options{Customers: 20, Seed: 62})
 	env["SHOPSYNC_SHOPIFY_ACCESS_TOKEN"] = "shpat_wrong_SECRET"

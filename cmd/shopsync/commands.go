@@ -54,11 +54,10 @@ it; auto (the default) uses bulk where it is expected to be faster.`,
 				cfg.Sync.Engine = engine
 			}
 			showBar := !noProgress && isTerminal(e.stderr)
-			minLevel := slog.LevelDebug
+			logger := e.logger(cfg.Log)
 			if showBar {
-				minLevel = slog.LevelWarn // the bar owns the terminal; warnings still show
+				logger = e.quietLogger(cfg.Log, slog.LevelWarn) // the bar owns the terminal; warnings still show
 			}
-			logger := e.logger(cfg.Log, minLevel)
 			return e.runSync(cmd.Context(), cfg, logger, showBar)
 		},
 	}
@@ -194,7 +193,7 @@ func (e *env) openStore(ctx context.Context) (Config, *store.DB, error) {
 	}
 	db, err := openExisting(ctx, cfg.Store.Path)
 	if err == nil {
-		warnPermissions(db, e.logger(cfg.Log, slog.LevelDebug))
+		warnPermissions(db, e.logger(cfg.Log))
 	}
 	return cfg, db, err
 }

@@ -322,7 +322,7 @@ func TestServeKilledMidBurst(t *testing.T) {
 	sim, env := shopEnv(t, shopifytest.Options{Customers: 2000, Seed: 62})
 	env = serveEnv(env)
 	env["SHOPSYNC_LOG_LEVEL"] = "info"
-	d := startDaemon(t, env)
+	d := startProcess(t, env) // SIGKILL needs a process
 	d.importAll()
 
 	sender := shopifytest.NewWebhookSender(shopifytest.WebhookOptions{Secret: e2eWebhookSecret, ShopDomain: e2eShopDomain})

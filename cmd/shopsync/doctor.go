@@ -34,11 +34,10 @@ Exit code 0 when nothing failed (warnings allowed), 1 when a check failed.`,
 			if err != nil {
 				return err
 			}
-			minLevel := slog.LevelError // the report says what the logs would
+			logger := e.quietLogger(cfg.Log, slog.LevelError) // the report says what the logs would
 			if e.verbose {
-				minLevel = slog.LevelDebug
+				logger = e.logger(cfg.Log)
 			}
-			logger := e.logger(cfg.Log, minLevel)
 			client, err := shopify.NewClient(cfg.shopifyConfig(), logger)
 			if err != nil {
 				return usageError{err}

@@ -56,6 +56,7 @@ func TestDoctorCommand(t *testing.T) {
 // webhooks.address, both doctor and the page's Check connection see a
 // signed test delivery reach it, and the subscriptions in place.
 func TestDoctorThroughTheDaemon(t *testing.T) {
+	t.Parallel() // an in-process daemon on its own port and store
 	sim, env := shopEnv(t, shopifytest.Options{Customers: 20, Seed: 82})
 	_ = sim
 	addr := freePort(t)

@@ -31,7 +31,7 @@ func TestServeUnverifiedFloodBounded(t *testing.T) {
 	if v := os.Getenv("FLOOD_GODEBUG"); v != "" {
 		env["GODEBUG"] = v
 	}
-	d := startDaemon(t, env)
+	d := startProcess(t, env) // its peak RSS is the measure
 	addr := strings.TrimPrefix(d.url, "http://")
 	ids := sim.CustomerIDs()
 

@@ -135,11 +135,22 @@ func (e *env) config(local bool) (Config, error) {
 	return cfg, nil
 }
 
-// logger builds the process's logger from the configuration. minLevel
-// raises the level, e.g. while a progress bar owns the terminal.
-func (e *env) logger(cfg LogConfig, minLevel slog.Level) *slog.Logger {
+// logger builds the process's logger from the configuration: log.level
+// and log.format, as set.
+func (e *env) logger(cfg LogConfig) *slog.Logger {
+	level, _ := parseLevel(cfg.Level) // validated with the configuration
+	return e.newLogger(cfg, level)
+}
+
+// quietLogger is logger with records below floor dropped, whatever
+// log.level says: for when something else speaks on the terminal, such as
+// sync's progress bar or doctor's report.
+func (e *env) quietLogger(cfg LogConfig, floor slog.Level) *slog.Logger {
 	level, _ := parseLevel(cfg.Level)
-	level = max(level, minLevel)
+	return e.newLogger(cfg, max(level, floor))
+}
+
+func (e *env) newLogger(cfg LogConfig, level slog.Level) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler = slog.NewTextHandler(e.stderr, opts)
 	if cfg.Format == "json" {

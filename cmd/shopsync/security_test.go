@@ -36,6 +36,7 @@ func (d *daemon) hostCall(method, path, host string, bearer bool) (int, string) 
 // (loopback, no sync token): a request naming another host gets 421,
 // loopback names are served.
 func TestServeDNSRebinding(t *testing.T) {
+	t.Parallel() // an in-process daemon on its own port and store
 	_, env := shopEnv(t, shopifytest.Options{Customers: 5, Seed: 71})
 	env = serveEnv(env)
 	delete(env, "SHOPSYNC_HTTP_SYNC_TOKEN")
@@ -58,6 +59,7 @@ func TestServeDNSRebinding(t *testing.T) {
 // TestServeAllowedHosts: with a sync token, http.allowed_hosts restricts
 // the names the daemon answers to.
 func TestServeAllowedHosts(t *testing.T) {
+	t.Parallel() // an in-process daemon on its own port and store
 	_, env := shopEnv(t, shopifytest.Options{Customers: 5, Seed: 72})
 	env = serveEnv(env)
 	env["SHOPSYNC_HTTP_ALLOWED_HOSTS"] = "sync.shop.example, other.example"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,19 +12,13 @@ import (
 	gosync "sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/robfig/cron/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/shopsync/shopsync"
-	"github.com/shopsync/shopsync/doctor"
-	"github.com/shopsync/shopsync/mapping"
 	"github.com/shopsync/shopsync/server"
 	"github.com/shopsync/shopsync/shopify"
 	"github.com/shopsync/shopsync/store"
 	ssync "github.com/shopsync/shopsync/sync"
-	"github.com/shopsync/shopsync/webhook"
 )
 
 func (e *env) serveCommand() *cobra.Command {
@@ -41,16 +34,32 @@ SIGTERM or SIGINT shut it down gracefully: in-flight webhooks are committed
 and answered, the running import stops at a checkpoint, the store closes last.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := e.config(false)
+			cfg, err := e.serveConfig()
 			if err != nil {
 				return err
 			}
-			if err := checkListen(cfg.HTTP); err != nil {
-				return usageError{fmt.Errorf("invalid configuration:\n%w", err)}
+			// The soft memory limit is process-wide: the command sets it
+			// for the daemon's process, and a Daemon that a test runs
+			// leaves the test's process alone.
+			if e.getenv("GOMEMLIMIT") == "" {
+				debug.SetMemoryLimit(defaultMemoryLimit)
 			}
-			return e.serve(cmd.Context(), cfg, e.logger(cfg.Log, slog.LevelDebug))
+			return e.serve(cmd.Context(), NewDaemon(cfg, e.logger(cfg.Log)))
 		},
 	}
+}
+
+// serveConfig loads the daemon's configuration and validates it, listener
+// included.
+func (e *env) serveConfig() (Config, error) {
+	cfg, err := e.config(false)
+	if err != nil {
+		return cfg, err
+	}
+	if err := checkListen(cfg.HTTP); err != nil {
+		return cfg, usageError{fmt.Errorf("invalid configuration:\n%w", err)}
+	}
+	return cfg, nil
 }
 
 // checkListen refuses a listener reachable from other machines without a
@@ -90,163 +99,18 @@ const (
 // the heap double (TestServeUnverifiedFloodBounded).
 const defaultMemoryLimit = 64 << 20
 
-func (e *env) serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
-	if e.getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(defaultMemoryLimit)
-	}
-	mapper, err := mapping.New(cfg.Mapping)
-	if err != nil {
-		return usageError{err}
-	}
-	client, err := shopify.NewClient(cfg.shopifyConfig(), logger)
-	if err != nil {
-		return usageError{err}
-	}
-	loc, err := time.LoadLocation(cfg.Sync.Timezone)
-	if err != nil {
-		return usageError{fmt.Errorf("sync.timezone: %w", err)}
-	}
-	db, err := store.Open(ctx, cfg.Store.Path)
-	if err != nil {
+// serve runs the daemon until ctx ends (SIGTERM or SIGINT) or its HTTP
+// server fails, then closes it.
+func (e *env) serve(ctx context.Context, d *Daemon) error {
+	if err := d.Run(ctx); err != nil {
 		return err
 	}
-	defer db.Close() // last: after every user of the store has stopped
-	warnPermissions(db, logger)
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shopsync_sqlite_memory_bytes",
-			Help: "Bytes SQLite has allocated in this process (page caches, statements)."},
-			func() float64 { used, _ := store.SQLiteMemory(); return float64(used) }))
-	runMetrics := server.NewRunMetrics(reg)
-	server.RegisterClient(reg, client.Stats)
-	hookMetrics := webhook.NewMetrics(reg)
-	if t, ok, err := lastSuccess(ctx, db); err != nil {
-		return err
-	} else if ok {
-		runMetrics.SetLastSuccess(t)
-	}
-
-	// Background work lives until shutdown has stopped the HTTP server;
-	// it is cancelled then, not at the signal, so that in-flight requests
-	// finish against a working daemon.
-	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopBG()
-
-	im := ssync.New(db, client, mapper, logger)
-	im.SetEngine(ssync.Engine(cfg.Sync.Engine))
-	syncer := ssync.NewSyncer(bg, im, logger)
-	subs := &subscriptionState{s: server.SubscriptionState{State: "not_configured"}}
-	ensure := func() {}
-	if addr := cfg.Webhooks.Address; addr != "" {
-		subs.set(server.SubscriptionState{State: "unknown", Address: addr})
-		ensure = func() { subs.set(ensureSubscriptions(bg, client, addr, logger)) }
-	}
-	syncer.OnFinish = func(run *shopsync.SyncRun, err error) {
-		runMetrics.Observe(run)
-		if err == nil {
-			countCustomers(bg, client, db, logger) // the copy against Shopify, right after the import
-		}
-	}
-
-	committer := webhook.NewCommitter(db)
-	refetcher := ssync.NewRefetcher(db, client, mapper, cfg.Sync.RefetchDelay, logger)
-	secrets := append([]string{cfg.Shopify.ClientSecret}, cfg.Shopify.WebhookSecrets...)
-	rejections := server.NewRejectionLog(db, logger)
-	hooks := webhook.NewHandler(webhook.Config{
-		Shop: cfg.Shopify.Shop, Secrets: secrets, Mapper: mapper, Committer: committer,
-		Metrics: hookMetrics, Logger: logger, OnQueued: refetcher.Poke, OnReject: rejections.Add,
-		ShopifyNow: client.ShopifyNow,
-	})
-	// shopsync's own test deliveries (doctor, Check connection) are
-	// answered in front of the receiver and never stored.
-	testDeliveries := doctor.NewTestReceiver(wakeOnBulkFinish(hooks, im.WakeBulk), cfg.Shopify.Shop, secrets)
-	if cfg.Shopify.ClientSecret == "" && len(cfg.Shopify.WebhookSecrets) == 0 {
-		logger.Warn("no webhook secret configured: every webhook will be refused with 401; set shopify.webhook_secrets or shopify.client_secret")
-	}
-
-	sched := cron.New(cron.WithLocation(loc))
-	entry, err := sched.AddFunc(cfg.Sync.Schedule, func() {
-		run, started, err := syncer.RunAndWait(shopsync.TriggerSchedule)
-		switch {
-		case err != nil:
-			logger.Error("scheduled sync not run", "error", err)
-		case !started:
-			logger.Info("scheduled sync skipped: a run is going", "run_id", run.ID)
-		}
-		ensure() // Shopify deletes a subscription after 8 failed deliveries
-	})
-	if err != nil {
-		return usageError{fmt.Errorf("sync.schedule: %w", err)}
-	}
-
-	attrs := mapper.Attributes()
-	api := server.New(server.Config{
-		Store: db, Syncer: syncer, Webhooks: testDeliveries, Gatherer: reg, Logger: logger,
-		SyncToken: cfg.HTTP.SyncToken, AllowedHosts: cfg.HTTP.AllowedHosts,
-		NextRun: func() time.Time { return sched.Entry(entry).Next }, ClientStats: client.Stats,
-		Shop: cfg.Shopify.Shop, APIVersion: cfg.Shopify.APIVersion,
-		ClientCredentials: cfg.Shopify.AccessToken == "",
-		Rejections:        rejections, Subscriptions: subs.get, TestDeliveries: testDeliveries,
-		Doctor: func(ctx context.Context) doctor.Report {
-			return doctor.Run(ctx, doctor.Config{
-				Shopify: client, Shop: cfg.Shopify.Shop, APIVersion: cfg.Shopify.APIVersion,
-				ClientCredentials: cfg.Shopify.AccessToken == "",
-				WebhookAddress:    cfg.Webhooks.Address, WebhookSecret: firstSecret(cfg), Received: testDeliveries.Received,
-				StorePath: cfg.Store.Path, Store: db,
-			})
-		},
-		ExportCSV: func(ctx context.Context, w io.Writer, excel bool) error {
-			return exportCSV(ctx, db, w, attrs, csvOptions{excel: excel})
-		},
-	})
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-	if err != nil {
-		return fmt.Errorf("http.listen: %w", err)
-	}
-	srv := &http.Server{
-		Handler: api, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
-		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: 64 << 10,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(e.stdout, "shopsync serving on http://%s\n", ln.Addr())
-	logger.Info("serving", "addr", ln.Addr().String(), "shop", cfg.Shopify.Shop,
-		"schedule", cfg.Sync.Schedule, "timezone", loc.String(), "reconcile_every", cfg.Sync.ReconcileEvery)
-
-	var workers gosync.WaitGroup
-	sched.Start()
-	workers.Go(func() { refetcher.Run(bg, time.Minute) })
-	workers.Go(func() { rejections.Run(bg, rejectionFlush) })
-	workers.Go(func() {
-		sweeper := ssync.NewSweeper(&sweepRecorder{DB: db}, client, mapper, cfg.Sync.ReconcileOverlap, logger)
-		maintain(bg, db, sweeper, cfg.Sync.ReconcileEvery, runMetrics, func() { countCustomers(bg, client, db, logger) }, logger)
-	})
-	workers.Go(ensure)
-	workers.Go(func() { countCustomers(bg, client, db, logger) })
-
-	var serveErr error
+	fmt.Fprintf(e.stdout, "shopsync serving on http://%s\n", d.Addr())
 	select {
 	case <-ctx.Done():
-	case serveErr = <-served:
+	case <-d.Done():
 	}
-	logger.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		logger.Warn("http shutdown", "error", err)
-	}
-	<-sched.Stop().Done()
-	stopBG() // the import stops at its next request; its checkpoint stays
-	syncer.Wait()
-	workers.Wait()
-	committer.Close()
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return fmt.Errorf("http server: %w", serveErr)
-	}
-	logger.Info("stopped")
-	return nil
+	return d.Close(context.WithoutCancel(ctx))
 }
 
 // wakeOnBulkFinish calls wake after h accepted (200) a bulk_operations/finish

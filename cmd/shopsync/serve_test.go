@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -26,14 +27,18 @@ const (
 	e2eWebhookSecret = "whsec_e2e_SECRET"
 )
 
-// daemon is a running `shopsync serve` (the real binary).
+// daemon is a running `shopsync serve` under test: a Daemon in the test's
+// process (startDaemon), or the real binary in its own (startProcess) for
+// what needs a process: signals, SIGKILL, its memory.
 type daemon struct {
 	t      *testing.T
-	cmd    *exec.Cmd
 	url    string
-	mu     gosync.Mutex
-	stderr bytes.Buffer
-	exited chan error
+	logBuf *logBuffer // the daemon's log lines (the process's stderr)
+
+	main *Daemon // startDaemon
+
+	cmd    *exec.Cmd  // startProcess
+	exited chan error // startProcess: the process's exit, put back after reading
 }
 
 // serveEnv adds the daemon's keys to a shopEnv environment.
@@ -45,19 +50,67 @@ func serveEnv(env map[string]string) map[string]string {
 	return env
 }
 
-// startDaemon starts the real binary's serve and waits until it listens.
-func startDaemon(t *testing.T, env map[string]string) *daemon {
+// mustRunDaemon runs the Daemon for cfg in the test's process, on the
+// address cfg.HTTP.Listen names (127.0.0.1:0 in tests), and closes it when
+// the test ends.
+func mustRunDaemon(t *testing.T, cfg Config, logger *slog.Logger) *Daemon {
 	t.Helper()
-	d := &daemon{t: t, cmd: command(binary(t), env, "serve"), exited: make(chan error, 1)}
+	d := NewDaemon(cfg, logger)
+	if err := d.Run(context.Background()); err != nil {
+		t.Fatalf("run the daemon: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := closeDaemon(d); err != nil {
+			t.Errorf("close the daemon: %v", err)
+		}
+	})
+	return d
+}
+
+// closeDaemon closes d, failing if that takes longer than 20 s: a stuck
+// shutdown fails the test instead of hanging it.
+func closeDaemon(d *Daemon) error {
+	closed := make(chan error, 1)
+	go func() { closed <- d.Close(context.Background()) }()
+	select {
+	case err := <-closed:
+		return err
+	case <-time.After(20 * time.Second):
+		return errors.New("not closed after 20 s")
+	}
+}
+
+// startDaemon runs `shopsync serve` in the test's process: the
+// configuration is read from vars (SHOPSYNC_* variables) and validated as
+// the serve command does, and the logs are built as its own are.
+func startDaemon(t *testing.T, vars map[string]string) *daemon {
+	t.Helper()
+	d := &daemon{t: t, logBuf: &logBuffer{}}
+	t.Cleanup(func() { // after the daemon closed: its last lines are in
+		if t.Failed() {
+			t.Logf("daemon logs:\n%s", d.logs())
+		}
+	})
+	e := &env{stdout: io.Discard, stderr: d.logBuf, getenv: envOf(vars)}
+	cfg, err := e.serveConfig()
+	if err != nil {
+		t.Fatalf("serve configuration: %v", err)
+	}
+	d.main = mustRunDaemon(t, cfg, e.logger(cfg.Log))
+	d.url = "http://" + d.main.Addr().String()
+	return d
+}
+
+// startProcess starts the real binary's serve and waits until it listens,
+// reading its address from the line it prints.
+func startProcess(t *testing.T, env map[string]string) *daemon {
+	t.Helper()
+	d := &daemon{t: t, logBuf: &logBuffer{}, cmd: command(binary(t), env, "serve"), exited: make(chan error, 1)}
 	stdout, err := d.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.cmd.Stderr = writerFunc(func(p []byte) (int, error) {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		return d.stderr.Write(p)
-	})
+	d.cmd.Stderr = d.logBuf
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -90,19 +143,37 @@ func startDaemon(t *testing.T, env map[string]string) *daemon {
 	return d
 }
 
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
-func (d *daemon) logs() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.stderr.String()
+// logBuffer collects log lines written from several goroutines.
+type logBuffer struct {
+	mu gosync.Mutex
+	b  bytes.Buffer
 }
 
-// stop sends SIGTERM and waits for a clean exit.
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// logs returns what the daemon has logged so far.
+func (d *daemon) logs() string { return d.logBuf.String() }
+
+// stop shuts the daemon down as SIGTERM does, and waits for it: Close for
+// a Daemon, SIGTERM and a clean exit for the process.
 func (d *daemon) stop() {
 	d.t.Helper()
+	if d.main != nil {
+		if err := closeDaemon(d.main); err != nil {
+			d.t.Fatalf("close the daemon: %v", err)
+		}
+		return
+	}
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-d.exited:
@@ -179,6 +250,9 @@ func (d *daemon) importAll() *shopsync.SyncRun {
 // runs `shopsync sync` in another process meanwhile: one run, whose id
 // both presses get; the other process says a run is going.
 func TestServeSyncNowSingleFlight(t *testing.T) {
+	t.Parallel() // an in-process daemon on its own port and store
+	// Built before the run starts: the other process must meet the run.
+	bin := binary(t)
 	sim, env := shopEnv(t, shopifytest.Options{Customers: 1200, Seed: 31, Latency: 60 * time.Millisecond})
 	d := startDaemon(t, serveEnv(env))
 
@@ -209,7 +283,7 @@ func TestServeSyncNowSingleFlight(t *testing.T) {
 	if code := d.call("POST", "/sync", &second); code != http.StatusAccepted || second.Started || second.RunID != first.RunID {
 		t.Fatalf("second press: %d %+v, want run %d not started", code, second, first.RunID)
 	}
-	out, err := command(binary(t), env, "sync", "--no-progress").CombinedOutput()
+	out, err := command(bin, env, "sync", "--no-progress").CombinedOutput()
 	var exitErr *exec.ExitError
 	if !errors.As(err, &exitErr) || exitErr.ExitCode() != exitBusy {
 		t.Errorf("shopsync sync during the daemon's run: %v: %s", err, out)
@@ -296,6 +370,7 @@ func TestServeSyncNowSingleFlight(t *testing.T) {
 // TestServeScheduledRunFires runs the schedule every second: runs fire,
 // one at a time, and are recorded with the schedule trigger.
 func TestServeScheduledRunFires(t *testing.T) {
+	t.Parallel() // an in-process daemon on its own port and store
 	_, env := shopEnv(t, shopifytest.Options{Customers: 300, Seed: 32})
 	env = serveEnv(env)
 	env["SHOPSYNC_SYNC_SCHEDULE"] = "@every 1s"
@@ -323,10 +398,13 @@ func TestServeScheduledRunFires(t *testing.T) {
 	d.stop()
 }
 
-// TestServeShutdownMidImport sends SIGTERM during an import: the daemon
-// stops promptly, the run is recorded as failed with a checkpoint, and
-// the next run resumes it and ends with every customer exactly once.
+// TestServeShutdownMidImport stops the daemon during an import as SIGTERM
+// does, with Close (TestServeShutdownMidBurst sends the binary the real
+// signal): the daemon stops promptly, the run is recorded as failed with
+// a checkpoint, and the next run resumes it and ends with every customer
+// exactly once.
 func TestServeShutdownMidImport(t *testing.T) {
+	t.Parallel() // an in-process daemon on its own port and store
 	sim, env := shopEnv(t, shopifytest.Options{Customers: 2000, Seed: 33, Latency: 100 * time.Millisecond})
 	d := startDaemon(t, serveEnv(env))
 	var started struct {

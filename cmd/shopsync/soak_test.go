@@ -45,7 +45,7 @@ func TestSoak(t *testing.T) {
 	env["SHOPSYNC_SHOPIFY_MAX_RETRIES"] = "3"
 	env["SHOPSYNC_SYNC_SCHEDULE"] = "@every 2m"
 	env["SHOPSYNC_SYNC_RECONCILE_EVERY"] = "1m"
-	d := startDaemon(t, env)
+	d := startProcess(t, env) // its RSS is watched
 	d.importAll()
 	if stdout, stderr, code := runCLI(t, env, "webhooks", "register", "--address", d.url+"/webhooks/shopify"); code != exitOK {
 		t.Fatalf("webhooks register: exit %d\n%s%s", code, stdout, stderr)

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -33,6 +35,24 @@ func integrityCheck(t *testing.T, path string) {
 	if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&res); err != nil || res != "ok" {
 		t.Errorf("integrity_check of %s: %q %v", path, res, err)
 	}
+}
+
+// logRecords decodes log lines written with log.format json, one record a
+// line, to check their keys and values rather than a layout.
+func logRecords(t *testing.T, logs string) []map[string]any {
+	t.Helper()
+	var recs []map[string]any
+	for line := range strings.Lines(logs) {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var r map[string]any
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("a log line is not a JSON record: %v: %s", err, line)
+		}
+		recs = append(recs, r)
+	}
+	return recs
 }
 
 // uniqueValues returns the personal values of customer id that no other
@@ -71,6 +91,7 @@ func uniqueValues(t *testing.T, sim *shopifytest.Server, id int64) []string {
 // (Shopify delivers it again) and the log says why; once the reader ends,
 // the redelivery is answered 200 and the customer's bytes are gone.
 func TestStoreLongReader(t *testing.T) {
+	t.Parallel() // an in-process daemon on its own port and store
 	sqlite3, err := exec.LookPath("sqlite3")
 	if err != nil {
 		t.Skip("needs the sqlite3 shell: apt-get install -y sqlite3")
@@ -79,6 +100,7 @@ func TestStoreLongReader(t *testing.T) {
 	sim, env := shopEnv(t, shopifytest.Options{Customers: 1000, Seed: 71})
 	env = serveEnv(env)
 	env["SHOPSYNC_LOG_LEVEL"] = "info"
+	env["SHOPSYNC_LOG_FORMAT"] = "json" // records to read by key, whatever the text layout
 	path := env["SHOPSYNC_STORE_PATH"]
 	d := startDaemon(t, env)
 	d.importAll()
@@ -144,13 +166,13 @@ func TestStoreLongReader(t *testing.T) {
 		t.Errorf("redact answered after %s: the wait for readers must be bounded", took)
 	}
 	eventually(t, "the log says why the redaction failed", func() string {
-		for _, line := range strings.Split(d.logs(), "\n") {
-			if strings.Contains(line, `msg="webhook not stored" component=webhook topic=customers/redact`) &&
-				strings.Contains(line, "readers kept the WAL busy") {
+		for _, r := range logRecords(t, d.logs()) {
+			if r["msg"] == "webhook not stored" && r["component"] == "webhook" && r["topic"] == "customers/redact" &&
+				strings.Contains(fmt.Sprint(r["error"]), "readers kept the WAL busy") {
 				return ""
 			}
 		}
-		return "no such line:\n" + d.logs()
+		return "no such record:\n" + d.logs()
 	})
 	if c := d.contact(victim); c != nil {
 		t.Errorf("redacted customer still served while the WAL was busy")

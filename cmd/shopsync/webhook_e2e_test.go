@@ -81,6 +81,7 @@ func eventually(t *testing.T, what string, check func() string) {
 // follows: profile, consent, tags, purchasing summary, create (completed
 // by a re-fetch), delete, redact.
 func TestServeWebhookFlows(t *testing.T) {
+	t.Parallel() // an in-process daemon on its own port and store
 	sim, env, d := webhookShop(t, 300, shopifytest.Gen2025_01)
 	ctx := context.Background()
 	ids := sim.CustomerIDs()
@@ -241,6 +242,7 @@ func TestServeWebhookFlows(t *testing.T) {
 // effect; bad signatures, another shop, missing headers, bad JSON and
 // oversize bodies get 4xx and store nothing.
 func TestServeWebhookAbuse(t *testing.T) {
+	t.Parallel() // an in-process daemon on its own port and store
 	sim, _, d := webhookShop(t, 50, shopifytest.Gen2024_04)
 	ctx := context.Background()
 	url := d.url + "/webhooks/shopify"
@@ -328,7 +330,7 @@ func TestServeWebhookAbuse(t *testing.T) {
 func TestServeShutdownMidBurst(t *testing.T) {
 	sim, env := shopEnv(t, shopifytest.Options{Customers: 2000, Seed: 52})
 	env = serveEnv(env)
-	d := startDaemon(t, env)
+	d := startProcess(t, env) // SIGTERM through the signal handling of main
 	d.importAll()
 
 	sender := shopifytest.NewWebhookSender(shopifytest.WebhookOptions{Secret: e2eWebhookSecret, ShopDomain: e2eShopDomain})
@@ -419,6 +421,7 @@ func ptrTo[T any](v T) *T { return &v }
 // subscribes at start, and after a scheduled run puts back a subscription
 // Shopify deleted (it does after 8 failed deliveries).
 func TestServeReassertsSubscriptions(t *testing.T) {
+	t.Parallel() // an in-process daemon on its own port and store
 	sim, env := shopEnv(t, shopifytest.Options{Customers: 20, Seed: 53, ShopDomain: e2eShopDomain,
 		WebhookSecret: e2eWebhookSecret})
 	env = serveEnv(env)

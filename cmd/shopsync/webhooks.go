@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/url"
 	"text/tabwriter"
 
@@ -41,7 +40,7 @@ configuration or address.`,
 			if err := shopify.ValidateWebhookAddress(address); err != nil {
 				return usageError{fmt.Errorf("--address: %w", err)}
 			}
-			client, err := shopify.NewClient(cfg.shopifyConfig(), e.logger(cfg.Log, slog.LevelDebug))
+			client, err := shopify.NewClient(cfg.shopifyConfig(), e.logger(cfg.Log))
 			if err != nil {
 				return usageError{err}
 			}
@@ -64,7 +63,7 @@ configuration or address.`,
 			if err != nil {
 				return err
 			}
-			client, err := shopify.NewClient(cfg.shopifyConfig(), e.logger(cfg.Log, slog.LevelDebug))
+			client, err := shopify.NewClient(cfg.shopifyConfig(), e.logger(cfg.Log))
 			if err != nil {
 				return usageError{err}
 			}
