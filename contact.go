@@ -1,7 +1,11 @@
 // Package shopsync holds the domain types shared by every part of shopsync:
-// the contact kept for each Shopify customer, its typed attributes, and the
-// record of a sync run. It imports nothing internal; storage, the Shopify
-// client, mapping and the HTTP server all speak these types.
+// the contact kept for each Shopify customer and its typed attributes; the
+// versions a merge compares (Part, Clock, Stamp); the writes the rest of
+// shopsync asks of the store (Change and its kinds, Delivery, ImportPage,
+// BulkBatch) and what they did (Result, Outcome); and the record of a sync
+// run. It imports nothing internal: the store, the Shopify client, the
+// webhook receiver, mapping and the HTTP server all speak these types, and
+// depend on one another through small interfaces over them.
 package shopsync
 
 import (

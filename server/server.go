@@ -1,5 +1,9 @@
-// Package server is shopsync's HTTP API: the webhook receiver, "Sync now",
-// sync status and history, contact lookups, health and metrics.
+// Package server is shopsync's HTTP API and status page: "Sync now", sync
+// status and history, the overview, contact search and lookups, exports,
+// rejected deliveries, "Check connection", health and metrics, behind the
+// guards every request passes (the Host check against DNS rebinding, the
+// API token with its failed-attempt limit). It mounts the webhook
+// receiver (package webhook) at its path.
 package server
 
 import (

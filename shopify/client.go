@@ -1,7 +1,8 @@
-// Package shopify talks to the Shopify Admin REST API: listing, counting
-// and fetching customers, through go-shopify over a transport that paces
-// requests to the shop's leaky bucket and retries what can be retried.
-// It imports nothing internal.
+// Package shopify talks to the Shopify Admin API: listing, counting and
+// fetching customers over REST, full reads through GraphQL bulk
+// operations, webhook subscriptions, and the checks doctor runs, through
+// go-shopify over a transport that paces requests to the shop's leaky
+// bucket and retries what can be retried. It imports nothing internal.
 package shopify
 
 import (
@@ -257,28 +258,29 @@ func nextPage(header string) (*goshopify.ListOptions, error) {
 	}
 	for link := range strings.SplitSeq(header, ",") {
 		target, params, _ := strings.Cut(strings.TrimSpace(link), ";")
-		target, ok := strings.CutPrefix(strings.TrimSpace(target), "<")
-		if target, ok = strings.CutSuffix(target, ">"); !ok {
-			return nil, fmt.Errorf("Link header: %q is not <URL>; rel=...", link)
+		target, open := strings.CutPrefix(strings.TrimSpace(target), "<")
+		target, closed := strings.CutSuffix(target, ">")
+		if !open || !closed {
+			return nil, fmt.Errorf("link header: %q is not <URL>; rel=…", link)
 		}
 		if !hasRel(params, "next") {
 			continue
 		}
 		u, err := url.Parse(target)
 		if err != nil {
-			return nil, fmt.Errorf("Link header: next URL: %w", err)
+			return nil, fmt.Errorf("link header: next URL: %w", err)
 		}
 		q, err := url.ParseQuery(u.RawQuery)
 		if err != nil {
-			return nil, fmt.Errorf("Link header: next URL: %w", err)
+			return nil, fmt.Errorf("link header: next URL: %w", err)
 		}
 		next := &goshopify.ListOptions{PageInfo: q.Get("page_info")}
 		if next.PageInfo == "" {
-			return nil, errors.New("Link header: the next URL has no page_info")
+			return nil, errors.New("link header: the next URL has no page_info")
 		}
 		if l := q.Get("limit"); l != "" {
 			if next.Limit, err = strconv.Atoi(l); err != nil || next.Limit <= 0 {
-				return nil, fmt.Errorf("Link header: the next URL's limit %q is not a count", l)
+				return nil, fmt.Errorf("link header: the next URL's limit %q is not a count", l)
 			}
 		}
 		return next, nil

@@ -14,9 +14,8 @@ import (
 )
 
 // decodeCustomers decodes the body of a customers.json listing, giving
-// what encoding/json gives (FuzzDecodeCustomers holds it to that), in
-// under a third of the time (BenchmarkDecodePage: 5.6 against 19.6 µs a
-// customer).
+// what encoding/json gives (FuzzDecodeCustomers holds it to that), faster
+// (BenchmarkDecodePage; the figures are in BENCHMARKS.md).
 //
 // It reads the body token by token with jsontext (the tokenizer of
 // github.com/go-json-experiment/json, the proposed encoding/json/v2) and

@@ -1,11 +1,18 @@
-// Package store keeps shopsync's contact store in SQLite: contacts and
-// their typed attributes, full imports and their checkpoints, and the
+// Package store keeps shopsync's contact store in SQLite: each contact
+// with its typed attributes and the versions of its parts, and everything
+// that keeps the copy exact: full imports (REST pages or a bulk
+// operation's file) with their checkpoints, the contacts an import did not
+// find, the webhook deliveries applied (for duplicates), the contacts to
+// read again, redactions, customer merges, rejected deliveries, and the
 // record of every sync run.
 //
-// One *sql.DB with a single connection takes every write (SQLite allows one
-// writer; queuing in Go beats busy-waiting in SQLite), and a second pool
-// serves reads, which WAL lets run beside the writer. Every exported method
-// is one transaction.
+// Every write is one transaction on the store's one write connection
+// (SQLite allows one writer; queuing in Go beats busy-waiting in SQLite),
+// through one path: a Tx and the writer it holds (writer.go). Every
+// incoming contact, from a webhook or an import page, meets the stored one
+// in one merge (merge.go). Reads run on a pool of their own beside the
+// writer, which WAL allows, and a third connection checkpoints the WAL in
+// the background. Every exported method is one transaction.
 package store
 
 import (
@@ -73,9 +80,8 @@ func dsn(path string, readOnly bool) string {
 		q.Set("_txlock", "immediate")
 		// KiB: 16 MB, four times SQLite's default. A page-ordered import
 		// appends to the table; the cache holds the hot parts of its
-		// indexes. Measured: 16 MB keeps `shopsync sync` of 1,000,000
-		// customers under 64 MB of RSS (64 MB of cache took it to 92 MB)
-		// at the same speed.
+		// indexes. A larger cache bought no speed and cost memory
+		// (BenchmarkSyncMemory; BENCHMARKS.md).
 		q.Set("_cache_size", "-16384")
 	}
 	u.RawQuery = q.Encode()
@@ -124,9 +130,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 // pageSize is the page size of a new store. A contact's row is about a
 // kilobyte: an 8 KB page holds eight instead of three or four, and a
-// commit writes half as many WAL frames, each a checksum and a write.
-// Measured: an import of 50,000 customers 9% faster than with SQLite's
-// default of 4 KB (BENCHMARKS.md).
+// commit writes half as many WAL frames, each a checksum and a write
+// (BenchmarkMapUpsert against SQLite's default of 4 KB; BENCHMARKS.md).
 const pageSize = 8192
 
 // createFile gives a store file that does not exist yet, or is empty, its

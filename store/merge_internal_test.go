@@ -232,7 +232,7 @@ func TestMergePartsFieldByField(t *testing.T) {
 	if m := mergeParts(&r, ptr(whole("c@x", "third", 30)), at(30), true); m.taken == 0 {
 		t.Fatalf("read: got %+v", m)
 	}
-	if *r.c.Email != "c@x" || r.stamps.fields != nil && len(r.stamps.fields) != 0 {
+	if *r.c.Email != "c@x" || len(r.stamps.fields) != 0 {
 		t.Errorf("after a newer read: email %s, field stamps %+v; want c@x and none", *r.c.Email, r.stamps.fields)
 	}
 	// An older trimmed payload is stale.

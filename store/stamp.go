@@ -33,14 +33,6 @@ type fieldStamp struct {
 	stamp shopsync.Stamp
 }
 
-// of returns the stamp field key of part p is versioned by.
-func (s *stamps) of(p shopsync.Part, key string) shopsync.Stamp {
-	if f, ok := s.fields[key]; ok {
-		return f.stamp
-	}
-	return s.part[p]
-}
-
 // setField versions one field apart from its part.
 func (s *stamps) setField(p shopsync.Part, key string, st shopsync.Stamp) {
 	if s.fields == nil {

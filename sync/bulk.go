@@ -91,7 +91,7 @@ func (im *Importer) importBulk(ctx context.Context, run *shopsync.SyncRun, check
 	before := plan.count
 	if before.N < 0 {
 		if before, _, err = src.CountCustomersExact(ctx); err != nil {
-			return fmt.Errorf("count customers: %w", err)
+			return err
 		}
 	}
 	run.Total = before.N
@@ -140,7 +140,7 @@ func (im *Importer) importBulk(ctx context.Context, run *shopsync.SyncRun, check
 	}
 	after, _, err := src.CountCustomersExact(ctx)
 	if err != nil {
-		return fmt.Errorf("count customers: %w", err)
+		return err
 	}
 	counts := []shopify.Count{before, after}
 	if job.OperationID == op.ID && job.Expected > 0 { // resumed: the count when the job was submitted too

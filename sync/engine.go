@@ -213,7 +213,7 @@ func (im *Importer) importWith(ctx context.Context, run *shopsync.SyncRun, check
 	run.Engine = shopsync.EngineREST
 	total, err := im.source.CountCustomers(ctx)
 	if err != nil {
-		return fmt.Errorf("count customers: %w", err)
+		return err
 	}
 	if total < im.minBulk {
 		return im.importPages(ctx, run, checkpoint, total)

@@ -1,5 +1,9 @@
-// Package sync runs shopsync's sync runs: the full, resumable import of
-// every Shopify customer into the store.
+// Package sync keeps the store equal to the shop through the Admin API:
+// the full, resumable import of every customer (over REST pages or a
+// GraphQL bulk operation, chosen by Engine), the sweep of customers
+// updated since the store's mark, and the re-fetch of contacts a webhook
+// left incomplete or that a merge or delete named. A Syncer runs one of
+// them at a time, on a schedule or on demand.
 //
 // The package is named sync after its folder in the design; it shadows the
 // standard library's sync, which it imports as gosync. Importers alias it
@@ -165,7 +169,7 @@ func (im *Importer) run(ctx context.Context, run *shopsync.SyncRun, checkpoint i
 func (im *Importer) importAll(ctx context.Context, run *shopsync.SyncRun, checkpoint int64) error {
 	total, err := im.source.CountCustomers(ctx)
 	if err != nil {
-		return fmt.Errorf("count customers: %w", err)
+		return err
 	}
 	return im.importPages(ctx, run, checkpoint, total)
 }

@@ -1,6 +1,8 @@
-// Package webhook receives Shopify's webhooks: it verifies each delivery's
-// HMAC over the raw body, decodes the customer topics of both payload
-// generations (2024-04 and the slimmer 2025-01+) into store changes, and
+// Package webhook receives Shopify's webhooks: it bounds the work an
+// unverified sender can cause, verifies each delivery's HMAC over the raw
+// body, checks the unsigned headers against what the body says, decodes
+// the customer topics of both payload generations (2024-04 and the slimmer
+// 2025-01+) and the compliance topics into changes (shopsync.Change), and
 // answers 200 only once the change is durably committed, many concurrent
 // deliveries sharing one commit.
 package webhook

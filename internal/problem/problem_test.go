@@ -20,7 +20,7 @@ import (
 // TestExplain: each common failure, as the packages return it and as a
 // failed run recorded its text, gets its own words and fix.
 func TestExplain(t *testing.T) {
-	wrap := func(err error) error { return fmt.Errorf("count customers: count customers: %w", err) }
+	wrap := func(err error) error { return fmt.Errorf("count customers: %w", err) }
 	refused := &net.OpError{Op: "dial", Net: "tcp", Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}}
 	tests := []struct {
 		name    string
