@@ -60,10 +60,28 @@ var topFields = [...]topField{
 	{shopsync.FieldTags, ".tags", shopsync.PartTags},
 }
 
-// newRecord builds the record of a contact not stored before from
-// incoming data seen at seen, by a merge into an empty record: the parts
-// it carries, nulls elsewhere.
+// newRecord builds the record of a contact not stored before: the merge
+// of in, seen at seen, into an empty record. For a full customer (every
+// part and field whole, attributes sorted by name, as an import maps
+// them) that merge gives in itself, each part stamped, so the record is
+// taken as it is, sharing in's slices: the cheap exit most of an import
+// takes (TestNewRecordIsAMerge holds it to the merge).
 func newRecord(in *shopsync.Contact, seen time.Time, read bool) record {
+	if in.Full == shopsync.AllParts && in.Fields.Has(shopsync.AllFields) && plainAttributes(in.Attributes) {
+		r := record{c: shopsync.Contact{ShopifyID: in.ShopifyID,
+			Email: in.Email, FirstName: in.FirstName, LastName: in.LastName, Phone: in.Phone, State: in.State,
+			Tags: in.Tags, ShopifyCreatedAt: in.ShopifyCreatedAt, ShopifyUpdatedAt: in.ShopifyUpdatedAt,
+			Attributes: in.Attributes}}
+		for p := range shopsync.NumParts {
+			r.stamps.part[p] = stampOf(in.Clocks[p], seen, read)
+		}
+		return r
+	}
+	return mergedRecord(in, seen, read)
+}
+
+// mergedRecord is the merge of in into an empty record.
+func mergedRecord(in *shopsync.Contact, seen time.Time, read bool) record {
 	r := record{c: shopsync.Contact{ShopifyID: in.ShopifyID, Tags: []string{},
 		Attributes: make(shopsync.Attributes, 0, len(in.Attributes))}}
 	mergeParts(&r, in, seen, read)
@@ -89,73 +107,104 @@ type merged struct {
 }
 
 // mergeParts merges incoming data seen at seen (read: from the Admin API)
-// into r, part by part and field by field; see the merge model above.
+// into r, part by part and field by field; see the merge model above. It
+// decides each part carried first, then takes the fields and attributes
+// of the newer parts in one pass.
 func mergeParts(r *record, in *shopsync.Contact, seen time.Time, read bool) merged {
 	var m merged
 	if !read && olderSnapshot(r, in) {
 		m.stale = in.Parts
 		return m
 	}
-	var took []string
+	var (
+		st    [shopsync.NumParts]shopsync.Stamp
+		newer shopsync.PartSet // parts carried whose data is newer than the stored part's
+	)
 	for p := range shopsync.NumParts {
 		if !in.Parts.Has(p) {
 			continue
 		}
-		st := stampOf(in.Clocks[p], seen, read)
-		if !st.Supersedes(r.stamps.part[p]) {
+		st[p] = stampOf(in.Clocks[p], seen, read)
+		if st[p].Supersedes(r.stamps.part[p]) {
+			newer |= shopsync.Set(p)
+		} else {
 			m.stale |= shopsync.Set(p)
+		}
+	}
+	if newer == 0 {
+		return m
+	}
+	// may reports whether a field of p, versioned apart from its part, is
+	// older than the incoming data.
+	may := func(p shopsync.Part, key string) bool {
+		f, ok := r.stamps.fields[key]
+		return !ok || st[p].Supersedes(f.stamp)
+	}
+	var (
+		took  shopsync.PartSet // parts of which something was taken
+		apart []fieldKey       // what was taken of parts not carried whole
+	)
+	taken := func(p shopsync.Part, key string) {
+		took |= shopsync.Set(p)
+		if !in.Full.Has(p) {
+			apart = append(apart, fieldKey{p, key})
+		}
+	}
+	for _, f := range topFields {
+		if !newer.Has(f.part) || !in.Fields.Has(f.bit) || !may(f.part, f.key) {
 			continue
 		}
-		// may reports whether a field of p, versioned apart from its
-		// part, is older than the incoming data.
-		may := func(key string) bool {
-			f, ok := r.stamps.fields[key]
-			return !ok || st.Supersedes(f.stamp)
+		r.takeField(in, f.bit, st[f.part])
+		taken(f.part, f.key)
+	}
+	// Attributes whose value the payload did not carry are decided
+	// against the stored values, before any is replaced.
+	var keep map[string]bool
+	for i := range in.Attributes {
+		if a := &in.Attributes[i]; a.KeepIf != "" && newer.Has(a.Part) {
+			if keep == nil {
+				keep = map[string]bool{}
+			}
+			keep[a.Name] = sameAttr(r.c.Attributes, in.Attributes, a.KeepIf)
 		}
-		took = took[:0]
-		for _, f := range topFields {
-			if f.part != p || !in.Fields.Has(f.bit) || !may(f.key) {
+	}
+	for _, a := range in.Attributes {
+		if !newer.Has(a.Part) || !may(a.Part, a.Name) {
+			continue
+		}
+		if a.KeepIf != "" {
+			if keep[a.Name] {
 				continue
 			}
-			r.takeField(in, f.bit, st)
-			took = append(took, f.key)
+			a = shopsync.Attribute{Name: a.Name, Type: a.Type, Part: a.Part}
+			m.refetch = true
 		}
-		// Attributes whose value the payload did not carry are decided
-		// against the stored values, before any is replaced.
-		keep := map[string]bool{}
-		for i := range in.Attributes {
-			if a := &in.Attributes[i]; a.Part == p && a.KeepIf != "" {
-				keep[a.Name] = sameAttr(r.c.Attributes, in.Attributes, a.KeepIf)
-			}
-		}
-		for _, a := range in.Attributes {
-			if a.Part != p || !may(a.Name) {
-				continue
-			}
-			if a.KeepIf != "" {
-				if keep[a.Name] {
-					continue
-				}
-				a = shopsync.Attribute{Name: a.Name, Type: a.Type, Part: a.Part}
-				m.refetch = true
-			}
-			r.c.Attributes = setAttr(r.c.Attributes, a)
-			took = append(took, a.Name)
-		}
+		r.c.Attributes = setAttr(r.c.Attributes, a)
+		taken(a.Part, a.Name)
+	}
+	for p := range shopsync.NumParts {
 		switch {
+		case !newer.Has(p):
 		case in.Full.Has(p):
-			r.stamps.setPart(p, st)
-		case len(took) > 0:
-			for _, key := range took {
-				r.stamps.setField(p, key, st)
-			}
+			r.stamps.setPart(p, st[p])
+			m.taken |= shopsync.Set(p)
+		case took.Has(p):
+			m.taken |= shopsync.Set(p)
 		default:
 			m.stale |= shopsync.Set(p)
-			continue
 		}
-		m.taken |= shopsync.Set(p)
+	}
+	for _, k := range apart {
+		r.stamps.setField(k.part, k.key, st[k.part])
 	}
 	return m
+}
+
+// fieldKey is a field of a part: a top-level field's key or an
+// attribute's name.
+type fieldKey struct {
+	part shopsync.Part
+	key  string
 }
 
 // olderSnapshot reports whether an event's payload is a customer object
@@ -220,6 +269,9 @@ func sameAttr(stored, incoming shopsync.Attributes, name string) bool {
 // setAttr replaces or inserts a by name, keeping as sorted.
 func setAttr(as shopsync.Attributes, a shopsync.Attribute) shopsync.Attributes {
 	a.KeepIf = ""
+	if n := len(as); n == 0 || as[n-1].Name < a.Name {
+		return append(as, a) // a new record takes attributes in order
+	}
 	i, found := slices.BinarySearchFunc(as, a.Name, func(x shopsync.Attribute, name string) int {
 		return strings.Compare(x.Name, name)
 	})

@@ -2,13 +2,18 @@ package store
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/shopsync/shopsync"
+	"github.com/shopsync/shopsync/mapping"
+	"github.com/shopsync/shopsync/shopify"
 )
 
 func TestStampsRoundTrip(t *testing.T) {
@@ -207,7 +212,7 @@ func TestMergePartsFieldByField(t *testing.T) {
 		c.Clocks[shopsync.PartProfile] = shopsync.Clock{Time: at(sec), Kind: shopsync.ClockUpdatedAt}
 		return c
 	}
-	r := newRecord(ptr(whole("a@x", "first", 0)), at(0), false)
+	r := mergedRecord(ptr(whole("a@x", "first", 0)), at(0), false)
 	// A trimmed update (only the email, at 20 s), then the whole profile
 	// as it was at 10 s, delivered late.
 	trimmed := shopsync.Contact{ShopifyID: 1, Email: str("b@x"), Fields: shopsync.FieldEmail,
@@ -280,3 +285,50 @@ func TestMergeKeepIf(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestNewRecordIsAMerge holds newRecord's exit for a full customer to
+// what a merge into an empty record gives, for the REST fixtures (CJK
+// names, nulls, big numbers, no tags) and the slimmer webhook payloads,
+// which take the merge.
+func TestNewRecordIsAMerge(t *testing.T) {
+	m, err := mapping.New(mapping.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob("../mapping/testdata/*.json")
+	if err != nil || len(files) < 5 {
+		t.Fatalf("fixtures: %v %v", files, err)
+	}
+	seen := time.Date(2026, 11, 23, 10, 0, 0, 123456789, time.UTC)
+	full := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c shopify.Customer
+		if err := json.Unmarshal(b, &c); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		in, err := m.Contact(&c)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		variants := []shopsync.Contact{in}
+		noTags := in
+		noTags.Tags = nil
+		variants = append(variants, noTags)
+		for _, v := range variants {
+			if v.Full == shopsync.AllParts && v.Fields.Has(shopsync.AllFields) {
+				full++
+			}
+			got, want := newRecord(&v, seen, true), mergedRecord(&v, seen, true)
+			if diff := cmp.Diff(want, got, cmp.AllowUnexported(record{}, stamps{}, fieldStamp{})); diff != "" {
+				t.Errorf("%s: newRecord differs from a merge (-merge +newRecord):\n%s", filepath.Base(f), diff)
+			}
+		}
+	}
+	if full == 0 {
+		t.Fatal("no fixture is a full customer: the shortcut was not tested")
+	}
+}

@@ -133,7 +133,8 @@ func (s *stamps) encode() []byte {
 	}
 	b = appendStamp(b, s.deleted)
 	b = binary.AppendUvarint(b, uint64(len(s.fields)))
-	for _, k := range slices.Sorted(maps.Keys(s.fields)) {
+	var arr [32]string
+	for _, k := range sortedKeys(arr[:0], s.fields) {
 		f := s.fields[k]
 		b = binary.AppendUvarint(b, uint64(len(k)))
 		b = append(b, k...)
@@ -144,7 +145,7 @@ func (s *stamps) encode() []byte {
 		return b
 	}
 	b = binary.AppendUvarint(b, uint64(len(s.tags)))
-	for _, tag := range slices.Sorted(maps.Keys(s.tags)) {
+	for _, tag := range sortedKeys(arr[:0], s.tags) {
 		e := s.tags[tag]
 		b = binary.AppendUvarint(b, uint64(len(tag)))
 		b = append(b, tag...)
@@ -262,6 +263,16 @@ func decodeStamps(b []byte, updatedAt *time.Time) (stamps, error) {
 		return s, errBadStamps
 	}
 	return s, nil
+}
+
+// sortedKeys appends m's keys to dst in byte order: one content, one
+// blob.
+func sortedKeys[V any](dst []string, m map[string]V) []string {
+	for k := range m {
+		dst = append(dst, k)
+	}
+	slices.Sort(dst)
+	return dst
 }
 
 func readStamp(b []byte) (shopsync.Stamp, []byte, error) {
