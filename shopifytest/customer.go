@@ -1,9 +1,12 @@
-// Package shopifytest is a faithful simulator of the Shopify Admin REST
-// API's customer endpoints, for tests, benchmarks and the demo: cursor
-// pagination with Link headers, since_id/ids/date/fields filters, count,
-// get, the client-credentials token grant, the leaky bucket with its
-// header and 429 + Retry-After, API version fall-forward, and fault knobs.
-// Facts follow SHOPIFY.md (§1–§5) and Shopify's docs.
+// Package shopifytest is a faithful simulator of the Shopify Admin API as
+// shopsync uses it, for tests, benchmarks and the demo: the REST customer
+// endpoints (cursor pagination with Link headers, since_id/ids/date/fields
+// filters, count, get), the client-credentials token grant, the leaky
+// bucket with its header and 429 + Retry-After, API version
+// fall-forward, GraphQL bulk operations and their result files, webhook
+// subscriptions over REST and GraphQL, signed webhook deliveries of the
+// customer and compliance topics (both payload generations), customer
+// merges, and fault knobs. Facts follow SHOPIFY.md and Shopify's docs.
 //
 // It imports nothing of shopsync: its Customer is its own Shopify-shaped
 // type, so tests of shopsync's decoding are honest.
