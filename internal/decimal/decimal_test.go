@@ -109,7 +109,10 @@ func TestQuo(t *testing.T) {
 }
 
 func TestRound(t *testing.T) {
-	for _, tt := range []struct{ in, want string }{{"19.995", "20.00"}, {"19.994", "19.99"}, {"-19.995", "-20.00"}, {"5", "5.00"}} {
+	for _, tt := range []struct{ in, want string }{
+		{"19.995", "20.00"}, {"19.994", "19.99"}, {"-19.995", "-20.00"}, {"5", "5.00"},
+		{"199.65", "199.65"}, {"-0.00", "0.00"}, {"007.10", "7.10"}, {"+1.00", "1.00"}, {".50", "0.50"}, {"-1.50", "-1.50"},
+	} {
 		if got, err := decimal.Round(tt.in, 2); err != nil || got != tt.want {
 			t.Errorf("Round(%q, 2) = %q, %v, want %q", tt.in, got, err, tt.want)
 		}
@@ -167,6 +170,24 @@ func FuzzCmp(f *testing.F) {
 		}
 		if want := rat(a).Cmp(rat(b)); got != want {
 			t.Fatalf("Cmp(%q, %q) = %d, want %d", a, b, got, want)
+		}
+	})
+}
+
+func FuzzRound(f *testing.F) {
+	f.Add("199.65", 2)
+	f.Add("-0.00", 2)
+	f.Add("007", 0)
+	f.Fuzz(func(t *testing.T, s string, scale int) {
+		if !decimal.Valid(s) || scale < 0 || scale > decimal.MaxScale {
+			return
+		}
+		got, err := decimal.Round(s, scale)
+		if err != nil {
+			t.Fatalf("Round(%q, %d): %v", s, scale, err)
+		}
+		if want, _ := decimal.Quo(s, 1, scale); got != want {
+			t.Fatalf("Round(%q, %d) = %q, want %q as Quo writes it", s, scale, got, want)
 		}
 	})
 }

@@ -45,7 +45,50 @@ func Quo(num string, den int64, scale int) (string, error) {
 // Round returns s rounded to scale digits after the point, half away from
 // zero, with exactly scale digits after the point: Round("19.995", 2) is
 // "20.00", Round("7", 2) is "7.00".
-func Round(s string, scale int) (string, error) { return Quo(s, 1, scale) }
+func Round(s string, scale int) (string, error) {
+	if canonical(s, scale) {
+		return s, nil // what Quo would write: the common case, without allocating
+	}
+	return Quo(s, 1, scale)
+}
+
+// canonical reports whether s is written as Quo writes a result of
+// scale places: an optional "-", digits without a leading zero (or a
+// single 0), then exactly scale digits after a point, and not zero if
+// negative.
+func canonical(s string, scale int) bool {
+	i := 0
+	neg := i < len(s) && s[i] == '-'
+	if neg {
+		i++
+	}
+	start := i
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	intg := s[start:i]
+	if intg == "" || len(intg) > 1 && intg[0] == '0' {
+		return false
+	}
+	nonzero := intg != "0"
+	if scale > 0 {
+		if i >= len(s) || s[i] != '.' {
+			return false
+		}
+		i++
+		fs := i
+		for i < len(s) && isDigit(s[i]) {
+			if s[i] != '0' {
+				nonzero = true
+			}
+			i++
+		}
+		if i-fs != scale {
+			return false
+		}
+	}
+	return i == len(s) && (!neg || nonzero)
+}
 
 // pow10 holds 10^0 to 10^19, the powers a uint64 holds.
 var pow10 = func() (t [20]uint64) {
