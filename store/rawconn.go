@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
+	"github.com/shopsync/shopsync/sqlfunc"
 )
 
 // The contact upsert, the writer's hottest statement, goes to go-sqlite3
@@ -18,14 +19,18 @@ import (
 
 // newDriver returns go-sqlite3 as the store configures it: SQLite's
 // automatic checkpoint off (the store checkpoints from its own goroutine,
-// see checkpointer) and the search's folding function registered.
+// see checkpointer), the search's folding function and the functions of
+// segments and audiences (package sqlfunc) registered.
 func newDriver() *sqlite3.SQLiteDriver {
 	return &sqlite3.SQLiteDriver{
 		ConnectHook: func(c *sqlite3.SQLiteConn) error {
 			if _, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil); err != nil {
 				return err
 			}
-			return c.RegisterFunc(foldFunc, Fold, true)
+			if err := c.RegisterFunc(foldFunc, Fold, true); err != nil {
+				return err
+			}
+			return sqlfunc.Register(c) // what segments and audiences call
 		},
 	}
 }

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shopsync/shopsync"
+	"github.com/shopsync/shopsync/audience"
 	"github.com/shopsync/shopsync/mapping"
 	"github.com/shopsync/shopsync/shopify"
 	"github.com/shopsync/shopsync/store"
@@ -125,24 +126,12 @@ func (e *env) contactsCommand() *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			w := bufio.NewWriterSize(e.stdout, 64<<10)
-			if format == "csv" || format == "csv-excel" {
-				mapper, err := mapping.New(cfg.Mapping)
-				if err != nil {
-					return usageError{err}
-				}
-				err = exportCSV(cmd.Context(), db, w, mapper.Attributes(), csvOptions{excel: format == "csv-excel"})
-				if err != nil {
-					return err
-				}
-			} else {
-				enc := json.NewEncoder(w)
-				enc.SetEscapeHTML(false)
-				if err := db.ExportContacts(cmd.Context(), func(c *shopsync.Contact) error { return enc.Encode(c) }); err != nil {
-					return err
-				}
+			aud, err := newAudience(cfg, db)
+			if err != nil {
+				return usageError{err}
 			}
-			return w.Flush()
+			_, err = aud.Export(cmd.Context(), e.stdout, audience.ExportRequest{Format: audience.Format(format)})
+			return err
 		},
 	}
 	export.Flags().StringVar(&format, "format", "jsonl", "jsonl, csv, or csv-excel (for Excel and LibreOffice: a byte-order mark, long ids as text)")
@@ -247,17 +236,28 @@ func printKeys(w interface{ Write([]byte) (int, error) }, prefix string, rv refl
 	for i := range rv.NumField() {
 		f := rv.Type().Field(i)
 		key := f.Tag.Get("mapstructure")
+		v := rv.Field(i)
+		if key == ",squash" {
+			printKeys(w, prefix, v)
+			continue
+		}
 		if prefix != "" {
 			key = prefix + "." + key
 		}
-		v := rv.Field(i)
 		if v.Kind() == reflect.Struct {
 			printKeys(w, key, v)
 			continue
 		}
 		val := fmt.Sprint(v.Interface())
-		if v.Kind() == reflect.Slice {
-			val = "[" + strings.Join(v.Interface().([]string), ", ") + "]"
+		switch s := v.Interface().(type) {
+		case []string:
+			val = "[" + strings.Join(s, ", ") + "]"
+		case []mapping.FieldConfig:
+			names := make([]string, len(s))
+			for i, f := range s {
+				names[i] = cmp.Or(f.Name, f.Source)
+			}
+			val = "[" + strings.Join(names, ", ") + "]"
 		}
 		fmt.Fprintf(w, "%s = %s\n", key, val)
 	}

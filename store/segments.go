@@ -1,0 +1,183 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shopsync/shopsync"
+)
+
+// SavedSegment is a segment a merchant saved by name: the text of its
+// condition, compiled each time it runs.
+type SavedSegment struct {
+	Name      string    `json:"name"`
+	Query     string    `json:"query"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ErrExists is a name already taken.
+var ErrExists = errors.New("already exists")
+
+// SaveSegment stores a segment under name: a new one, or when replace is
+// set, a new text for an existing one. ErrExists when the name is taken
+// and replace is not set. The caller checks the name and the text.
+func (db *DB) SaveSegment(ctx context.Context, name, query string, replace bool) error {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("save segment: %w", err)
+	}
+	defer tx.Rollback()
+	conflict := `ON CONFLICT (name) DO NOTHING`
+	if replace {
+		conflict = `ON CONFLICT (name) DO UPDATE SET query = excluded.query, updated_at = excluded.updated_at`
+	}
+	res, err := tx.exec(ctx, `INSERT INTO segments (name, query, created_at, updated_at) VALUES (?, ?, ?, ?) `+conflict,
+		name, query, tx.nowText, tx.nowText)
+	if err != nil {
+		return fmt.Errorf("save segment %s: %w", name, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("save segment %s: %w", name, err)
+	} else if n == 0 {
+		return fmt.Errorf("segment %s: %w", name, ErrExists)
+	}
+	return tx.Commit()
+}
+
+// DeleteSegment deletes the saved segment name; ErrNotFound when there is
+// none.
+func (db *DB) DeleteSegment(ctx context.Context, name string) error {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("delete segment: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.exec(ctx, `DELETE FROM segments WHERE name = ?`, name)
+	if err != nil {
+		return fmt.Errorf("delete segment %s: %w", name, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("delete segment %s: %w", name, err)
+	} else if n == 0 {
+		return ErrNotFound
+	}
+	return tx.Commit()
+}
+
+// SavedSegments returns the saved segments, by name.
+func (db *DB) SavedSegments(ctx context.Context) ([]SavedSegment, error) {
+	return db.querySegments(ctx, ``)
+}
+
+// SavedSegment returns the saved segment name; ErrNotFound when there is
+// none.
+func (db *DB) SavedSegment(ctx context.Context, name string) (SavedSegment, error) {
+	ss, err := db.querySegments(ctx, `WHERE name = ?`, name)
+	if err != nil {
+		return SavedSegment{}, err
+	}
+	if len(ss) == 0 {
+		return SavedSegment{}, ErrNotFound
+	}
+	return ss[0], nil
+}
+
+func (db *DB) querySegments(ctx context.Context, where string, args ...any) ([]SavedSegment, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT name, query, created_at, updated_at FROM segments `+where+` ORDER BY name`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("segments: %w", err)
+	}
+	defer rows.Close()
+	var out []SavedSegment
+	for rows.Next() {
+		var (
+			s              SavedSegment
+			created, updat string
+		)
+		if err := rows.Scan(&s.Name, &s.Query, &created, &updat); err != nil {
+			return nil, fmt.Errorf("segments: %w", err)
+		}
+		if s.CreatedAt, err = parseTime(created); err != nil {
+			return nil, fmt.Errorf("segment %s: %w", s.Name, err)
+		}
+		if s.UpdatedAt, err = parseTime(updat); err != nil {
+			return nil, fmt.Errorf("segment %s: %w", s.Name, err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Filter picks active contacts by a condition on their row: Where is SQL
+// from package segment or marketing, which hold no text of the caller
+// (its values are Args). "" is every active contact.
+type Filter struct {
+	Where string
+	Args  []any
+}
+
+func (f Filter) sql() (string, []any) {
+	if f.Where == "" {
+		return `deleted_at IS NULL`, nil
+	}
+	return `deleted_at IS NULL AND (` + f.Where + `)`, f.Args
+}
+
+// CountContacts counts the active contacts f picks.
+func (db *DB) CountContacts(ctx context.Context, f Filter) (int64, error) {
+	where, args := f.sql()
+	var n int64
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM contacts WHERE `+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count contacts: %w", err)
+	}
+	return n, nil
+}
+
+// ContactsPage returns up to limit active contacts f picks with a Shopify
+// id above after, in id order: a page, and after for the next is the
+// last one's id.
+func (db *DB) ContactsPage(ctx context.Context, f Filter, after int64, limit int) ([]*shopsync.Contact, error) {
+	where, args := f.sql()
+	return db.queryContacts(ctx, `WHERE `+where+` AND shopify_id > ? ORDER BY shopify_id LIMIT ?`,
+		append(args[:len(args):len(args)], after, limit)...)
+}
+
+// EachContact calls fn for every active contact f picks, in Shopify id
+// order or, when orderBy is set, in that order (SQL terms on the contacts
+// row with their orderArgs, from package marketing), streaming from one
+// read transaction: memory does not grow with the store, and the contacts
+// are those of one moment. It stops at fn's first error and returns it.
+func (db *DB) EachContact(ctx context.Context, f Filter, orderBy string, orderArgs []any, fn func(*shopsync.Contact) error) error {
+	where, args := f.sql()
+	if orderBy == "" {
+		orderBy = `shopify_id`
+	}
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("read contacts: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, contactSelect+` WHERE `+where+` ORDER BY `+orderBy,
+		append(args[:len(args):len(args)], orderArgs...)...)
+	if err != nil {
+		return fmt.Errorf("read contacts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c, _, err := db.scanContact(rows)
+		if err != nil {
+			return fmt.Errorf("read contacts: %w", err)
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read contacts: %w", err)
+	}
+	return nil
+}
