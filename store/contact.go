@@ -271,7 +271,7 @@ func (db *DB) ExportContacts(ctx context.Context, fn func(*shopsync.Contact) err
 		return fmt.Errorf("export contacts: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, contactSelect+` WHERE deleted_at IS NULL ORDER BY shopify_id`)
+	rows, err := tx.QueryContext(ctx, contactSelect+` NOT INDEXED WHERE deleted_at IS NULL ORDER BY shopify_id`)
 	if err != nil {
 		return fmt.Errorf("export contacts: %w", err)
 	}
