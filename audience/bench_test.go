@@ -37,6 +37,17 @@ func openBenchStore(b *testing.B) (*store.DB, int) {
 	b.Helper()
 	benchStore.once.Do(func() {
 		benchStore.n = testutil.BenchCustomers(b)
+		// SHOPSYNC_BENCH_STORE keeps the store at that path, or reuses
+		// the one already there (built for the same count), so that a
+		// shopsync binary can be measured on it too.
+		if p := os.Getenv("SHOPSYNC_BENCH_STORE"); p != "" {
+			benchStore.path = p
+			if _, err := os.Stat(p); err == nil {
+				return
+			}
+			benchStore.err = buildBenchStore(p, benchStore.n)
+			return
+		}
 		dir, err := dirForBenchStore()
 		if err != nil {
 			benchStore.err = err
@@ -168,6 +179,11 @@ func BenchmarkSegmentCount(b *testing.B) {
 // marketing list).
 //
 //	SHOPSYNC_BENCH_CUSTOMERS=100000 go test -run '^$' -bench Export -benchtime 1x ./audience/
+//
+// With SHOPSYNC_BENCH_STORE=/path/audience.db the store is kept there for
+// the next run and for the binary's peak RSS:
+//
+//	/usr/bin/time -v shopsync -config c.yaml contacts export --format csv >/dev/null
 func BenchmarkExport(b *testing.B) {
 	db, n := openBenchStore(b)
 	s := benchService(b, db)

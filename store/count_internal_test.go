@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"math"
 	"strings"
@@ -222,5 +223,65 @@ func TestIDRanges(t *testing.T) {
 		if rs[len(rs)-1].last != tt.hi {
 			t.Errorf("idRanges(%d, %d, %d) = %v: does not end at %d", tt.lo, tt.hi, tt.n, rs, tt.hi)
 		}
+	}
+}
+
+// TestEachContact: every active contact a filter picks, once, in id
+// order, across many batches; fn's error stops the read and is returned;
+// a cancelled context stops it too.
+func TestEachContact(t *testing.T) {
+	ctx := context.Background()
+	db, c := segmentStore(t, 1500)
+	now := time.Now()
+	seg, err := c.Parse(`orders_count >= 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	where, args := seg.SQL(now)
+	f := Filter{Where: where, Args: args}
+	want, err := db.CountContacts(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got int64
+	last := int64(0)
+	if err := db.EachContact(ctx, f, "", nil, func(k *shopsync.Contact) error {
+		if k.ShopifyID <= last {
+			t.Fatalf("contact %d after %d", k.ShopifyID, last)
+		}
+		last = k.ShopifyID
+		if !seg.Match(k, now) {
+			t.Fatalf("contact %d does not match", k.ShopifyID)
+		}
+		got++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got != want || got < 600 {
+		t.Fatalf("read %d contacts, the count says %d", got, want)
+	}
+
+	stop := errors.New("stop")
+	n := 0
+	if err := db.EachContact(ctx, f, "", nil, func(*shopsync.Contact) error {
+		if n++; n == 300 {
+			return stop
+		}
+		return nil
+	}); err != stop || n != 300 {
+		t.Fatalf("after fn's error: %v, %d calls; want stop after 300", err, n)
+	}
+
+	cctx, cancel := context.WithCancel(ctx)
+	n = 0
+	err = db.EachContact(cctx, f, "", nil, func(*shopsync.Contact) error {
+		if n++; n == 10 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) || n >= int(want) {
+		t.Fatalf("after cancel: %v after %d contacts of %d", err, n, want)
 	}
 }
