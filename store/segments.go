@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/shopsync/shopsync"
@@ -146,33 +148,49 @@ func (db *DB) ContactsPage(ctx context.Context, f Filter, after int64, limit int
 		append(args[:len(args):len(args)], after, limit)...)
 }
 
-// EachContact calls fn for every active contact f picks, in Shopify id
-// order or, when orderBy is set, in that order (SQL terms on the contacts
-// row with their orderArgs, from package marketing), streaming from one
-// read transaction: memory does not grow with the store, and the contacts
-// are those of one moment. It stops at fn's first error and returns it.
-func (db *DB) EachContact(ctx context.Context, f Filter, orderBy string, orderArgs []any, fn func(*shopsync.Contact) error) error {
-	where, args := f.sql()
-	if orderBy == "" {
-		orderBy = `shopify_id`
+// Scan says which contacts EachContact reads, and in what order.
+type Scan struct {
+	Filter // which active contacts; every one when empty
+
+	// OrderBy is SQL terms on the contacts row, with OrderArgs (from
+	// package marketing); Shopify id order when empty.
+	OrderBy   string
+	OrderArgs []any
+
+	// Mark, when set, is a condition each contact read is tested with:
+	// fn is told whether it holds.
+	Mark *Filter
+}
+
+// EachContact calls fn for every active contact s picks, in its order,
+// streaming from one read transaction: memory does not grow with the
+// store, and the contacts are those of one moment. It stops at fn's first
+// error and returns it.
+func (db *DB) EachContact(ctx context.Context, s Scan, fn func(c *shopsync.Contact, marked bool) error) error {
+	where, whereArgs := s.Filter.sql()
+	orderBy := cmp.Or(s.OrderBy, `shopify_id`)
+	mark, markArgs := `1`, []any(nil)
+	if s.Mark != nil {
+		mark, markArgs = s.Mark.sql()
 	}
+	args := slices.Concat(markArgs, whereArgs, s.OrderArgs)
 	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("read contacts: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, contactSelect+` WHERE `+where+` ORDER BY `+orderBy,
-		append(args[:len(args):len(args)], orderArgs...)...)
+	rows, err := tx.QueryContext(ctx, `SELECT `+contactColumns+`, coalesce((`+mark+`), 0) FROM contacts WHERE `+where+` ORDER BY `+orderBy, args...)
 	if err != nil {
 		return fmt.Errorf("read contacts: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		c, _, err := db.scanContact(rows)
+		var marked bool
+		c, _, err := db.scanContact(rows, &marked)
 		if err != nil {
 			return fmt.Errorf("read contacts: %w", err)
 		}
-		if err := fn(c); err != nil {
+		if err := fn(c, marked); err != nil {
 			return err
 		}
 	}
@@ -180,4 +198,17 @@ func (db *DB) EachContact(ctx context.Context, f Filter, orderBy string, orderAr
 		return fmt.Errorf("read contacts: %w", err)
 	}
 	return nil
+}
+
+// NewestContact returns the active contact with the highest Shopify id:
+// the newest customer. ErrNotFound when the store has none.
+func (db *DB) NewestContact(ctx context.Context) (*shopsync.Contact, error) {
+	cs, err := db.queryContacts(ctx, `WHERE deleted_at IS NULL ORDER BY shopify_id DESC LIMIT 1`)
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) == 0 {
+		return nil, ErrNotFound
+	}
+	return cs[0], nil
 }
