@@ -133,17 +133,53 @@
 
   class AuthError extends Error {}
 
+  // exactJSON parses JSON as JSON.parse does, but an integer too large for
+  // a JavaScript number (a Shopify id in a record) comes as its digits, in
+  // a string, instead of a rounded number.
+  function exactJSON(text) {
+    let out = "", from = 0, i = 0;
+    const digit = (c) => c >= "0" && c <= "9";
+    while (i < text.length) {
+      const c = text[i];
+      if (c === '"') {
+        for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === "\\") i++;
+        i++;
+      } else if (c === "-" || digit(c)) {
+        let j = i + 1;
+        while (j < text.length && (digit(text[j]) || ".eE+-".includes(text[j]))) j++;
+        const tok = text.slice(i, j);
+        if (/^-?[0-9]+$/.test(tok) && !Number.isSafeInteger(Number(tok))) {
+          out += `${text.slice(from, i)}"${tok}"`;
+          from = j;
+        }
+        i = j;
+      } else {
+        i++;
+      }
+    }
+    return JSON.parse(out + text.slice(from));
+  }
+
+  // api calls the daemon. opts: method (an unsafe one carries the CSRF
+  // token), json (the body), signal (an AbortController's), accept (the
+  // error statuses the caller handles), exact (integers beyond 2^53 kept
+  // as text: records carry ids as numbers).
   async function api(path, opts = {}) {
     const init = { credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (opts.method === "POST") {
-      init.method = "POST";
+    if (opts.method && opts.method !== "GET") {
+      init.method = opts.method;
       init.headers["X-CSRF-Token"] = csrf;
     }
+    if (opts.json !== undefined) {
+      init.body = JSON.stringify(opts.json);
+      init.headers["Content-Type"] = "application/json";
+    }
+    if (opts.signal) init.signal = opts.signal;
     let res;
     try {
       res = await fetch(path, init);
     } catch (e) {
-      notice("Cannot reach shopsync. Retrying…");
+      if (e.name !== "AbortError") notice("Cannot reach shopsync. Retrying…");
       throw e;
     }
     if (res.status === 401) {
@@ -152,7 +188,8 @@
     }
     notice("");
     let body = null;
-    try { body = await res.json(); } catch (e) { body = null; }
+    try { body = opts.exact ? exactJSON(await res.text()) : await res.json(); } catch (e) { body = null; }
+    if (opts.signal && opts.signal.aborted) throw new DOMException("aborted", "AbortError");
     if (!res.ok && !(opts.accept || []).includes(res.status)) {
       const err = new Error((body && body.error) || `HTTP ${res.status}`);
       err.status = res.status;
