@@ -942,6 +942,8 @@
     setText("contact-email", c.email || "(no email)");
     const admin = $("contact-admin");
     if (res.body.admin_url) { admin.href = res.body.admin_url; show(admin, true); } else { show(admin, false); }
+    $("contact-mapping").href = `#/mapping/${encodeURIComponent(String(c.id))}`;
+    show($("contact-mapping"), segmentsOn);
 
     const sum = $("contact-summary");
     sum.replaceChildren();
@@ -1026,7 +1028,7 @@
     }
     if (seq !== segmentsSeq) return;
     segmentsOn = res.status !== 404;
-    for (const id of ["segments", "nav-segments"]) show($(id), segmentsOn);
+    for (const id of ["segments", "mapping", "nav-segments", "nav-mapping"]) show($(id), segmentsOn);
     if (!segmentsOn) return;
     const segs = Array.isArray(res.body.segments) ? res.body.segments : [];
     renderFields(Array.isArray(res.body.fields) ? res.body.fields : []);
@@ -1391,6 +1393,83 @@
     quiet(loadSegments());
   }
 
+  // ---------- mapping preview ----------
+  let mappingSeq = 0;
+
+  async function showMapping(id) {
+    const seq = ++mappingSeq;
+    setText("mapping-status", "Loading…");
+    let res;
+    try {
+      res = await api(`/mapping/preview${id ? `?${new URLSearchParams({ id })}` : ""}`, { accept: [400, 404], exact: true });
+    } catch (e) {
+      if (seq === mappingSeq && !(e instanceof AuthError)) setText("mapping-status", `Could not show it: ${e.message}`);
+      return;
+    }
+    if (seq !== mappingSeq) return;
+    if (res.status !== 200) {
+      show($("mapping-view"), false);
+      setText("mapping-status", res.status === 404
+        ? (id ? `No contact with the Shopify id ${id} in the copy.` : "No contact in the copy yet: press Sync now.")
+        : res.body.error || "That is not a Shopify customer id.");
+      return;
+    }
+    const c = res.body.contact || {};
+    const record = res.body.record || {};
+    const fields = Array.isArray(res.body.fields) ? res.body.fields : [];
+    const name = contactName(c);
+    setText("mapping-status", `${name || "(no name)"}, Shopify id ${c.id}: ${plural(fields.length, "CRM field", "CRM fields")}.`);
+
+    const dl = $("mapping-contact");
+    dl.replaceChildren();
+    for (const [k, v] of Object.entries(c)) {
+      if (k === "attributes") continue;
+      dl.append(el("dt", k), el("dd", rawValue(v)));
+    }
+    const attrs = $("mapping-attributes");
+    attrs.replaceChildren();
+    for (const [k, v] of Object.entries(c.attributes || {})) attrs.append(el("dt", k), el("dd", rawValue(v)));
+
+    const tbody = $("mapping-record").tBodies[0];
+    tbody.replaceChildren();
+    let group = "";
+    for (const f of fields) {
+      if (f.group && f.group !== group) {
+        // JSON nests a group's fields in an object; CSV has a column each.
+        const tr = el("tr", null, "group");
+        const th = el("th", `In JSON, under “${f.group}”:`);
+        th.colSpan = 2;
+        th.scope = "colgroup";
+        tr.append(th);
+        tbody.append(tr);
+      }
+      group = f.group || "";
+      const v = f.group ? (record[f.group] || {})[f.name] : record[f.name];
+      const tr = el("tr");
+      tr.dataset.field = f.name;
+      const th = el("th", null, "field");
+      th.scope = "row";
+      th.append(el("code", f.name, "name"));
+      const meta = el("span", `${f.type}, from `, "meta");
+      meta.append(el("code", f.source || "—"));
+      th.append(meta);
+      const empty = v === null || v === undefined || v === "" || (Array.isArray(v) && v.length === 0);
+      tr.append(th, cell("td", rawValue(v), "Value", `value${empty ? " muted" : ""}`));
+      tbody.append(tr);
+    }
+    show($("mapping-view"), true);
+  }
+
+  function mappingSubmit(ev) {
+    ev.preventDefault();
+    let v = $("mapping-id").value.trim();
+    // A customer's admin URL names it too.
+    const m = /\/customers\/([0-9]+)\/?$/.exec(v);
+    if (m) v = m[1];
+    history.replaceState(null, "", /^[0-9]+$/.test(v) ? `#/mapping/${v}` : "#/mapping");
+    showMapping(v);
+  }
+
   // ---------- routing ----------
   function route() {
     if (!signedIn) return;
@@ -1405,7 +1484,13 @@
     }
     contactSeq++;
     show($("contact"), false);
-    if (h === "#/segments" && segmentsOn) {
+    const mm = /^#\/mapping(?:\/([0-9]+))?$/.exec(h);
+    if (mm && segmentsOn) {
+      if (mm[1]) $("mapping-id").value = mm[1];
+      showMapping(mm[1] || $("mapping-id").value.trim());
+      $("mapping").scrollIntoView();
+      $("mapping").focus({ preventScroll: true });
+    } else if (h === "#/segments" && segmentsOn) {
       $("segments").scrollIntoView();
       $("segments").focus({ preventScroll: true });
     } else if (h === "#/contacts") {
@@ -1465,6 +1550,7 @@
       d.open = true;
       d.querySelector("summary").focus();
     });
+    $("mapping-form").addEventListener("submit", mappingSubmit);
     window.addEventListener("hashchange", route);
     start();
   });
