@@ -1035,7 +1035,6 @@
     const tbody = $("segment-list").tBodies[0];
     tbody.replaceChildren();
     for (const s of segs) tbody.append(segmentRow(s));
-    setText("segments-status", `${segmentsWords()} Counting…`);
     countSegments(seq);
   }
 
@@ -1050,6 +1049,7 @@
   // arrives; one that fails shows why.
   async function countSegments(seq) {
     const rows = [...$("segment-list").tBodies[0].querySelectorAll("tr[data-segment]")];
+    setText("segments-status", `${segmentsWords()} Counting…`);
     rows.forEach((tr) => tr.querySelector(".count").setAttribute("aria-busy", "true"));
     await Promise.all(rows.map(async (tr) => {
       const td = tr.querySelector(".count");
