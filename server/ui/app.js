@@ -1224,6 +1224,9 @@
   function segmentMistake(err) {
     const ta = $("segment-query");
     if (!err) {
+      // Emptied too: a described-by text is read even when hidden.
+      setText("segment-error-text", "");
+      setText("segment-caret", "");
       show($("segment-error"), false);
       ta.removeAttribute("aria-invalid");
       return;
@@ -1348,6 +1351,7 @@
     ev.preventDefault();
     const name = $("segment-name").value.trim(), query = $("segment-query").value;
     const nameErr = $("segment-name-error");
+    setText("segment-name-error", "");
     show(nameErr, false);
     $("segment-name").removeAttribute("aria-invalid");
     setText("segment-save-status", "");
@@ -1541,6 +1545,7 @@
       if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) $("segment-form").requestSubmit(); // Enter alone: a new line
     });
     $("segment-name").addEventListener("input", () => {
+      setText("segment-name-error", "");
       show($("segment-name-error"), false);
       $("segment-name").removeAttribute("aria-invalid");
     });
