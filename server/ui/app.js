@@ -1443,7 +1443,7 @@
         const tr = el("tr", null, "group");
         const th = el("th", `In JSON, under “${f.group}”:`);
         th.colSpan = 2;
-        th.scope = "colgroup";
+        th.scope = "rowgroup";
         tr.append(th);
         tbody.append(tr);
       }
