@@ -231,7 +231,7 @@ func (s *Server) handleSegmentContacts(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleSegmentPreview(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query().Get("q")
 	if len(q) > maxSegmentBody {
-		writeError(w, http.StatusBadRequest, "q: a segment takes at most 8 KiB")
+		writeError(w, http.StatusBadRequest, "q: too long: a segment takes at most 8 KiB")
 		return
 	}
 	n, err := s.cfg.Audience.Count(r.Context(), q)
@@ -322,7 +322,7 @@ func (s *Server) handleContactsExport(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleMappingPreview shows one contact before and after the mapping:
-// GET /mapping/preview?id=ID (default: the most recently updated one).
+// GET /mapping/preview?id=ID (default: the newest, the highest id).
 func (s *Server) handleMappingPreview(w http.ResponseWriter, r *http.Request) {
 	var id int64
 	if v := r.URL.Query().Get("id"); v != "" {
