@@ -223,3 +223,28 @@ func (s *Service) rule(ch marketing.Channel) (marketing.Rule, error) {
 	}
 	return r, nil
 }
+
+// Preview is one contact before and after the mapping's projection.
+type Preview struct {
+	Contact *shopsync.Contact
+	Record  mapping.Record
+}
+
+// Preview returns the contact with Shopify id id (0: the newest) and its
+// record; store.ErrNotFound when there is none.
+func (s *Service) Preview(ctx context.Context, id int64) (Preview, error) {
+	var (
+		c   *shopsync.Contact
+		err error
+	)
+	if id != 0 {
+		c, err = s.db.Contact(ctx, id)
+	} else {
+		c, err = s.db.NewestContact(ctx)
+	}
+	if err != nil {
+		return Preview{}, err
+	}
+	r, err := s.Project(c)
+	return Preview{Contact: c, Record: r}, err
+}

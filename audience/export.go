@@ -12,6 +12,7 @@ import (
 	"github.com/shopsync/shopsync"
 	"github.com/shopsync/shopsync/mapping"
 	"github.com/shopsync/shopsync/marketing"
+	"github.com/shopsync/shopsync/store"
 )
 
 // Format is the form of an export.
@@ -98,13 +99,16 @@ func (s *Service) Export(ctx context.Context, w io.Writer, req ExportRequest) (E
 		return write(c)
 	}
 	if req.For == "" {
-		err = s.db.EachContact(ctx, f, "", nil, each)
+		err = s.db.EachContact(ctx, store.Scan{Filter: f}, func(c *shopsync.Contact, _ bool) error { return each(c) })
 	} else {
-		// Every contact of the segment, in address order: the rule sees
-		// the unsubscribed duplicates too, and counts what it leaves out.
 		el := marketing.NewEligibility(rule, each)
-		orderBy, orderArgs := rule.OrderBy()
-		if err = s.db.EachContact(ctx, f, orderBy, orderArgs, el.Add); err == nil {
+		err = s.db.EachContact(ctx, audienceScan(rule, f), func(c *shopsync.Contact, member bool) error {
+			if member {
+				return el.Add(c)
+			}
+			return el.AddHolder(c)
+		})
+		if err == nil {
 			err = el.Flush()
 		}
 		r := el.Report()
@@ -117,6 +121,26 @@ func (s *Service) Export(ctx context.Context, w io.Writer, req ExportRequest) (E
 		return rep, err
 	}
 	return rep, bw.Flush()
+}
+
+// audienceScan is what a marketing list of channel rule reads: every
+// contact of the segment f (marked), so that the rule counts what it
+// leaves out, and every other contact holding one of their addresses
+// (unmarked), so that a customer who unsubscribed under a record outside
+// the segment is not reached through one in it; in address order.
+func audienceScan(rule marketing.Rule, f store.Filter) store.Scan {
+	orderBy, orderArgs := rule.OrderBy()
+	scan := store.Scan{Filter: f, OrderBy: orderBy, OrderArgs: orderArgs}
+	if f.Where == "" {
+		return scan // every contact: each holder is in it
+	}
+	key, keyArgs := rule.KeySQL()
+	scan.Mark = &f
+	scan.Filter = store.Filter{
+		Where: `(` + f.Where + `) OR (` + key + `) IN (SELECT ` + key + ` FROM contacts WHERE deleted_at IS NULL AND (` + f.Where + `))`,
+		Args:  slices.Concat(f.Args, keyArgs, keyArgs, f.Args),
+	}
+	return scan
 }
 
 // writer writes the header of format to w, and returns what writes one

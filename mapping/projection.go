@@ -19,10 +19,10 @@ type Projection struct {
 
 // ProjectedField describes one field of a projection.
 type ProjectedField struct {
-	Name   string
-	Group  string
-	Type   FieldType
-	Source string
+	Name   string    `json:"name"`
+	Group  string    `json:"group,omitempty"`
+	Type   FieldType `json:"type"`
+	Source string    `json:"source"`
 }
 
 // DefaultFields returns the fields of the contact JSON (README, "The

@@ -28,7 +28,7 @@ type Eligibility struct {
 
 	// The current address and its contacts.
 	key      string
-	first    *shopsync.Contact // speaks for the address
+	first    *shopsync.Contact // the first of the audience that may receive it: speaks for the address
 	last     *shopsync.Contact // the last read, for the order check
 	eligible int64             // contacts that may receive it
 	blocked  bool              // one may not
@@ -41,16 +41,33 @@ func NewEligibility(rule Rule, emit func(*shopsync.Contact) error) *Eligibility 
 	return &Eligibility{rule: rule, emit: emit, report: Report{Channel: rule.Channel}}
 }
 
-// Add reads the next contact. It returns emit's error, or ErrOrder.
-func (e *Eligibility) Add(c *shopsync.Contact) error {
-	e.report.Read++
+// Add reads the next contact of the audience. It returns emit's error,
+// or ErrOrder.
+func (e *Eligibility) Add(c *shopsync.Contact) error { return e.add(c, true) }
+
+// AddHolder reads, in the same order as Add, a contact outside the
+// audience (not in the segment exported) that holds one of its
+// addresses. It is never sent and not counted, but an address is
+// withheld when such a holder is not subscribed, as when a contact of the
+// audience is not: a customer who unsubscribed under one record is not
+// reached through another, whatever the segment.
+func (e *Eligibility) AddHolder(c *shopsync.Contact) error { return e.add(c, false) }
+
+func (e *Eligibility) add(c *shopsync.Contact, member bool) error {
+	if member {
+		e.report.Read++
+	}
 	if c.DeletedAt != nil {
-		e.report.add(Deleted)
+		if member {
+			e.report.add(Deleted)
+		}
 		return nil
 	}
 	key, why := e.rule.Key(c)
 	if why != "" {
-		e.report.add(why)
+		if member {
+			e.report.add(why)
+		}
 		return nil
 	}
 	if !e.open || key != e.key {
@@ -60,16 +77,23 @@ func (e *Eligibility) Add(c *shopsync.Contact) error {
 		if err := e.close(); err != nil {
 			return err
 		}
-		e.key, e.first, e.open = key, c, true
+		e.key, e.open = key, true
 	} else if !before(e.last, c) {
 		return fmt.Errorf("%w: %s after %s, for the same address", ErrOrder, describe(c), describe(e.last))
 	}
 	e.last = c
-	if why := e.rule.Check(c); why != "" {
+	why = e.rule.Check(c)
+	switch {
+	case !member:
+		e.blocked = e.blocked || why == NotSubscribed
+	case why != "":
 		e.report.add(why)
 		e.blocked = true
-	} else {
+	default:
 		e.eligible++
+		if e.first == nil {
+			e.first = c
+		}
 	}
 	return nil
 }
@@ -85,6 +109,9 @@ func (e *Eligibility) close() error {
 	}
 	first, eligible, blocked := e.first, e.eligible, e.blocked
 	e.first, e.last, e.eligible, e.blocked, e.open = nil, nil, 0, false, false
+	if first == nil {
+		return nil // no contact of the audience may receive it
+	}
 	if blocked {
 		e.report.Withheld += eligible
 		return nil

@@ -192,3 +192,46 @@ func TestRuleValidate(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestEligibilityHolders: contacts outside the audience that hold one of
+// its addresses are never sent nor counted, but one that is not
+// subscribed withholds the address, and a more recent subscribed one
+// does not take the audience's place.
+func TestEligibilityHolders(t *testing.T) {
+	var kept []int64
+	el := marketing.NewEligibility(marketing.Rule{Channel: marketing.Email}, func(c *shopsync.Contact) error {
+		kept = append(kept, c.ShopifyID)
+		return nil
+	})
+	for _, step := range []struct {
+		c      *shopsync.Contact
+		member bool
+	}{
+		{contact(1, "a@x.com", "", "subscribed", "", 9), false},   // a@x.com: a more recent holder...
+		{contact(2, "a@x.com", "", "subscribed", "", 5), true},    // ...does not replace the member: 2 kept
+		{contact(3, "b@x.com", "", "subscribed", "", 5), true},    // b@x.com: withheld...
+		{contact(4, "b@x.com", "", "unsubscribed", "", 1), false}, // ...by an unsubscribed holder
+		{contact(5, "c@x.com", "", "unsubscribed", "", 1), false}, // c@x.com: holders only: nothing
+		{contact(6, "c@x.com", "", "subscribed", "", 0), false},
+		{contact(7, "d@x.com", "", "pending", "", 3), true},     // d@x.com: the member is not subscribed
+		{contact(8, "d@x.com", "", "subscribed", "", 2), false}, // and a subscribed holder does not stand in
+	} {
+		add := el.AddHolder
+		if step.member {
+			add = el.Add
+		}
+		if err := add(step.c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := el.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(kept, []int64{2}); diff != "" {
+		t.Errorf("kept (-got +want):\n%s", diff)
+	}
+	want := marketing.Report{Channel: marketing.Email, Read: 3, Included: 1, Withheld: 1, NotSubscribed: 1}
+	if diff := cmp.Diff(el.Report(), want); diff != "" {
+		t.Errorf("report (-got +want):\n%s", diff)
+	}
+}

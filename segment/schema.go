@@ -25,10 +25,10 @@ const (
 
 // Field is a name a segment can test, and its type.
 type Field struct {
-	Name string
-	Type Type
+	Name string `json:"name"`
+	Type Type   `json:"type"`
 	// Alias is set when Name is another name for the field Alias.
-	Alias string
+	Alias string `json:"alias,omitempty"`
 }
 
 // field is a resolved field: how SQL and Go read it.

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/shopsync/shopsync"
+	"github.com/shopsync/shopsync/audience"
 	"github.com/shopsync/shopsync/doctor"
 	"github.com/shopsync/shopsync/shopify"
 	"github.com/shopsync/shopsync/store"
@@ -67,6 +68,9 @@ type Config struct {
 	// ExportCSV writes every active contact as CSV, Excel-ready when
 	// excel is set, for the page's download; nil hides it.
 	ExportCSV func(ctx context.Context, w io.Writer, excel bool) error
+	// Audience answers segments, marketing lists, exports and the mapping
+	// preview; nil hides them.
+	Audience *audience.Service
 }
 
 // Server serves the API and the status page.
@@ -113,6 +117,7 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /api/contacts.csv", s.auth(s.handleExport))
 	s.mux.HandleFunc("GET /api/check", s.auth(s.handleLastCheck))
 	s.mux.HandleFunc("POST /api/check", s.auth(s.handleCheck))
+	s.routeAudience()
 	return s
 }
 

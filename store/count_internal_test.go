@@ -2,8 +2,8 @@ package store
 
 import (
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -239,13 +239,20 @@ func TestEachContact(t *testing.T) {
 	}
 	where, args := seg.SQL(now)
 	f := Filter{Where: where, Args: args}
+	markSeg, err := c.Parse(`orders_count >= 3`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mw, ma := markSeg.SQL(now)
+	scan := Scan{Filter: f, Mark: &Filter{Where: mw, Args: ma}}
 	want, err := db.CountContacts(ctx, f)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got int64
 	last := int64(0)
-	if err := db.EachContact(ctx, f, "", nil, func(k *shopsync.Contact) error {
+	marks := 0
+	if err := db.EachContact(ctx, scan, func(k *shopsync.Contact, marked bool) error {
 		if k.ShopifyID <= last {
 			t.Fatalf("contact %d after %d", k.ShopifyID, last)
 		}
@@ -253,18 +260,24 @@ func TestEachContact(t *testing.T) {
 		if !seg.Match(k, now) {
 			t.Fatalf("contact %d does not match", k.ShopifyID)
 		}
+		if marked != markSeg.Match(k, now) {
+			t.Fatalf("contact %d marked %v", k.ShopifyID, marked)
+		}
+		if marked {
+			marks++
+		}
 		got++
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if got != want || got < 600 {
-		t.Fatalf("read %d contacts, the count says %d", got, want)
+	if got != want || got < 600 || marks == 0 || marks == int(got) {
+		t.Fatalf("read %d contacts (%d marked), the count says %d", got, marks, want)
 	}
 
 	stop := errors.New("stop")
 	n := 0
-	if err := db.EachContact(ctx, f, "", nil, func(*shopsync.Contact) error {
+	if err := db.EachContact(ctx, scan, func(*shopsync.Contact, bool) error {
 		if n++; n == 300 {
 			return stop
 		}
@@ -275,7 +288,7 @@ func TestEachContact(t *testing.T) {
 
 	cctx, cancel := context.WithCancel(ctx)
 	n = 0
-	err = db.EachContact(cctx, f, "", nil, func(*shopsync.Contact) error {
+	err = db.EachContact(cctx, scan, func(*shopsync.Contact, bool) error {
 		if n++; n == 10 {
 			cancel()
 		}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -81,7 +82,7 @@ func (c *writeConn) Close() error {
 // back (see begin): the statement does not run, under the lock that the
 // rollback needs too, so it never runs outside the transaction.
 func (tx *Tx) rawExec(ctx context.Context, query string, args ...any) error {
-	return tx.conn.Raw(func(dc any) error {
+	err := tx.conn.Raw(func(dc any) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -116,4 +117,9 @@ func (tx *Tx) rawExec(ctx context.Context, query string, args ...any) error {
 		clear(nv) // the strings and bytes were copied by SQLite
 		return err
 	})
+	if errors.Is(err, sql.ErrConnDone) && ctx.Err() != nil {
+		// The cancelled transaction was rolled back under us: say why.
+		return ctx.Err()
+	}
+	return err
 }

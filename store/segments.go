@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -146,34 +147,51 @@ func (db *DB) ContactsPage(ctx context.Context, f Filter, after int64, limit int
 		append(args[:len(args):len(args)], after, limit)...)
 }
 
-// EachContact calls fn for every active contact f picks, in Shopify id
-// order or, when orderBy is set, in that order (SQL terms on the contacts
-// row with their orderArgs, from package marketing), streaming from one
-// read transaction: memory does not grow with the store, and the contacts
-// are those of one moment. It stops at fn's first error and returns it.
+// Scan says which contacts EachContact reads, and in what order.
+type Scan struct {
+	Filter // which active contacts; every one when empty
+
+	// OrderBy is SQL terms on the contacts row, with OrderArgs (from
+	// package marketing); Shopify id order when empty.
+	OrderBy   string
+	OrderArgs []any
+
+	// Mark, when set, is a condition each contact read is tested with:
+	// fn is told whether it holds.
+	Mark *Filter
+}
+
+// EachContact calls fn for every active contact s picks, in its order,
+// streaming from one read transaction: memory does not grow with the
+// store, and the contacts are those of one moment. It stops at fn's first
+// error and returns it.
 //
 // The rows are read and decoded on a goroutine of their own while fn runs
 // on the caller's, a few hundred contacts ahead: for an export the two
 // halves cost about the same (BENCHMARKS.md, "Audiences").
-func (db *DB) EachContact(ctx context.Context, f Filter, orderBy string, orderArgs []any, fn func(*shopsync.Contact) error) error {
-	where, args := f.sql()
-	from := ` NOT INDEXED`
+func (db *DB) EachContact(ctx context.Context, s Scan, fn func(c *shopsync.Contact, marked bool) error) error {
+	where, whereArgs := s.Filter.sql()
+	from, orderBy := ` NOT INDEXED`, s.OrderBy
 	if orderBy == "" {
 		orderBy = `shopify_id`
 	} else if strings.HasPrefix(orderBy, "email_norm") {
 		from = ` INDEXED BY contacts_email_norm`
 	}
-	query := contactSelect + from + ` WHERE ` + where + ` ORDER BY ` + orderBy
-	args = append(args[:len(args):len(args)], orderArgs...)
+	mark, markArgs := `1`, []any(nil)
+	if s.Mark != nil {
+		mark, markArgs = s.Mark.sql()
+	}
+	query := `SELECT ` + contactColumns + `, coalesce((` + mark + `), 0) FROM contacts` + from +
+		` WHERE ` + where + ` ORDER BY ` + orderBy
+	args := slices.Concat(markArgs, whereArgs, s.OrderArgs)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	const batchSize = 256
-	batches := make(chan []*shopsync.Contact, 2)
+	batches := make(chan []scanned, 2)
 	read := make(chan error, 1)
 	go func() {
 		defer close(batches)
-		read <- db.readContacts(ctx, query, args, batchSize, func(b []*shopsync.Contact) bool {
+		read <- db.readContacts(ctx, query, args, func(b []scanned) bool {
 			select {
 			case batches <- b:
 				return true
@@ -183,8 +201,8 @@ func (db *DB) EachContact(ctx context.Context, f Filter, orderBy string, orderAr
 		})
 	}()
 	for b := range batches {
-		for _, c := range b {
-			if err := fn(c); err != nil {
+		for _, r := range b {
+			if err := fn(r.c, r.marked); err != nil {
 				cancel()
 				for range batches {
 				}
@@ -196,9 +214,16 @@ func (db *DB) EachContact(ctx context.Context, f Filter, orderBy string, orderAr
 	return <-read
 }
 
+// scanned is a contact EachContact read, and its mark.
+type scanned struct {
+	c      *shopsync.Contact
+	marked bool
+}
+
 // readContacts runs query in a read transaction and hands its contacts to
-// send in batches of n, until send says to stop.
-func (db *DB) readContacts(ctx context.Context, query string, args []any, n int, send func([]*shopsync.Contact) bool) error {
+// send a few hundred at a time, until send says to stop.
+func (db *DB) readContacts(ctx context.Context, query string, args []any, send func([]scanned) bool) error {
+	const n = 256
 	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("read contacts: %w", err)
@@ -209,17 +234,17 @@ func (db *DB) readContacts(ctx context.Context, query string, args []any, n int,
 		return fmt.Errorf("read contacts: %w", err)
 	}
 	defer rows.Close()
-	batch := make([]*shopsync.Contact, 0, n)
+	batch := make([]scanned, 0, n)
 	for rows.Next() {
-		c, err := db.scanContact(rows)
-		if err != nil {
+		var r scanned
+		if r.c, err = db.scanContact(rows, &r.marked); err != nil {
 			return fmt.Errorf("read contacts: %w", err)
 		}
-		if batch = append(batch, c); len(batch) == n {
+		if batch = append(batch, r); len(batch) == n {
 			if !send(batch) {
 				return ctx.Err()
 			}
-			batch = make([]*shopsync.Contact, 0, n)
+			batch = make([]scanned, 0, n)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -229,4 +254,17 @@ func (db *DB) readContacts(ctx context.Context, query string, args []any, n int,
 		return ctx.Err()
 	}
 	return nil
+}
+
+// NewestContact returns the active contact with the highest Shopify id:
+// the newest customer. ErrNotFound when the store has none.
+func (db *DB) NewestContact(ctx context.Context) (*shopsync.Contact, error) {
+	cs, err := db.queryContacts(ctx, `WHERE deleted_at IS NULL ORDER BY shopify_id DESC LIMIT 1`)
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) == 0 {
+		return nil, ErrNotFound
+	}
+	return cs[0], nil
 }

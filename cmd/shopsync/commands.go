@@ -18,7 +18,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shopsync/shopsync"
-	"github.com/shopsync/shopsync/audience"
 	"github.com/shopsync/shopsync/mapping"
 	"github.com/shopsync/shopsync/shopify"
 	"github.com/shopsync/shopsync/store"
@@ -112,29 +111,7 @@ func (e *env) runSync(ctx context.Context, cfg Config, logger *slog.Logger, show
 
 func (e *env) contactsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "contacts", Short: "Read contacts from the store"}
-	var format string
-	export := &cobra.Command{
-		Use:   "export",
-		Short: "Write every active contact to stdout as JSON lines or CSV (csv-excel for spreadsheets)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "jsonl" && format != "csv" && format != "csv-excel" {
-				return usageError{fmt.Errorf("--format %q: want jsonl, csv or csv-excel", format)}
-			}
-			cfg, db, err := e.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			aud, err := newAudience(cfg, db)
-			if err != nil {
-				return usageError{err}
-			}
-			_, err = aud.Export(cmd.Context(), e.stdout, audience.ExportRequest{Format: audience.Format(format)})
-			return err
-		},
-	}
-	export.Flags().StringVar(&format, "format", "jsonl", "jsonl, csv, or csv-excel (for Excel and LibreOffice: a byte-order mark, long ids as text)")
+	export := e.exportCommand()
 	get := &cobra.Command{
 		Use:   "get ID|EMAIL",
 		Short: "Print the contact with a Shopify id, or the contacts with an email (any case), as JSON",

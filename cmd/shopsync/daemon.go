@@ -176,6 +176,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 			_, err := aud.Export(ctx, w, audience.ExportRequest{Format: format})
 			return err
 		},
+		Audience: aud,
 	})
 	d.db, d.sched, d.syncer, d.committer, d.ensure, d.ln, d.stopBG = db, sched, syncer, committer, ensure, ln, stopBG
 	d.srv = &http.Server{
