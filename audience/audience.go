@@ -183,11 +183,12 @@ func (s *Service) filter(query string, now time.Time) (store.Filter, error) {
 	if strings.TrimSpace(query) == "" {
 		return store.Filter{}, nil
 	}
-	where, args, err := s.compiler.Compile(query, now)
+	seg, err := s.compiler.Parse(query)
 	if err != nil {
 		return store.Filter{}, err
 	}
-	return store.Filter{Where: where, Args: args}, nil
+	where, args := seg.SQL(now)
+	return store.Filter{Where: where, Args: args, Index: seg.Index()}, nil
 }
 
 // Count counts the active contacts query picks.

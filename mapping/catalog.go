@@ -114,6 +114,21 @@ func smsConsent(c *shopify.Customer) *shopify.SMSConsent {
 func hasEmailConsent(c *shopify.Customer) bool { return c.EmailMarketingConsent.Set }
 func hasSMSConsent(c *shopify.Customer) bool   { return c.SMSMarketingConsent.Set }
 
+// enum returns a Shopify enum value (a consent state, an opt-in level, an
+// account state) in lower case, as REST writes them, nil when absent or
+// null. The GraphQL bulk reader lower-cases GraphQL's upper case
+// (shopify.BulkDecoder); REST payloads are taken as sent. Lower-casing
+// them here too stores one spelling whichever API read the customer, so
+// that its content hash, a segment's comparison and the CRM's export see
+// the same value.
+func enum(o shopify.Opt[string]) *string {
+	if !o.Valid() {
+		return nil
+	}
+	s := strings.ToLower(o.V)
+	return &s
+}
+
 // subscribed is the only consent state that allows marketing (SHOPIFY.md §4).
 func subscribed(state shopify.Opt[string]) *bool {
 	ok := state.Valid() && strings.EqualFold(state.V, "subscribed")
@@ -169,12 +184,12 @@ var catalog = []Spec{
 	{
 		Name: "email_marketing_consent", Type: shopsync.TypeString, Default: true,
 		Part:        shopsync.PartEmailConsent,
-		Description: "email consent state: subscribed, not_subscribed, pending, unsubscribed, redacted, invalid; null when none",
+		Description: "email consent state, lower-case: subscribed, not_subscribed, pending, unsubscribed, redacted, invalid; null when none",
 		present:     hasEmailConsent,
 		value: func(c *shopify.Customer) shopsync.Attribute {
 			var v *string
 			if ec := emailConsent(c); ec != nil {
-				v = ec.State.Ptr()
+				v = enum(ec.State)
 			}
 			return shopsync.StringAttr("email_marketing_consent", v)
 		},
@@ -200,7 +215,7 @@ var catalog = []Spec{
 		value: func(c *shopify.Customer) shopsync.Attribute {
 			var v *string
 			if ec := emailConsent(c); ec != nil {
-				v = ec.OptInLevel.Ptr()
+				v = enum(ec.OptInLevel)
 			}
 			return shopsync.StringAttr("email_marketing_opt_in_level", v)
 		},
@@ -243,12 +258,12 @@ var catalog = []Spec{
 	{
 		Name: "sms_marketing_consent", Type: shopsync.TypeString, Default: true,
 		Part:        shopsync.PartSMSConsent,
-		Description: "SMS consent state: subscribed, not_subscribed, pending, unsubscribed, redacted; null when none",
+		Description: "SMS consent state, lower-case: subscribed, not_subscribed, pending, unsubscribed, redacted; null when none",
 		present:     hasSMSConsent,
 		value: func(c *shopify.Customer) shopsync.Attribute {
 			var v *string
 			if sc := smsConsent(c); sc != nil {
-				v = sc.State.Ptr()
+				v = enum(sc.State)
 			}
 			return shopsync.StringAttr("sms_marketing_consent", v)
 		},
@@ -288,7 +303,7 @@ var catalog = []Spec{
 		value: func(c *shopify.Customer) shopsync.Attribute {
 			var v *string
 			if sc := smsConsent(c); sc != nil {
-				v = sc.OptInLevel.Ptr()
+				v = enum(sc.OptInLevel)
 			}
 			return shopsync.StringAttr("sms_marketing_opt_in_level", v)
 		},

@@ -129,7 +129,10 @@ func (m *Mapper) Contact(c *shopify.Customer) (shopsync.Contact, error) {
 	str(c.FirstName, shopsync.FieldFirstName, &k.FirstName)
 	str(c.LastName, shopsync.FieldLastName, &k.LastName)
 	str(c.Phone, shopsync.FieldPhone, &k.Phone)
-	str(c.State, shopsync.FieldState, &k.State)
+	if c.State.Set {
+		k.Fields |= shopsync.FieldState
+		k.State = enum(c.State)
+	}
 	if c.Tags.Set {
 		k.Fields |= shopsync.FieldTags
 		k.Tags = SplitTags(c.Tags.V)

@@ -576,6 +576,10 @@ func TestContactEmailConsent(t *testing.T) {
 			wantState: ptr("redacted")},
 		{name: "invalid", consent: `{"state":"invalid","opt_in_level":"unknown","consent_updated_at":null}`,
 			wantState: ptr("invalid"), wantLevel: ptr("unknown")},
+		// Lower case, as REST writes them and the bulk reader makes
+		// GraphQL's: one spelling whichever API read the customer.
+		{name: "upper case", consent: `{"state":"SUBSCRIBED","opt_in_level":"Single_Opt_In","consent_updated_at":null}`,
+			wantAccepts: true, wantState: ptr("subscribed"), wantLevel: ptr("single_opt_in")},
 		{name: "state null", consent: `{"state":null,"opt_in_level":null,"consent_updated_at":null}`},
 		{name: "empty object", consent: `{}`},
 		{name: "consent null", consent: `null`},
@@ -609,6 +613,28 @@ func TestContactEmailConsent(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestContactEnumsLowerCase: consent states, opt-in levels and the
+// account state are stored in lower case whatever the payload's case.
+func TestContactEnumsLowerCase(t *testing.T) {
+	got := mapJSON(t, mapping.Config{}, `{"id":1,"state":"ENABLED",
+		"email_marketing_consent":{"state":"UnSubscribed","opt_in_level":"CONFIRMED_OPT_IN"},
+		"sms_marketing_consent":{"state":"SUBSCRIBED","opt_in_level":"SINGLE_OPT_IN","consent_collected_from":"SHOPIFY"}}`)
+	if got.State == nil || *got.State != "enabled" {
+		t.Errorf("state %v, want enabled", got.State)
+	}
+	for name, want := range map[string]string{
+		"email_marketing_consent": "unsubscribed", "email_marketing_opt_in_level": "confirmed_opt_in",
+		"sms_marketing_consent": "subscribed", "sms_marketing_opt_in_level": "single_opt_in",
+	} {
+		if a, ok := got.Attributes.Get(name); !ok || a.Value != want {
+			t.Errorf("%s: %+v, want %q", name, a, want)
+		}
+	}
+	if got := mapJSON(t, mapping.Config{}, `{"id":1,"state":null}`); got.State != nil || got.Fields&shopsync.FieldState == 0 {
+		t.Errorf("state null: %v, fields %v", got.State, got.Fields)
+	}
 }
 
 func TestContactSMSConsent(t *testing.T) {

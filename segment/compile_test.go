@@ -230,15 +230,22 @@ func TestBuiltins(t *testing.T) {
 	c := newCompiler(t)
 	want := map[string]string{
 		"all":                       `1 []`,
-		"email_subscribers":         `casefold(attributes ->> 'email_marketing_consent') = ? [subscribed]`,
-		"sms_subscribers":           `casefold(attributes ->> 'sms_marketing_consent') = ? [subscribed]`,
+		"email_subscribers":         `lower(attributes ->> 'email_marketing_consent') IN (?, ?) [subscribed subscr\u0130bed]`,
+		"sms_subscribers":           `lower(attributes ->> 'sms_marketing_consent') IN (?, ?) [subscribed subscr\u0130bed]`,
 		"new_30d":                   `shopify_created_at > ? [2025-05-16T12:00:00.000000000Z]`,
 		"repeat_buyers":             `(attributes ->> 'orders_count') >= ? [2]`,
 		"one_time_buyers":           `(attributes ->> 'orders_count') = ? [1]`,
 		"never_ordered":             `((attributes ->> 'orders_count') = ? OR (attributes ->> 'orders_count') IS NULL) [0]`,
-		"subscribers_never_ordered": `(casefold(attributes ->> 'email_marketing_consent') = ? AND ((attributes ->> 'orders_count') = ? OR (attributes ->> 'orders_count') IS NULL)) [subscribed 0]`,
-		"email_unsubscribed":        `casefold(attributes ->> 'email_marketing_consent') = ? [unsubscribed]`,
-		"vip":                       `EXISTS (SELECT 1 FROM json_each(tags) WHERE casefold(value) = ?) [vip]`,
+		"subscribers_never_ordered": `(lower(attributes ->> 'email_marketing_consent') IN (?, ?) AND ((attributes ->> 'orders_count') = ? OR (attributes ->> 'orders_count') IS NULL)) [subscribed subscr\u0130bed 0]`,
+		"email_unsubscribed":        `lower(attributes ->> 'email_marketing_consent') IN (?, ?) [unsubscribed unsubscr\u0130bed]`,
+	}
+	// Each reads one index's expressions only, and is counted from it.
+	index := map[string]string{
+		"all": "contacts_email_consent_orders", "email_subscribers": "contacts_email_consent_orders",
+		"sms_subscribers": "contacts_sms_consent_created", "new_30d": "contacts_sms_consent_created",
+		"repeat_buyers": "contacts_email_consent_orders", "one_time_buyers": "contacts_email_consent_orders",
+		"never_ordered": "contacts_email_consent_orders", "subscribers_never_ordered": "contacts_email_consent_orders",
+		"email_unsubscribed": "contacts_email_consent_orders",
 	}
 	db := contacttest.OpenDB(t)
 	contacttest.Insert(t, db, fixture()...)
@@ -250,8 +257,15 @@ func TestBuiltins(t *testing.T) {
 			t.Errorf("%s: %v", b.Name, err)
 			continue
 		}
-		if got := fmt.Sprintf("%s %v", where, args); got != want[b.Name] {
+		if got := fmt.Sprintf("%s %v", where, args); got != strings.ReplaceAll(want[b.Name], `\u0130`, "\u0130") {
 			t.Errorf("%s: got %s, want %s", b.Name, got, want[b.Name])
+		}
+		s, err := c.Parse(b.Expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Index(); got != index[b.Name] {
+			t.Errorf("%s: index %q, want %q", b.Name, got, index[b.Name])
 		}
 		selectIDs(t, db, where, args) // runs
 	}
@@ -280,5 +294,86 @@ func TestSQLHasNoSegmentText(t *testing.T) {
 	contacttest.Insert(t, db, fixture()...)
 	if got := selectIDs(t, db, where, args); len(got) != 0 {
 		t.Errorf("got %v, want no contact", got)
+	}
+}
+
+// TestTextEdges: the fast paths of text comparison (text.go) on the
+// characters where SQLite's lower() and Go's lower case part: the Kelvin
+// sign and İ, which Go lower-cases to k and i; characters neither maps to
+// ASCII; a NUL before a capital; a text field holding a number.
+func TestTextEdges(t *testing.T) {
+	c := newCompiler(t)
+	db := contacttest.OpenDB(t)
+	n := func(id int64, first string, note shopsync.Attribute, tags ...string) *shopsync.Contact {
+		return &shopsync.Contact{ShopifyID: id, FirstName: &first, Tags: append([]string{}, tags...),
+			Attributes: shopsync.Attributes{note}}
+	}
+	note := func(s string) shopsync.Attribute { return shopsync.StringAttr("note", &s) }
+	num := func(v int64) shopsync.Attribute { return shopsync.IntAttr("note", &v) }
+	contacts := []*shopsync.Contact{
+		n(1, "\u212aelvin", note("SUBSCR\u0130BED"), "V\u0130P"), // Kelvin sign; capital I with dot
+		n(2, "Kelvin", note("subscribed"), "vip"),
+		n(3, "\u0131van", note("12"), "\u0131vip"), // dotless ı: Go keeps it
+		n(4, "a\x00\u00c9", num(12), `a"b`),        // NUL then É
+		n(5, "\u212b", note("1.5"), ","),           // Ångström sign: Go lower-cases it to å
+		n(6, "\u00e5", num(0), "a,b"),
+	}
+	contacttest.Insert(t, db, contacts...)
+	tests := []struct {
+		src  string
+		want []int64
+	}{
+		{`first_name = "kelvin"`, []int64{1, 2}},
+		{`first_name = "KELVIN"`, []int64{1, 2}},
+		{`first_name starts_with "kel"`, []int64{1, 2}},
+		{`first_name contains "k"`, []int64{1, 2}},
+		{`first_name ends_with "vin"`, []int64{1, 2}},
+		{`first_name = "ivan"`, nil},
+		{"first_name = \"\u0131van\"", []int64{3}},
+		{"first_name = \"a\u0000\u00e9\"", []int64{4}},
+		{"first_name >= \"a\u0000\u00e9\"", []int64{1, 2, 3, 4, 5, 6}},
+		{"first_name > \"a\u0000\u00e9\"", []int64{1, 2, 3, 5, 6}},
+		{"first_name = \"\u00e5\"", []int64{5, 6}},
+		{"first_name in (\"\u00e5\", \"kelvin\")", []int64{1, 2, 5, 6}},
+		{`first_name < "l"`, []int64{1, 2, 4}},
+		{`note = "subscribed"`, []int64{1, 2}},
+		{`note in ("subscribed", "12")`, []int64{1, 2, 3}},
+		{`note = "12"`, []int64{3}}, // not 4: 12 the number is not the text
+		{`note contains "1"`, []int64{3, 5}},
+		{`note != "12"`, []int64{1, 2, 4, 5, 6}},
+		{`note > "1"`, []int64{1, 2, 3, 5}},
+		{`note not contains "1"`, []int64{1, 2, 4, 6}},
+		{`has tag "vip"`, []int64{1, 2}},
+		{`has tag "VIP"`, []int64{1, 2}},
+		{"has tag \"\u0131vip\"", []int64{3}},
+		{`has tag "a\"b"`, []int64{4}},
+		{`has tag ","`, []int64{5}},
+		{`has tag "a,b"`, []int64{6}},
+		{`has tag "b"`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.src, func(t *testing.T) {
+			s, err := c.Parse(tt.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			where, args := s.SQL(now)
+			want := tt.want
+			if want == nil {
+				want = []int64{}
+			}
+			if diff := cmp.Diff(selectIDs(t, db, where, args), want); diff != "" {
+				t.Errorf("SQL %s %q (-got +want):\n%s", where, args, diff)
+			}
+			matched := []int64{}
+			for _, k := range contacts {
+				if s.Match(k, now) {
+					matched = append(matched, k.ShopifyID)
+				}
+			}
+			if diff := cmp.Diff(matched, want); diff != "" {
+				t.Errorf("Match (-got +want):\n%s", diff)
+			}
+		})
 	}
 }

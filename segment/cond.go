@@ -6,7 +6,6 @@ import (
 
 	"github.com/shopsync/shopsync"
 	"github.com/shopsync/shopsync/internal/decimal"
-	"github.com/shopsync/shopsync/sqlfunc"
 )
 
 // A cond is a checked condition. It writes itself as SQL and evaluates
@@ -22,11 +21,23 @@ type cond interface {
 	eval(c *shopsync.Contact, now time.Time) bool
 }
 
-// sqlBuilder collects a WHERE fragment and its arguments.
+// sqlBuilder collects a WHERE fragment and its arguments, and the
+// expressions of the row it reads.
 type sqlBuilder struct {
 	strings.Builder
-	args []any
-	now  time.Time
+	args  []any
+	now   time.Time
+	reads map[string]bool
+}
+
+// read writes expr, an expression of the row, and notes that the
+// condition reads it.
+func (b *sqlBuilder) read(expr string) {
+	b.WriteString(expr)
+	if b.reads == nil {
+		b.reads = map[string]bool{}
+	}
+	b.reads[expr] = true
 }
 
 // arg writes a ? for v.
@@ -156,21 +167,31 @@ func (c *cmpCond) sql(b *sqlBuilder) {
 	}
 	op := c.op
 	if op == "!=" {
-		op = "IS NOT" // true for NULL: not (=)
+		// true for NULL: not (=)
+		if c.f.Type != Decimal && c.f.Type != String {
+			b.read(c.f.column)
+			b.WriteString(" IS NOT ")
+			b.arg(c.v.sqlValue(b.now))
+			return
+		}
+		b.WriteString("NOT coalesce(")
+		defer b.WriteString(", 0)")
+		op = "="
 	}
 	switch c.f.Type {
 	case Decimal:
-		b.WriteString(sqlfunc.DecCmp + "(" + c.f.column + ", ")
-		b.arg(c.v.s)
-		b.WriteString(") " + op + " 0")
-		return
+		b.decimalSQL(c.f.column, op, []string{c.v.s})
 	case String:
-		b.WriteString(c.f.folded)
+		if op == "=" {
+			b.textIn(c.f.text(), []string{c.v.s})
+		} else {
+			b.textCmp(c.f.text(), op, c.v.s)
+		}
 	default:
-		b.WriteString(c.f.column)
+		b.read(c.f.column)
+		b.WriteString(" " + op + " ")
+		b.arg(c.v.sqlValue(b.now))
 	}
-	b.WriteString(" " + op + " ")
-	b.arg(c.v.sqlValue(b.now))
 }
 
 // daySQL compares a time with a whole day, d to d+1: = is within the
@@ -184,25 +205,33 @@ func (c *cmpCond) daySQL(b *sqlBuilder) {
 		if c.op == "!=" {
 			b.WriteString("NOT coalesce(")
 		}
-		b.WriteString("(" + col + " >= ")
+		b.WriteByte('(')
+		b.read(col)
+		b.WriteString(" >= ")
 		b.arg(start)
-		b.WriteString(" AND " + col + " < ")
+		b.WriteString(" AND ")
+		b.read(col)
+		b.WriteString(" < ")
 		b.arg(end)
 		b.WriteByte(')')
 		if c.op == "!=" {
 			b.WriteString(", 0)")
 		}
 	case "<":
-		b.WriteString(col + " < ")
+		b.read(col)
+		b.WriteString(" < ")
 		b.arg(start)
 	case "<=":
-		b.WriteString(col + " < ")
+		b.read(col)
+		b.WriteString(" < ")
 		b.arg(end)
 	case ">":
-		b.WriteString(col + " >= ")
+		b.read(col)
+		b.WriteString(" >= ")
 		b.arg(end)
 	case ">=":
-		b.WriteString(col + " >= ")
+		b.read(col)
+		b.WriteString(" >= ")
 		b.arg(start)
 	}
 }
@@ -318,23 +347,22 @@ func (c *inCond) sql(b *sqlBuilder) {
 	if c.neg {
 		b.WriteString("NOT coalesce(")
 	}
-	if c.f.Type == Decimal {
-		b.WriteByte('(')
+	switch c.f.Type {
+	case Decimal:
+		vs := make([]string, len(c.vs))
 		for i, v := range c.vs {
-			if i > 0 {
-				b.WriteString(" OR ")
-			}
-			b.WriteString(sqlfunc.DecCmp + "(" + c.f.column + ", ")
-			b.arg(v.s)
-			b.WriteString(") = 0")
+			vs[i] = v.s
 		}
-		b.WriteByte(')')
-	} else {
-		col := c.f.column
-		if c.f.Type == String {
-			col = c.f.folded
+		b.decimalSQL(c.f.column, "in", vs)
+	case String:
+		lits := make([]string, len(c.vs))
+		for i, v := range c.vs {
+			lits[i] = v.s
 		}
-		b.WriteString(col + " IN (")
+		b.textIn(c.f.text(), lits)
+	default:
+		b.read(c.f.column)
+		b.WriteString(" IN (")
 		for i, v := range c.vs {
 			if i > 0 {
 				b.WriteString(", ")
@@ -365,7 +393,7 @@ type nullCond struct {
 }
 
 func (c *nullCond) sql(b *sqlBuilder) {
-	b.WriteString(c.f.column)
+	b.read(c.f.column)
 	if c.neg {
 		b.WriteString(" IS NOT NULL")
 	} else {
@@ -402,9 +430,7 @@ func (c *matchCond) sql(b *sqlBuilder) {
 	if c.neg {
 		b.WriteString("NOT coalesce(")
 	}
-	b.WriteString(c.f.folded + " LIKE ")
-	b.arg(pat)
-	b.WriteString(` ESCAPE '\'`)
+	b.textLike(c.f.text(), c.s, pat)
 	if c.neg {
 		b.WriteString(", 0)")
 	}
@@ -430,11 +456,7 @@ func (c *matchCond) eval(k *shopsync.Contact, _ time.Time) bool {
 // tagCond is has tag "x", ignoring case.
 type tagCond struct{ tag string }
 
-func (c *tagCond) sql(b *sqlBuilder) {
-	b.WriteString("EXISTS (SELECT 1 FROM json_each(tags) WHERE " + sqlfunc.Fold + "(value) = ")
-	b.arg(c.tag)
-	b.WriteByte(')')
-}
+func (c *tagCond) sql(b *sqlBuilder) { b.tagSQL(c.tag) }
 
 func (c *tagCond) eval(k *shopsync.Contact, _ time.Time) bool {
 	for _, t := range k.Tags {
@@ -448,7 +470,10 @@ func (c *tagCond) eval(k *shopsync.Contact, _ time.Time) bool {
 // truthCond is a boolean field alone.
 type truthCond struct{ f *field }
 
-func (c *truthCond) sql(b *sqlBuilder) { b.WriteString(c.f.column + " = 1") }
+func (c *truthCond) sql(b *sqlBuilder) {
+	b.read(c.f.column)
+	b.WriteString(" = 1")
+}
 
 func (c *truthCond) eval(k *shopsync.Contact, _ time.Time) bool {
 	v, _ := c.f.get(k).(bool)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/shopsync/shopsync"
-	"github.com/shopsync/shopsync/sqlfunc"
 )
 
 // Type is the type of a field a segment can test.
@@ -36,7 +35,10 @@ type Field struct {
 type field struct {
 	Field
 	column string // the SQL expression of its value
-	folded string // for strings: the SQL expression of its folded value
+	// folded is, for a string the store keeps in Go's lower case (email:
+	// email_norm), the SQL expression of that value; "" when SQL folds
+	// column itself (text.go).
+	folded string
 	attr   string // for attributes: the attribute's name
 	// get reads it from a contact: nil, int64, string (strings, folded;
 	// decimals), bool, time.Time, []string.
@@ -49,7 +51,6 @@ type field struct {
 func contactFields() []*field {
 	text := func(name string, get func(*shopsync.Contact) *string) *field {
 		return &field{Field: Field{Name: name, Type: String}, column: name,
-			folded: sqlfunc.Fold + "(" + name + ")",
 			get: func(c *shopsync.Contact) any {
 				if s := get(c); s != nil {
 					return strings.ToLower(*s)
@@ -92,6 +93,16 @@ func contactFields() []*field {
 	return fs
 }
 
+// text is how SQL reads a string field.
+func (f *field) text() text {
+	if f.folded != "" {
+		return text{expr: f.folded, folded: true}
+	}
+	// A contact's column has type TEXT: SQLite keeps text there. An
+	// attribute holds whatever JSON its type set says.
+	return text{expr: f.column, anyType: f.attr != ""}
+}
+
 // attrTypes maps attribute types to field types.
 var attrTypes = map[shopsync.AttrType]Type{
 	shopsync.TypeString:    String,
@@ -104,11 +115,7 @@ var attrTypes = map[shopsync.AttrType]Type{
 // attrField returns the field of attribute name of type t. name has been
 // checked to be a plain identifier, so it is safe in SQL text.
 func attrField(name string, t Type) *field {
-	f := &field{Field: Field{Name: name, Type: t}, attr: name,
-		column: "(attributes ->> '" + name + "')"}
-	if t == String {
-		f.folded = sqlfunc.Fold + f.column
-	}
+	f := &field{Field: Field{Name: name, Type: t}, attr: name, column: attrColumn(name)}
 	f.get = func(c *shopsync.Contact) any {
 		a, ok := c.Attributes.Get(name)
 		if !ok || a.Value == nil {
@@ -127,6 +134,9 @@ func attrField(name string, t Type) *field {
 	}
 	return f
 }
+
+// attrColumn is the SQL expression of attribute name's value.
+func attrColumn(name string) string { return "(attributes ->> '" + name + "')" }
 
 // validAttrName reports whether name is a plain lower-case identifier:
 // the catalog's names are, and only such a name goes into SQL text.

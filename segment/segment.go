@@ -47,8 +47,9 @@ import (
 
 // Segment is a parsed and checked segment.
 type Segment struct {
-	src  string
-	cond cond
+	src   string
+	cond  cond
+	index string
 }
 
 // Parse parses src and checks it against c's fields. Its error is an
@@ -63,7 +64,11 @@ func (c *Compiler) Parse(src string) (*Segment, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Segment{src: src, cond: cd}, nil
+	s := &Segment{src: src, cond: cd}
+	b := &sqlBuilder{}
+	cd.sql(b) // what it reads does not depend on the time
+	s.index = indexFor(b.reads)
+	return s, nil
 }
 
 // Compile parses src and returns its SQL condition at time now; see
@@ -92,6 +97,11 @@ func (s *Segment) SQL(now time.Time) (where string, args []any) {
 	s.cond.sql(b)
 	return b.String(), b.args
 }
+
+// Index returns the name of the store index that holds everything SQL
+// reads (index.go), so that the store can count the segment from that
+// index alone, without reading a row; "" when no index does.
+func (s *Segment) Index() string { return s.index }
 
 // Match reports whether contact c is in the segment, relative dates
 // taken from now: what SQL selects, for one contact in memory (a preview,

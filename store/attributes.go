@@ -246,13 +246,32 @@ func (c *typeNameCache) parse(types string) (*attrTypes, error) {
 	if ok {
 		return set, nil
 	}
-	set = &attrTypes{byName: map[string]shopsync.AttrType{}}
+	return c.add(types)
+}
+
+// parseBytes is parse of a type set JSON in a buffer: a set already
+// decoded is found without copying it.
+func (c *typeNameCache) parseBytes(types []byte) (*attrTypes, error) {
+	c.mu.RLock()
+	set, ok := c.m[string(types)]
+	c.mu.RUnlock()
+	if ok {
+		return set, nil
+	}
+	return c.add(string(types))
+}
+
+// add decodes a type set and keeps it.
+func (c *typeNameCache) add(types string) (*attrTypes, error) {
+	set := &attrTypes{byName: map[string]shopsync.AttrType{}}
 	dec := jsontext.NewDecoder(strings.NewReader(types))
 	if err := readObject(dec, func(quoted []byte) error {
 		name, err := unquote(quoted)
 		if err != nil {
 			return err
 		}
+		// quoted is the decoder's buffer, which the next read reuses.
+		set.quoted = append(set.quoted, string(quoted))
 		v, err := dec.ReadToken()
 		if err != nil {
 			return err
@@ -262,7 +281,6 @@ func (c *typeNameCache) parse(types string) (*attrTypes, error) {
 		}
 		set.byName[name] = shopsync.AttrType(v.String())
 		set.names = append(set.names, name)
-		set.quoted = append(set.quoted, string(quoted))
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("attribute types: %w", err)

@@ -224,7 +224,7 @@ func (db *DB) scanRecord(rows *sql.Rows) (*record, error) {
 		r    record
 		blob []byte
 	)
-	c, state, err := db.scanContact(rows, &r.hash, &blob)
+	c, state, err := db.scanContactState(rows, &r.hash, &blob)
 	if err != nil {
 		return nil, err
 	}
@@ -271,13 +271,13 @@ func (db *DB) ExportContacts(ctx context.Context, fn func(*shopsync.Contact) err
 		return fmt.Errorf("export contacts: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, contactSelect+` WHERE deleted_at IS NULL ORDER BY shopify_id`)
+	rows, err := tx.QueryContext(ctx, contactSelect+` NOT INDEXED WHERE deleted_at IS NULL ORDER BY shopify_id`)
 	if err != nil {
 		return fmt.Errorf("export contacts: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		c, _, err := db.scanContact(rows)
+		c, err := db.scanContact(rows)
 		if err != nil {
 			return fmt.Errorf("export contacts: %w", err)
 		}
@@ -322,7 +322,7 @@ func (db *DB) queryContacts(ctx context.Context, where string, args ...any) ([]*
 	defer rows.Close()
 	var cs []*shopsync.Contact
 	for rows.Next() {
-		c, _, err := db.scanContact(rows)
+		c, err := db.scanContact(rows)
 		if err != nil {
 			return nil, fmt.Errorf("query contacts: %w", err)
 		}
@@ -334,9 +334,20 @@ func (db *DB) queryContacts(ctx context.Context, where string, args ...any) ([]*
 	return cs, nil
 }
 
-// scanContact reads the columns of contactSelect, then into extra. It
-// returns the contact and the stored state of its attributes.
-func (db *DB) scanContact(rows *sql.Rows, extra ...any) (*shopsync.Contact, attrState, error) {
+// scanContact reads the columns of contactSelect, then into extra: a
+// contact, for a read.
+func (db *DB) scanContact(rows *sql.Rows, extra ...any) (*shopsync.Contact, error) {
+	c, _, err := db.scanRow(rows, false, extra)
+	return c, err
+}
+
+// scanContactState is scanContact for a write: it also returns the stored
+// state of the contact's attributes.
+func (db *DB) scanContactState(rows *sql.Rows, extra ...any) (*shopsync.Contact, attrState, error) {
+	return db.scanRow(rows, true, extra)
+}
+
+func (db *DB) scanRow(rows *sql.Rows, withState bool, extra []any) (*shopsync.Contact, attrState, error) {
 	var (
 		c                  shopsync.Contact
 		email, first, last sql.NullString
@@ -344,8 +355,9 @@ func (db *DB) scanContact(rows *sql.Rows, extra ...any) (*shopsync.Contact, attr
 		tags               string
 		created, updated   sql.NullString
 		deleted            sql.NullString
-		attrs, meta, types string
-		rowAt, rowBy       string
+		attrs              string
+		meta, types        sql.RawBytes // valid until the next Scan
+		rowAt, rowBy       sql.RawBytes
 	)
 	dst := append([]any{&c.ShopifyID, &email, &first, &last, &phone, &state, &tags,
 		&created, &updated, &deleted, &attrs, &meta, &types, &rowAt, &rowBy}, extra...)
@@ -354,8 +366,11 @@ func (db *DB) scanContact(rows *sql.Rows, extra ...any) (*shopsync.Contact, attr
 	}
 	c.Email, c.FirstName, c.LastName = strPtr(email), strPtr(first), strPtr(last)
 	c.Phone, c.State = strPtr(phone), strPtr(state)
-	if err := json.Unmarshal([]byte(tags), &c.Tags); err != nil {
-		return nil, nil, fmt.Errorf("contact %d tags: %w", c.ShopifyID, err)
+	var ok bool
+	if c.Tags, ok = decodeTags(tags); !ok {
+		if err := json.Unmarshal([]byte(tags), &c.Tags); err != nil {
+			return nil, nil, fmt.Errorf("contact %d tags: %w", c.ShopifyID, err)
+		}
 	}
 	var err error
 	if c.ShopifyCreatedAt, err = nullTime(created); err != nil {
@@ -368,11 +383,15 @@ func (db *DB) scanContact(rows *sql.Rows, extra ...any) (*shopsync.Contact, attr
 		return nil, nil, err
 	}
 	c.Fields = shopsync.AllFields
-	as, st, err := db.decodeAttributes(attrs, meta, types, rowAt, rowBy)
+	var st attrState
+	if withState {
+		c.Attributes, st, err = db.decodeAttributes(attrs, string(meta), string(types), string(rowAt), string(rowBy))
+	} else {
+		c.Attributes, err = db.decodeAttrValues(attrs, types)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("contact %d %w", c.ShopifyID, err)
 	}
-	c.Attributes = as
 	return &c, st, nil
 }
 

@@ -56,6 +56,9 @@ type DB struct {
 	Now func() time.Time
 }
 
+// readConns is how many read connections the store opens at most.
+const readConns = 4
+
 // busyTimeout is how long, in milliseconds, a connection waits for a lock
 // another process holds.
 const busyTimeout = "5000"
@@ -113,7 +116,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	db.read = sql.OpenDB(&connector{dsn: dsn(path, true), drv: drv})
-	db.read.SetMaxOpenConns(4)
+	db.read.SetMaxOpenConns(readConns)
 	db.ckpt = sql.OpenDB(&connector{dsn: dsn(path, false), drv: drv})
 	db.ckpt.SetMaxOpenConns(1)
 	// Checked once SQLite has opened the side files, which an older

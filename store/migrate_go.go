@@ -61,7 +61,7 @@ func (db *DB) restampAfter(ctx context.Context, after int64) (last int64, n int,
 	var batch []row
 	for rows.Next() {
 		var r row
-		if r.c, _, err = db.scanContact(rows, &r.hash, &r.blob); err != nil {
+		if r.c, err = db.scanContact(rows, &r.hash, &r.blob); err != nil {
 			rows.Close()
 			return 0, 0, err
 		}
@@ -204,7 +204,7 @@ func (db *DB) rewriteAfter(ctx context.Context, after int64) (last int64, n int,
 	var batch []row
 	for rows.Next() {
 		var r row
-		if r.c, _, err = db.scanContact(rows, &r.blob, &r.events); err != nil {
+		if r.c, err = db.scanContact(rows, &r.blob, &r.events); err != nil {
 			rows.Close()
 			return 0, 0, err
 		}

@@ -51,7 +51,7 @@ func (db *DB) SearchContacts(ctx context.Context, q string, limit int) ([]*shops
 	defer rows.Close()
 	var out []*shopsync.Contact
 	for rows.Next() {
-		c, _, err := db.scanContact(rows)
+		c, err := db.scanContact(rows)
 		if err != nil {
 			return nil, fmt.Errorf("search contacts: %w", err)
 		}

@@ -1,12 +1,12 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/shopsync/shopsync"
@@ -120,6 +120,10 @@ func (db *DB) querySegments(ctx context.Context, where string, args ...any) ([]S
 type Filter struct {
 	Where string
 	Args  []any
+	// Index names an index of the store that holds everything Where
+	// reads (segment.Segment.Index): a count reads that index alone. ""
+	// when none does: a count reads the rows.
+	Index string
 }
 
 func (f Filter) sql() (string, []any) {
@@ -129,22 +133,17 @@ func (f Filter) sql() (string, []any) {
 	return `deleted_at IS NULL AND (` + f.Where + `)`, f.Args
 }
 
-// CountContacts counts the active contacts f picks.
-func (db *DB) CountContacts(ctx context.Context, f Filter) (int64, error) {
-	where, args := f.sql()
-	var n int64
-	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM contacts WHERE `+where, args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count contacts: %w", err)
-	}
-	return n, nil
-}
+// Reads of a filter's contacts take them in the order of the table, the
+// order of ids they are asked in (NOT INDEXED), or of the email index for
+// an order by email_norm: an index of a segment (migration 0014) would
+// give them in another order, to be sorted, each row looked up.
 
 // ContactsPage returns up to limit active contacts f picks with a Shopify
 // id above after, in id order: a page, and after for the next is the
 // last one's id.
 func (db *DB) ContactsPage(ctx context.Context, f Filter, after int64, limit int) ([]*shopsync.Contact, error) {
 	where, args := f.sql()
-	return db.queryContacts(ctx, `WHERE `+where+` AND shopify_id > ? ORDER BY shopify_id LIMIT ?`,
+	return db.queryContacts(ctx, `NOT INDEXED WHERE `+where+` AND shopify_id > ? ORDER BY shopify_id LIMIT ?`,
 		append(args[:len(args):len(args)], after, limit)...)
 }
 
@@ -166,36 +165,93 @@ type Scan struct {
 // streaming from one read transaction: memory does not grow with the
 // store, and the contacts are those of one moment. It stops at fn's first
 // error and returns it.
+//
+// The rows are read and decoded on a goroutine of their own while fn runs
+// on the caller's, a few hundred contacts ahead: for an export the two
+// halves cost about the same (BENCHMARKS.md, "Audiences").
 func (db *DB) EachContact(ctx context.Context, s Scan, fn func(c *shopsync.Contact, marked bool) error) error {
 	where, whereArgs := s.Filter.sql()
-	orderBy := cmp.Or(s.OrderBy, `shopify_id`)
+	from, orderBy := ` NOT INDEXED`, s.OrderBy
+	if orderBy == "" {
+		orderBy = `shopify_id`
+	} else if strings.HasPrefix(orderBy, "email_norm") {
+		from = ` INDEXED BY contacts_email_norm`
+	}
 	mark, markArgs := `1`, []any(nil)
 	if s.Mark != nil {
 		mark, markArgs = s.Mark.sql()
 	}
+	query := `SELECT ` + contactColumns + `, coalesce((` + mark + `), 0) FROM contacts` + from +
+		` WHERE ` + where + ` ORDER BY ` + orderBy
 	args := slices.Concat(markArgs, whereArgs, s.OrderArgs)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []scanned, 2)
+	read := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		read <- db.readContacts(ctx, query, args, func(b []scanned) bool {
+			select {
+			case batches <- b:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		})
+	}()
+	for b := range batches {
+		for _, r := range b {
+			if err := fn(r.c, r.marked); err != nil {
+				cancel()
+				for range batches {
+				}
+				<-read
+				return err
+			}
+		}
+	}
+	return <-read
+}
+
+// scanned is a contact EachContact read, and its mark.
+type scanned struct {
+	c      *shopsync.Contact
+	marked bool
+}
+
+// readContacts runs query in a read transaction and hands its contacts to
+// send a few hundred at a time, until send says to stop.
+func (db *DB) readContacts(ctx context.Context, query string, args []any, send func([]scanned) bool) error {
+	const n = 256
 	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("read contacts: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT `+contactColumns+`, coalesce((`+mark+`), 0) FROM contacts WHERE `+where+` ORDER BY `+orderBy, args...)
+	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("read contacts: %w", err)
 	}
 	defer rows.Close()
+	batch := make([]scanned, 0, n)
 	for rows.Next() {
-		var marked bool
-		c, _, err := db.scanContact(rows, &marked)
-		if err != nil {
+		var r scanned
+		if r.c, err = db.scanContact(rows, &r.marked); err != nil {
 			return fmt.Errorf("read contacts: %w", err)
 		}
-		if err := fn(c, marked); err != nil {
-			return err
+		if batch = append(batch, r); len(batch) == n {
+			if !send(batch) {
+				return ctx.Err()
+			}
+			batch = make([]scanned, 0, n)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read contacts: %w", err)
+	}
+	if len(batch) > 0 && !send(batch) {
+		return ctx.Err()
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -272,11 +273,20 @@ func openRaw(b *testing.B, path string) *sql.DB {
 			last_name TEXT, phone TEXT, state TEXT, tags TEXT, shopify_created_at TEXT, shopify_updated_at TEXT,
 			content_hash INTEGER, created_at TEXT, updated_at TEXT, changed_by TEXT, deleted_at TEXT,
 			stamps BLOB, attributes TEXT, attribute_meta TEXT, attribute_types INTEGER)`,
-		`CREATE INDEX contacts_email_norm ON contacts (email_norm)`, // the store's only index on contacts
+		`CREATE INDEX contacts_email_norm ON contacts (email_norm)`,
 	} {
 		if _, err := db.Exec(q); err != nil {
 			b.Fatal(err)
 		}
+	}
+	// The indexes that count segments (issue 18), as the store creates
+	// them: the floor for this schema includes their writes.
+	ddl, err := os.ReadFile(filepath.Join("..", "store", "migrations", "0014_audience_indexes.sql"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.Exec(string(ddl)); err != nil {
+		b.Fatal(err)
 	}
 	return db
 }
