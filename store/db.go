@@ -49,6 +49,8 @@ type DB struct {
 
 	permProblem error // see PermissionProblem
 
+	feed feed // the change feed's hooks and its readers' wake-ups (outbox.go, feed.go)
+
 	stopCheckpoints context.CancelFunc
 	checkpointsDone chan struct{}
 
