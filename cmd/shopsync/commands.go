@@ -125,6 +125,13 @@ func (e *env) contactsCommand() *cobra.Command {
 				return err
 			}
 			defer db.Close()
+			// The change feed's last event before the export: the export
+			// holds every change up to it (and maybe a few after, which the
+			// feed then applies again, harmlessly).
+			_, seq, err := db.FeedBounds(cmd.Context())
+			if err != nil {
+				return err
+			}
 			w := bufio.NewWriterSize(e.stdout, 64<<10)
 			if format == "csv" || format == "csv-excel" {
 				mapper, err := mapping.New(cfg.Mapping)
@@ -142,7 +149,12 @@ func (e *env) contactsCommand() *cobra.Command {
 					return err
 				}
 			}
-			return w.Flush()
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "export current to change %d: follow the changes after it with "+
+				"shopsync changes tail --after %d, or GET /changes?after=%d\n", seq, seq, seq)
+			return nil
 		},
 	}
 	export.Flags().StringVar(&format, "format", "jsonl", "jsonl, csv, or csv-excel (for Excel and LibreOffice: a byte-order mark, long ids as text)")
@@ -253,6 +265,15 @@ func printKeys(w interface{ Write([]byte) (int, error) }, prefix string, rv refl
 		v := rv.Field(i)
 		if v.Kind() == reflect.Struct {
 			printKeys(w, key, v)
+			continue
+		}
+		if v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct {
+			if v.Len() == 0 {
+				fmt.Fprintf(w, "%s = []\n", key)
+			}
+			for j := range v.Len() {
+				printKeys(w, fmt.Sprintf("%s[%d]", key, j), v.Index(j))
+			}
 			continue
 		}
 		val := fmt.Sprint(v.Interface())

@@ -91,6 +91,8 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		}
 	}()
 	warnPermissions(db, logger)
+	feed := newFeedHooks(cfg)
+	feed.wire(db)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -104,6 +106,15 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		return err
 	} else if ok {
 		runMetrics.SetLastSuccess(t)
+	}
+	feedMetrics(reg, db)
+	deliverer, err := newDeliverer(cfg, db, feed, reg, logger)
+	if err != nil {
+		return err
+	}
+	var outboundAPI server.Outbound
+	if deliverer != nil {
+		outboundAPI = deliverer
 	}
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
@@ -167,6 +178,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		ExportCSV: func(ctx context.Context, w io.Writer, excel bool) error {
 			return exportCSV(ctx, db, w, attrs, csvOptions{excel: excel})
 		},
+		Outbound: outboundAPI,
 	})
 	d.db, d.sched, d.syncer, d.committer, d.ensure, d.ln, d.stopBG = db, sched, syncer, committer, ensure, ln, stopBG
 	d.srv = &http.Server{
@@ -174,6 +186,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	d.srv.RegisterOnShutdown(api.StopLongPolls) // Shutdown would wait for every long poll of GET /changes
 	d.served = make(chan struct{})
 	go func() {
 		d.serveErr = d.srv.Serve(ln)
@@ -191,6 +204,10 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	})
 	d.workers.Go(ensure)
 	d.workers.Go(func() { countCustomers(bg, client, db, logger) })
+	d.workers.Go(func() { pruneFeed(bg, db, cfg.Outbound.Retention, logger) })
+	if deliverer != nil {
+		d.workers.Go(func() { deliverer.Run(bg) })
+	}
 	return nil
 }
 
@@ -219,11 +236,13 @@ func (d *Daemon) Done() <-chan struct{} { return d.served }
 
 // Close shuts the daemon down, in this order: the HTTP server stops
 // taking requests and answers those in flight (webhooks are committed
-// first), for up to shutdownTimeout or until ctx ends; the schedule
-// stops; background work is cancelled, so that the running import stops
-// at its next request with its checkpoint kept, and waited for with the
-// workers; the committer applies what it was handed; the store closes
-// last. It returns the HTTP server's failure, if any, or the store's.
+// first; long polls of GET /changes answer at once), for up to
+// shutdownTimeout or until ctx ends; the schedule stops; background work
+// is cancelled, so that the running import stops at its next request with
+// its checkpoint kept, and an outbound delivery in flight is cut short,
+// unacknowledged (its endpoint receives it again after a restart), and
+// waited for with the workers; the committer applies what it was handed;
+// the store closes last. It returns the HTTP server's failure, if any, or the store's.
 // Close may be called more than once; it does nothing after a Run that
 // failed.
 func (d *Daemon) Close(ctx context.Context) error {
