@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	gosync "sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shopsync/shopsync/outbound/outboundtest"
+	"github.com/shopsync/shopsync/shopifytest"
+	"github.com/shopsync/shopsync/store"
+)
+
+// TestOutboundEndToEnd runs the real binary with an outbound endpoint
+// whose receiver fails at random, answers slowly (sometimes past the
+// timeout), and is down for a while, through an import, webhooks
+// (updates, consent, tags, new customers, deletes), a redaction, a
+// SIGKILL while a delivery is in flight, a restart and another import.
+// At the end the receiver has every event at least once, none before one
+// that precedes it, and, once deduplicated, exactly the store's history
+// (an event of the redacted customer as it was before the erasure).
+func TestOutboundEndToEnd(t *testing.T) {
+	seed := crashSeed(t)
+	rng := rand.New(rand.NewPCG(seed, 19))
+	var rngMu gosync.Mutex
+	chaos := func(int, *outboundtest.Delivery) (int, time.Duration) {
+		rngMu.Lock()
+		defer rngMu.Unlock()
+		switch x := rng.IntN(100); {
+		case x < 15:
+			return http.StatusInternalServerError, 0
+		case x < 20:
+			return http.StatusServiceUnavailable, 0
+		case x < 30:
+			return 0, time.Duration(20+rng.IntN(200)) * time.Millisecond // slow, in time
+		case x < 33:
+			return 0, 1200 * time.Millisecond // accepted, past the sender's timeout: sent again
+		}
+		return 0, 0
+	}
+	const secret = "e2e0utb0und5ecret0123456789abcdef"
+	recv, err := outboundtest.NewReceiver(secret, chaos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer recv.Close()
+
+	sim, env := shopEnv(t, shopifytest.Options{Customers: 200, Seed: 191, ShopDomain: e2eShopDomain,
+		WebhookSecret: e2eWebhookSecret, WebhookGeneration: shopifytest.Gen2025_01})
+	env = serveEnv(env)
+	env["SHOPSYNC_LOG_LEVEL"] = "info"
+	secretFile := writeFile(t, "crm-secret", secret+"\n")
+	env["SHOPSYNC_OUTBOUND_ENDPOINTS"] = fmt.Sprintf(`[{"name":"crm","url":%q,"secret_file":%q}]`, recv.URL(), secretFile)
+	env["SHOPSYNC_OUTBOUND_BATCH_SIZE"] = "10"
+	env["SHOPSYNC_OUTBOUND_TIMEOUT"] = "1s"
+	env["SHOPSYNC_OUTBOUND_RETRY_MIN"] = "20ms"
+	env["SHOPSYNC_OUTBOUND_RETRY_MAX"] = "300ms"
+	d := startProcess(t, env)
+	ctx := context.Background()
+	flush := func() {
+		t.Helper()
+		fctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		if err := sim.FlushWebhooks(fctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// An import, then webhooks of every kind.
+	d.importAll()
+	if _, stderr, code := runBinary(t, binary(t), env, "webhooks", "register", "--address", d.url+"/webhooks/shopify"); code != exitOK {
+		t.Fatalf("webhooks register: %d %s", code, stderr)
+	}
+	ids := sim.CustomerIDs()
+	now := time.Now().UTC().Format(time.RFC3339)
+	for i, id := range ids[:40] {
+		sim.Update(id, func(c *shopifytest.Customer) {
+			switch i % 4 {
+			case 0:
+				c.FirstName = ptrTo(fmt.Sprintf("Renamed %d", i))
+			case 1:
+				c.EmailMarketingConsent = &shopifytest.EmailConsent{State: "unsubscribed", ConsentUpdatedAt: &now}
+			case 2:
+				c.Tags = "gold, 東京"
+			case 3:
+				c.OrdersCount++
+				c.TotalSpent = "1234.56"
+			}
+		})
+	}
+	for i := range 5 {
+		sim.Upsert(shopifytest.Customer{ID: ids[len(ids)-1] + int64(1000+i), Email: ptrTo(fmt.Sprintf("new%d@example.com", i)),
+			FirstName: ptrTo("Neu"), State: "enabled", TotalSpent: "19.99", OrdersCount: 1, CreatedAt: now, UpdatedAt: now, Currency: "EUR"})
+	}
+	for _, id := range ids[50:55] {
+		sim.Delete(id)
+	}
+	flush()
+
+	// The receiver is down for a while; changes go on meanwhile.
+	recv.Down()
+	for _, id := range ids[60:70] {
+		sim.Update(id, func(c *shopifytest.Customer) { c.Note = ptrTo("while the CRM was down") })
+	}
+	flush()
+	time.Sleep(700 * time.Millisecond)
+	if err := recv.Up(); err != nil {
+		t.Fatal(err)
+	}
+
+	// customers/redact.
+	victim := ids[10]
+	vc, _ := sim.Customer(victim)
+	sender := shopifytest.NewWebhookSender(shopifytest.WebhookOptions{Secret: e2eWebhookSecret, ShopDomain: e2eShopDomain})
+	defer sender.Close()
+	if status, err := sender.Send(ctx, d.url+"/webhooks/shopify", shopifytest.CustomersRedactDelivery(1, e2eShopDomain, vc, nil)); err != nil || status != 200 {
+		t.Fatalf("redact: %d %v", status, err)
+	}
+
+	// SIGKILL while a delivery is in flight: the receiver holds one.
+	inFlight := make(chan struct{})
+	var (
+		once   gosync.Once
+		killed int64 // the first event of the delivery in flight
+	)
+	recv.SetBehavior(func(_ int, dl *outboundtest.Delivery) (int, time.Duration) {
+		once.Do(func() { killed = dl.Events[0].Seq; close(inFlight) })
+		return 0, 10 * time.Second
+	})
+	for _, id := range ids[80:90] {
+		sim.Update(id, func(c *shopifytest.Customer) { c.Note = ptrTo("before the kill") })
+	}
+	select {
+	case <-inFlight:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no delivery in flight:\n%s", d.logs())
+	}
+	d.cmd.Process.Signal(syscall.SIGKILL)
+	if err := <-d.exited; !killedBySIGKILL(err) {
+		t.Fatalf("daemon exit: %v, want SIGKILL", err)
+	}
+	d.exited <- nil
+	recv.SetBehavior(chaos)
+
+	// Restarted: an import brings what the webhooks could not (the
+	// subscriptions point at the dead daemon's port).
+	d2 := startProcess(t, env)
+	for _, id := range ids[100:110] {
+		sim.Update(id, func(c *shopifytest.Customer) { c.LastName = ptrTo("After-Restart") })
+	}
+	sim.Delete(ids[120])
+	d2.importAll()
+
+	var last int64
+	eventually(t, "every event delivered", func() string {
+		var st struct {
+			Changes struct {
+				Last int64 `json:"last"`
+			} `json:"changes"`
+			Outbound []struct {
+				Cursor int64  `json:"cursor"`
+				State  string `json:"state"`
+			} `json:"outbound"`
+		}
+		if code := d2.call("GET", "/sync/status", &st); code != 200 || len(st.Outbound) != 1 {
+			return fmt.Sprintf("status %d %+v", code, st)
+		}
+		last = st.Changes.Last
+		if st.Outbound[0].Cursor != last || recv.LastSeq() != last {
+			return fmt.Sprintf("cursor %d, received up to %d, feed at %d", st.Outbound[0].Cursor, recv.LastSeq(), last)
+		}
+		return ""
+	})
+	d2.stop()
+
+	again := 0
+	for _, dl := range recv.Accepted() {
+		for _, ev := range dl.Events {
+			if ev.Seq == killed {
+				again++
+			}
+		}
+	}
+	if again < 2 {
+		t.Errorf("event %d, in flight at the kill, was accepted %d times: want it sent again after the restart", killed, again)
+	}
+	if refused := recv.Refused(); len(refused) > 0 {
+		t.Errorf("the receiver refused deliveries: %v", refused[:min(5, len(refused))])
+	}
+	if err := recv.CheckOrder(1); err != nil {
+		t.Error(err)
+	}
+	db, err := store.Open(ctx, env["SHOPSYNC_STORE_PATH"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	want, err := db.Changes(ctx, 0, 1_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := recv.Events()
+	if len(got) != len(want) || int64(len(want)) != last {
+		t.Fatalf("received %d events, the store has %d, the last %d", len(got), len(want), last)
+	}
+	types := map[string]int{}
+	erased := 0
+	for i, w := range want {
+		line := string(w.AppendJSON(nil))
+		types[w.Type.String()]++
+		if !w.Erased {
+			if string(got[i].JSON) != line {
+				t.Errorf("event %d received as\n%s\nthe store has\n%s", w.Seq, got[i].JSON, line)
+			}
+			continue
+		}
+		// Erased since: the receiver got it whole, before the erasure.
+		erased++
+		var ev struct {
+			Seq       int64  `json:"seq"`
+			Type      string `json:"type"`
+			ContactID int64  `json:"contact_id"`
+			At        string `json:"at"`
+		}
+		if err := json.Unmarshal(got[i].JSON, &ev); err != nil || ev.Seq != w.Seq || ev.Type != w.Type.String() ||
+			ev.ContactID != w.ContactID || ev.ContactID != victim {
+			t.Errorf("erased event %d received as %s", w.Seq, got[i].JSON)
+		}
+	}
+	t.Logf("%d events (%v), %d erased; %d deliveries accepted", len(want), types, erased, len(recv.Accepted()))
+	for _, typ := range []string{"contact.created", "contact.updated", "contact.deleted", "contact.redacted"} {
+		if types[typ] == 0 {
+			t.Errorf("no %s event: the history did not exercise it", typ)
+		}
+	}
+	if erased == 0 {
+		t.Error("no erased event")
+	}
+	for _, leak := range []string{secret} {
+		if strings.Contains(d.logs()+d2.logs(), leak) {
+			t.Errorf("the daemon's logs hold %q", leak)
+		}
+	}
+}
