@@ -141,3 +141,38 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		}
 	})
 }
+
+// FuzzContactJSON holds appendContactJSON to json.Marshal, byte for byte.
+func FuzzContactJSON(f *testing.F) {
+	f.Add("bob@biller.com", "Bob", "VIP", "note", int64(706405506930370084), int64(1_700_000_000), true, uint8(0))
+	f.Add("<script>&\"\\\u2028\x00\xff", "山田 🌸", "", "\t\n\r\b\f", int64(-1), int64(-62135596800), false, uint8(7))
+	f.Add("", "", "a,b", "12.50", int64(0), int64(253402300799), true, uint8(3))
+	f.Fuzz(func(t *testing.T, email, first, tag, text string, n, sec int64, flag bool, shape uint8) {
+		when := time.Unix(sec%253402300800, n%1e9).UTC()
+		c := shopsync.Contact{ShopifyID: n, Email: &email, FirstName: &first, Tags: []string{tag, text},
+			Attributes: shopsync.Attributes{
+				{Name: "a" + tag, Type: shopsync.TypeString, Value: text},
+				{Name: "b", Type: shopsync.TypeInteger, Value: n},
+				{Name: "c", Type: shopsync.TypeBoolean, Value: flag},
+				{Name: "d", Type: shopsync.TypeTimestamp, Value: when},
+				{Name: "e", Type: shopsync.TypeDecimal},
+			}}
+		if shape&1 != 0 {
+			c.ShopifyCreatedAt, c.ShopifyUpdatedAt = &when, &when
+		}
+		if shape&2 != 0 {
+			c.DeletedAt, c.Tags, c.Attributes = &when, nil, nil
+		}
+		if shape&4 != 0 {
+			c.Phone, c.State = &text, &tag
+		}
+		want, werr := json.Marshal(&c)
+		got, gerr := appendContactJSON(nil, &c)
+		if (werr != nil) != (gerr != nil) {
+			t.Fatalf("json.Marshal: %v; appendContactJSON: %v", werr, gerr)
+		}
+		if string(got) != string(want) {
+			t.Errorf("got\n%s\nwant\n%s", got, want)
+		}
+	})
+}
