@@ -336,7 +336,11 @@ func (w *worker) step(ctx context.Context, st store.Endpoint, log *slog.Logger) 
 func (w *worker) deliver(ctx context.Context, st store.Endpoint, batch []shopsync.ChangeEvent, last int64, log *slog.Logger) error {
 	feed, cfg := w.d.cfg.Feed, &w.d.cfg
 	id := fmt.Sprintf("%s-%d-%d-%d", w.ep.Name, st.Generation, batch[0].Seq, last)
-	body := appendBody(nil, id, batch)
+	size := 64
+	for i := range batch {
+		size += len(batch[i].Contact) + 256
+	}
+	body := appendBody(make([]byte, 0, size), id, batch)
 	failingSince := st.FailingSince
 	for attempt := 1; ; attempt++ {
 		w.setState(StateDelivering)
