@@ -76,7 +76,7 @@ func (c *writeConn) Close() error {
 // back (see begin): the statement does not run, under the lock that the
 // rollback needs too, so it never runs outside the transaction.
 func (tx *Tx) rawExec(ctx context.Context, query string, args ...any) error {
-	return tx.conn.Raw(func(dc any) error {
+	err := tx.conn.Raw(func(dc any) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -111,4 +111,11 @@ func (tx *Tx) rawExec(ctx context.Context, query string, args ...any) error {
 		clear(nv) // the strings and bytes were copied by SQLite
 		return err
 	})
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		// database/sql ended the transaction for ctx, and its connection
+		// with it, before Raw could run: the statement did not run because
+		// ctx ended, which is what the caller must hear.
+		return fmt.Errorf("%w: %v", ctx.Err(), err)
+	}
+	return err
 }
