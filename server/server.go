@@ -1,6 +1,8 @@
 // Package server is shopsync's HTTP API and status page: "Sync now", sync
 // status and history, the overview, contact search and lookups, exports,
-// rejected deliveries, "Check connection", health and metrics, behind the
+// the change feed (GET /changes) and the outbound endpoints' status,
+// resume and replay, rejected deliveries, "Check connection", health and
+// metrics, behind the
 // guards every request passes (the Host check against DNS rebinding, the
 // API token with its failed-attempt limit). It mounts the webhook
 // receiver (package webhook) at its path.
