@@ -23,10 +23,24 @@ type Config struct {
 	// Attributes names the attributes to keep, from Catalog. Empty means
 	// DefaultAttributes.
 	Attributes []string `mapstructure:"attributes"`
+
+	// ProjectionConfig is how contacts look to a CRM: prefix,
+	// default_country and fields, beside attributes in the mapping
+	// section.
+	ProjectionConfig `mapstructure:",squash"`
 }
 
-// Validate checks that every attribute named is in the catalog.
+// Validate checks that every attribute named is in the catalog, and the
+// projection against the attributes kept.
 func (c Config) Validate() error {
+	if err := c.validateAttributes(); err != nil {
+		return err
+	}
+	m, _ := New(Config{Attributes: c.Attributes})
+	return c.ProjectionConfig.Validate(m.Attributes())
+}
+
+func (c Config) validateAttributes() error {
 	var errs []error
 	seen := map[string]bool{}
 	for _, name := range c.Attributes {
@@ -48,7 +62,7 @@ type Mapper struct {
 
 // New returns a Mapper for cfg.
 func New(cfg Config) (*Mapper, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.validateAttributes(); err != nil {
 		return nil, err
 	}
 	want := cfg.Attributes

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/shopsync/shopsync"
+	"github.com/shopsync/shopsync/audience"
 	"github.com/shopsync/shopsync/doctor"
 	"github.com/shopsync/shopsync/outbound"
 	"github.com/shopsync/shopsync/shopify"
@@ -70,6 +71,9 @@ type Config struct {
 	// ExportCSV writes every active contact as CSV, Excel-ready when
 	// excel is set, for the page's download; nil hides it.
 	ExportCSV func(ctx context.Context, w io.Writer, excel bool) error
+	// Audience answers segments, marketing lists, exports and the mapping
+	// preview; nil hides them.
+	Audience *audience.Service
 
 	// Outbound is the outbound webhooks' deliverer, for their status,
 	// resume and replay; nil when none is configured.
@@ -128,6 +132,7 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /api/contacts.csv", s.auth(s.handleExport))
 	s.mux.HandleFunc("GET /api/check", s.auth(s.handleLastCheck))
 	s.mux.HandleFunc("POST /api/check", s.auth(s.handleCheck))
+	s.routeAudience()
 	return s
 }
 

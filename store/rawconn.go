@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
+	"github.com/shopsync/shopsync/sqlfunc"
 )
 
 // The contact upsert, the writer's hottest statement, goes to go-sqlite3
@@ -18,14 +20,18 @@ import (
 
 // newDriver returns go-sqlite3 as the store configures it: SQLite's
 // automatic checkpoint off (the store checkpoints from its own goroutine,
-// see checkpointer) and the search's folding function registered.
+// see checkpointer), the search's folding function and the functions of
+// segments and audiences (package sqlfunc) registered.
 func newDriver() *sqlite3.SQLiteDriver {
 	return &sqlite3.SQLiteDriver{
 		ConnectHook: func(c *sqlite3.SQLiteConn) error {
 			if _, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil); err != nil {
 				return err
 			}
-			return c.RegisterFunc(foldFunc, Fold, true)
+			if err := c.RegisterFunc(foldFunc, Fold, true); err != nil {
+				return err
+			}
+			return sqlfunc.Register(c) // what segments and audiences call
 		},
 	}
 }
@@ -111,11 +117,12 @@ func (tx *Tx) rawExec(ctx context.Context, query string, args ...any) error {
 		clear(nv) // the strings and bytes were copied by SQLite
 		return err
 	})
-	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-		// database/sql ended the transaction for ctx, and its connection
-		// with it, before Raw could run: the statement did not run because
-		// ctx ended, which is what the caller must hear.
-		return fmt.Errorf("%w: %v", ctx.Err(), err)
+	if errors.Is(err, sql.ErrConnDone) && ctx.Err() != nil {
+		// database/sql rolled the transaction back for ctx on its own
+		// goroutine, closing the connection, before Raw could run: the
+		// statement did not run because ctx ended, which is what the
+		// caller must hear.
+		return ctx.Err()
 	}
 	return err
 }

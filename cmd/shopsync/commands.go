@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -111,53 +111,7 @@ func (e *env) runSync(ctx context.Context, cfg Config, logger *slog.Logger, show
 
 func (e *env) contactsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "contacts", Short: "Read contacts from the store"}
-	var format string
-	export := &cobra.Command{
-		Use:   "export",
-		Short: "Write every active contact to stdout as JSON lines or CSV (csv-excel for spreadsheets)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "jsonl" && format != "csv" && format != "csv-excel" {
-				return usageError{fmt.Errorf("--format %q: want jsonl, csv or csv-excel", format)}
-			}
-			cfg, db, err := e.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			// The change feed's last event before the export: the export
-			// holds every change up to it (and maybe a few after, which the
-			// feed then applies again, harmlessly).
-			_, seq, err := db.FeedBounds(cmd.Context())
-			if err != nil {
-				return err
-			}
-			w := bufio.NewWriterSize(e.stdout, 64<<10)
-			if format == "csv" || format == "csv-excel" {
-				mapper, err := mapping.New(cfg.Mapping)
-				if err != nil {
-					return usageError{err}
-				}
-				err = exportCSV(cmd.Context(), db, w, mapper.Attributes(), csvOptions{excel: format == "csv-excel"})
-				if err != nil {
-					return err
-				}
-			} else {
-				enc := json.NewEncoder(w)
-				enc.SetEscapeHTML(false)
-				if err := db.ExportContacts(cmd.Context(), func(c *shopsync.Contact) error { return enc.Encode(c) }); err != nil {
-					return err
-				}
-			}
-			if err := w.Flush(); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stderr, "export current to change %d: follow the changes after it with "+
-				"shopsync changes tail --after %d, or GET /changes?after=%d\n", seq, seq, seq)
-			return nil
-		},
-	}
-	export.Flags().StringVar(&format, "format", "jsonl", "jsonl, csv, or csv-excel (for Excel and LibreOffice: a byte-order mark, long ids as text)")
+	export := e.exportCommand()
 	get := &cobra.Command{
 		Use:   "get ID|EMAIL",
 		Short: "Print the contact with a Shopify id, or the contacts with an email (any case), as JSON",
@@ -259,15 +213,29 @@ func printKeys(w interface{ Write([]byte) (int, error) }, prefix string, rv refl
 	for i := range rv.NumField() {
 		f := rv.Type().Field(i)
 		key := f.Tag.Get("mapstructure")
+		v := rv.Field(i)
+		if key == ",squash" {
+			printKeys(w, prefix, v)
+			continue
+		}
 		if prefix != "" {
 			key = prefix + "." + key
 		}
-		v := rv.Field(i)
 		if v.Kind() == reflect.Struct {
 			printKeys(w, key, v)
 			continue
 		}
+		if fields, ok := v.Interface().([]mapping.FieldConfig); ok {
+			// mapping.fields: the fields' names, one line.
+			names := make([]string, len(fields))
+			for i, f := range fields {
+				names[i] = cmp.Or(f.Name, f.Source)
+			}
+			fmt.Fprintf(w, "%s = [%s]\n", key, strings.Join(names, ", "))
+			continue
+		}
 		if v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct {
+			// outbound.endpoints: each endpoint's keys.
 			if v.Len() == 0 {
 				fmt.Fprintf(w, "%s = []\n", key)
 			}
@@ -277,8 +245,8 @@ func printKeys(w interface{ Write([]byte) (int, error) }, prefix string, rv refl
 			continue
 		}
 		val := fmt.Sprint(v.Interface())
-		if v.Kind() == reflect.Slice {
-			val = "[" + strings.Join(v.Interface().([]string), ", ") + "]"
+		if s, ok := v.Interface().([]string); ok {
+			val = "[" + strings.Join(s, ", ") + "]"
 		}
 		fmt.Fprintf(w, "%s = %s\n", key, val)
 	}

@@ -27,14 +27,22 @@ import (
 // YAML file given with --config or from an environment variable
 // SHOPSYNC_<SECTION>_<KEY>; see config.example.yaml.
 type Config struct {
-	Shopify  ShopifyConfig  `mapstructure:"shopify"`
-	Store    StoreConfig    `mapstructure:"store"`
-	HTTP     HTTPConfig     `mapstructure:"http"`
-	Sync     SyncConfig     `mapstructure:"sync"`
-	Webhooks WebhooksConfig `mapstructure:"webhooks"`
-	Log      LogConfig      `mapstructure:"log"`
-	Mapping  mapping.Config `mapstructure:"mapping"`
-	Outbound OutboundConfig `mapstructure:"outbound"`
+	Shopify   ShopifyConfig   `mapstructure:"shopify"`
+	Store     StoreConfig     `mapstructure:"store"`
+	HTTP      HTTPConfig      `mapstructure:"http"`
+	Sync      SyncConfig      `mapstructure:"sync"`
+	Webhooks  WebhooksConfig  `mapstructure:"webhooks"`
+	Log       LogConfig       `mapstructure:"log"`
+	Mapping   mapping.Config  `mapstructure:"mapping"`
+	Marketing MarketingConfig `mapstructure:"marketing"`
+	Outbound  OutboundConfig  `mapstructure:"outbound"`
+}
+
+// MarketingConfig says who may receive marketing (package marketing).
+type MarketingConfig struct {
+	// ExcludeDisabledAccounts also leaves out contacts whose account
+	// state is disabled: see config.example.yaml before turning it on.
+	ExcludeDisabledAccounts bool `mapstructure:"exclude_disabled_accounts"`
 }
 
 // ShopifyConfig says which shop to read and how to authenticate.
@@ -119,8 +127,9 @@ func DefaultConfig() Config {
 		HTTP:    HTTPConfig{Listen: "127.0.0.1:8080", AllowedHosts: []string{}},
 		Sync: SyncConfig{Schedule: "0 3 * * *", ReconcileEvery: 15 * time.Minute,
 			ReconcileOverlap: 10 * time.Minute, RefetchDelay: 2 * time.Second, Engine: string(ssync.EngineAuto)},
-		Log:     LogConfig{Level: "info", Format: "text"},
-		Mapping: mapping.Config{Attributes: []string{}},
+		Log: LogConfig{Level: "info", Format: "text"},
+		Mapping: mapping.Config{Attributes: []string{},
+			ProjectionConfig: mapping.ProjectionConfig{Fields: []mapping.FieldConfig{}}},
 		Outbound: OutboundConfig{Retention: 30 * 24 * time.Hour, BatchSize: outbound.DefaultBatchSize,
 			Timeout: outbound.DefaultTimeout, RetryMin: outbound.DefaultRetryMin, RetryMax: outbound.DefaultRetryMax,
 			PauseAfter: outbound.DefaultPauseAfter, Endpoints: []EndpointConfig{}},
@@ -190,6 +199,10 @@ func setDefaults(v *viper.Viper, prefix string, rv reflect.Value) {
 	for i := range rv.NumField() {
 		f := rv.Type().Field(i)
 		key := f.Tag.Get("mapstructure")
+		if key == ",squash" {
+			setDefaults(v, prefix, rv.Field(i)) // its keys sit beside the others
+			continue
+		}
 		if prefix != "" {
 			key = prefix + "." + key
 		}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shopsync/shopsync/mapping"
 )
 
 // envOf turns a map into a getenv func, so tests never touch os.Environ.
@@ -203,5 +205,53 @@ func TestUsageErrors(t *testing.T) {
 		if code != exitUsage {
 			t.Errorf("%q: exit %d, want %d", args, code, exitUsage)
 		}
+	}
+}
+
+// TestExampleSmartPushMapping loads the SmartPush-style mapping that
+// config.example.yaml shows commented out, as a merchant would use it,
+// and checks that it is valid and has the 20 prefixed attributes it
+// promises beside the email.
+func TestExampleSmartPushMapping(t *testing.T) {
+	b, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(b), "# --- SmartPush-style example\n")
+	block, _, ok2 := strings.Cut(block, "# --- end of the example")
+	if !ok || !ok2 {
+		t.Fatal("config.example.yaml: no SmartPush-style example between its markers")
+	}
+	yaml := "mapping:\n"
+	for line := range strings.Lines(block) {
+		yaml += strings.Replace(line, "# ", "", 1)
+	}
+	path := filepath.Join(t.TempDir(), "smartpush.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(path, func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("load:\n%s\n%v", yaml, err)
+	}
+	if err := cfg.Mapping.Validate(); err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	mapper, err := mapping.New(cfg.Mapping)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proj, err := mapping.NewProjection(cfg.Mapping.ProjectionConfig, mapper.Attributes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefixed := 0
+	for _, h := range proj.Header() {
+		if strings.HasPrefix(h, "sp_") {
+			prefixed++
+		}
+	}
+	if h := proj.Header(); prefixed != 20 || h[0] != "email" {
+		t.Errorf("header %v: %d prefixed fields, want 20 and the email first", h, prefixed)
 	}
 }

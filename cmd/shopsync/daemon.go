@@ -16,6 +16,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/shopsync/shopsync"
+	"github.com/shopsync/shopsync/audience"
 	"github.com/shopsync/shopsync/doctor"
 	"github.com/shopsync/shopsync/mapping"
 	"github.com/shopsync/shopsync/server"
@@ -93,6 +94,10 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	warnPermissions(db, logger)
 	feed := newFeedHooks(cfg)
 	feed.wire(db)
+	aud, err := newAudience(cfg, db)
+	if err != nil {
+		return usageError{err}
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -159,7 +164,6 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		logger.Warn("no webhook secret configured: every webhook will be refused with 401; set shopify.webhook_secrets or shopify.client_secret")
 	}
 
-	attrs := mapper.Attributes()
 	api := server.New(server.Config{
 		Store: db, Syncer: syncer, Webhooks: testDeliveries, Gatherer: reg, Logger: logger,
 		SyncToken: cfg.HTTP.SyncToken, AllowedHosts: cfg.HTTP.AllowedHosts,
@@ -176,9 +180,15 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 			})
 		},
 		ExportCSV: func(ctx context.Context, w io.Writer, excel bool) error {
-			return exportCSV(ctx, db, w, attrs, csvOptions{excel: excel})
+			format := audience.CSV
+			if excel {
+				format = audience.CSVExcel
+			}
+			_, err := aud.Export(ctx, w, audience.ExportRequest{Format: format})
+			return err
 		},
 		Outbound: outboundAPI,
+		Audience: aud,
 	})
 	d.db, d.sched, d.syncer, d.committer, d.ensure, d.ln, d.stopBG = db, sched, syncer, committer, ensure, ln, stopBG
 	d.srv = &http.Server{

@@ -133,17 +133,53 @@
 
   class AuthError extends Error {}
 
+  // exactJSON parses JSON as JSON.parse does, but an integer too large for
+  // a JavaScript number (a Shopify id in a record) comes as its digits, in
+  // a string, instead of a rounded number.
+  function exactJSON(text) {
+    let out = "", from = 0, i = 0;
+    const digit = (c) => c >= "0" && c <= "9";
+    while (i < text.length) {
+      const c = text[i];
+      if (c === '"') {
+        for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === "\\") i++;
+        i++;
+      } else if (c === "-" || digit(c)) {
+        let j = i + 1;
+        while (j < text.length && (digit(text[j]) || ".eE+-".includes(text[j]))) j++;
+        const tok = text.slice(i, j);
+        if (/^-?[0-9]+$/.test(tok) && !Number.isSafeInteger(Number(tok))) {
+          out += `${text.slice(from, i)}"${tok}"`;
+          from = j;
+        }
+        i = j;
+      } else {
+        i++;
+      }
+    }
+    return JSON.parse(out + text.slice(from));
+  }
+
+  // api calls the daemon. opts: method (an unsafe one carries the CSRF
+  // token), json (the body), signal (an AbortController's), accept (the
+  // error statuses the caller handles), exact (integers beyond 2^53 kept
+  // as text: records carry ids as numbers).
   async function api(path, opts = {}) {
     const init = { credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (opts.method === "POST") {
-      init.method = "POST";
+    if (opts.method && opts.method !== "GET") {
+      init.method = opts.method;
       init.headers["X-CSRF-Token"] = csrf;
     }
+    if (opts.json !== undefined) {
+      init.body = JSON.stringify(opts.json);
+      init.headers["Content-Type"] = "application/json";
+    }
+    if (opts.signal) init.signal = opts.signal;
     let res;
     try {
       res = await fetch(path, init);
     } catch (e) {
-      notice("Cannot reach shopsync. Retrying…");
+      if (e.name !== "AbortError") notice("Cannot reach shopsync. Retrying…");
       throw e;
     }
     if (res.status === 401) {
@@ -152,7 +188,8 @@
     }
     notice("");
     let body = null;
-    try { body = await res.json(); } catch (e) { body = null; }
+    try { body = opts.exact ? exactJSON(await res.text()) : await res.json(); } catch (e) { body = null; }
+    if (opts.signal && opts.signal.aborted) throw new DOMException("aborted", "AbortError");
     if (!res.ok && !(opts.accept || []).includes(res.status)) {
       const err = new Error((body && body.error) || `HTTP ${res.status}`);
       err.status = res.status;
@@ -194,7 +231,7 @@
     show($("login-view"), false);
     show($("app"), true);
     show($("nav"), true);
-    await quiet(Promise.all([refreshOverview(true), refreshRuns(), loadLastCheck()]));
+    await quiet(Promise.all([refreshOverview(true), refreshRuns(), loadLastCheck(), loadSegments()]));
     pollStatus();
     route();
   }
@@ -628,6 +665,8 @@
     if ((wasRunning && !running) || id !== lastRunId) {
       quiet(refreshOverview());
       quiet(refreshRuns());
+      if (segmentsOn) countSegments(segmentsSeq); // the run changed contacts
+      else quiet(loadSegments()); // not listed yet: the first answer failed
     } else if (running) {
       updateRunRow(imp);
       if (Date.now() - lastOverview > 10000) quiet(refreshOverview());
@@ -959,6 +998,8 @@
     setText("contact-email", c.email || "(no email)");
     const admin = $("contact-admin");
     if (res.body.admin_url) { admin.href = res.body.admin_url; show(admin, true); } else { show(admin, false); }
+    $("contact-mapping").href = `#/mapping/${encodeURIComponent(String(c.id))}`;
+    show($("contact-mapping"), segmentsOn);
 
     const sum = $("contact-summary");
     sum.replaceChildren();
@@ -1006,6 +1047,489 @@
     sec.focus();
   }
 
+  // ---------- segments ----------
+  const EXPORTS = [["csv-excel", "CSV for Excel"], ["csv", "plain CSV"], ["jsonl", "JSON lines"]];
+  const CHANNELS = { email: "Email", sms: "SMS" };
+  const CHANNEL_WORDS = { email: "email", sms: "SMS" };
+  let segmentsSeq = 0;
+  let segmentsOn = false; // the daemon answers /segments
+  let moreSeq = 0;
+
+  // exportLinks is the downloads of a segment, or of its marketing list
+  // for channel ch: "CSV for Excel · plain CSV · JSON lines".
+  function exportLinks(name, ch) {
+    const span = el("span");
+    EXPORTS.forEach(([format, words], i) => {
+      const q = new URLSearchParams({ segment: name, format });
+      if (ch) q.set("for", ch);
+      const a = el("a", words);
+      a.href = `/contacts/export?${q}`;
+      a.setAttribute("download", "");
+      a.dataset.format = format;
+      a.setAttribute("aria-label", `${words}: ${name}${ch ? `, ${CHANNELS[ch]} list` : ""}`);
+      if (i) span.append(" · ");
+      span.append(a);
+    });
+    return span;
+  }
+
+  async function loadSegments() {
+    const seq = ++segmentsSeq;
+    let res;
+    try {
+      res = await api("/segments", { accept: [404] });
+    } catch (e) {
+      if (seq === segmentsSeq && !(e instanceof AuthError)) setText("segments-status", `Could not list the segments: ${e.message}`);
+      throw e;
+    }
+    if (seq !== segmentsSeq) return;
+    segmentsOn = res.status !== 404;
+    for (const id of ["segments", "mapping", "nav-segments", "nav-mapping"]) show($(id), segmentsOn);
+    if (!segmentsOn) return;
+    const segs = Array.isArray(res.body.segments) ? res.body.segments : [];
+    renderFields(Array.isArray(res.body.fields) ? res.body.fields : []);
+    const tbody = $("segment-list").tBodies[0];
+    tbody.replaceChildren();
+    for (const s of segs) tbody.append(segmentRow(s));
+    countSegments(seq);
+  }
+
+  // segmentsWords is "10 built-in segments, 2 saved."
+  function segmentsWords() {
+    const rows = [...$("segment-list").tBodies[0].querySelectorAll("tr[data-segment]")];
+    const saved = rows.filter((tr) => tr.dataset.kind === "saved").length;
+    return `${plural(rows.length - saved, "built-in segment", "built-in segments")}, ${num(saved)} saved.`;
+  }
+
+  // countSegments asks each segment's count at once, and shows each as it
+  // arrives; one that fails shows why.
+  async function countSegments(seq) {
+    const rows = [...$("segment-list").tBodies[0].querySelectorAll("tr[data-segment]")];
+    setText("segments-status", `${segmentsWords()} Counting…`);
+    rows.forEach((tr) => tr.querySelector(".count").setAttribute("aria-busy", "true"));
+    await Promise.all(rows.map(async (tr) => {
+      const td = tr.querySelector(".count");
+      try {
+        const { body } = await api(`/segments/${encodeURIComponent(tr.dataset.segment)}/count`);
+        if (seq !== segmentsSeq) return;
+        td.replaceChildren(el("span", num(body.count)));
+        td.className = "num count";
+        tr.dataset.count = String(body.count);
+      } catch (e) {
+        if (seq !== segmentsSeq || e instanceof AuthError) return;
+        td.replaceChildren(el("span", e.message));
+        td.className = "count error small";
+        delete tr.dataset.count;
+      }
+      td.removeAttribute("aria-busy");
+    }));
+    if (seq !== segmentsSeq) return;
+    setText("segments-status", `${segmentsWords()} Counted at ${timeFmt.format(new Date())}.`);
+  }
+
+  function segmentRow(s) {
+    const tr = el("tr");
+    tr.dataset.segment = s.name;
+    tr.dataset.kind = s.builtin ? "builtin" : "saved";
+    const th = el("th", null, "seg");
+    th.scope = "row";
+    const head = el("div", null, "seg-head");
+    head.append(el("code", s.name, "seg-name"));
+    if (s.title) head.append(el("span", s.title, "seg-title"));
+    th.append(head);
+    if (s.description) th.append(el("div", s.description, "muted small"));
+    th.append(el("code", s.query, "seg-query"));
+    tr.append(th);
+    tr.append(cell("td", s.builtin ? "built in" : "saved", "Kind", "kind"));
+    const count = cell("td", null, "Contacts", "num count");
+    count.append(el("span", "…", "muted"));
+    tr.append(count);
+    const dl = cell("td", null, "Download", "wrap downloads");
+    dl.append(exportLinks(s.name));
+    tr.append(dl);
+    const mk = cell("td", null, "Marketing list", "wrap marketing");
+    const buttons = el("span", null, "actions");
+    for (const ch of Object.keys(CHANNELS)) {
+      const b = el("button", `${CHANNELS[ch]} list`, "outline compact");
+      b.type = "button";
+      b.dataset.for = ch;
+      b.setAttribute("aria-expanded", "false");
+      b.setAttribute("aria-label", `${CHANNELS[ch]} list of ${s.name}`);
+      b.addEventListener("click", () => toggleAudience(tr, ch, b));
+      buttons.append(b);
+    }
+    mk.append(buttons);
+    tr.append(mk);
+    const act = cell("td", null, null, "delete");
+    if (!s.builtin) {
+      const b = el("button", "Delete", "outline compact danger");
+      b.type = "button";
+      b.dataset.action = "delete";
+      b.setAttribute("aria-expanded", "false");
+      b.setAttribute("aria-label", `Delete ${s.name}`);
+      b.addEventListener("click", () => toggleDelete(tr, b));
+      act.append(b);
+    }
+    tr.append(act);
+    return tr;
+  }
+
+  // moreRow opens the row under a segment's for what a button of it
+  // shows (a marketing report, a confirmation), closing what another
+  // showed; it returns the row's cell, empty, or null when the button
+  // closed it.
+  function moreRow(tr, button) {
+    const next = tr.nextElementSibling;
+    const open = next && next.classList.contains("segment-more") ? next : null;
+    const wasOpen = button.getAttribute("aria-expanded") === "true";
+    for (const b of tr.querySelectorAll("button[aria-expanded]")) b.setAttribute("aria-expanded", "false");
+    if (wasOpen) {
+      if (open) open.remove();
+      return null;
+    }
+    const more = open || el("tr", null, "segment-more");
+    const td = el("td");
+    td.colSpan = 6;
+    td.id = `segment-more-${++moreSeq}`;
+    more.replaceChildren(td);
+    if (!open) tr.after(more);
+    button.setAttribute("aria-expanded", "true");
+    button.setAttribute("aria-controls", td.id);
+    return td;
+  }
+
+  // toggleAudience shows what a marketing list of the segment for
+  // channel ch would hold, and what it leaves out and why, then offers it.
+  async function toggleAudience(tr, ch, button) {
+    const td = moreRow(tr, button);
+    if (!td) return;
+    const name = tr.dataset.segment;
+    const status = el("p", `Counting the ${CHANNEL_WORDS[ch]} list of “${name}”…`, "report-summary");
+    status.setAttribute("role", "status");
+    td.append(status);
+    let body;
+    try {
+      ({ body } = await api(`/segments/${encodeURIComponent(name)}/audience?for=${ch}`));
+    } catch (e) {
+      if (!(e instanceof AuthError)) {
+        status.textContent = `Could not count the ${CHANNEL_WORDS[ch]} list: ${e.message}`;
+        status.className = "report-summary error";
+      }
+      return;
+    }
+    if (!td.isConnected) return;
+    status.replaceChildren(el("strong", `${CHANNELS[ch]} list of “${name}”:`), ` ${body.summary || ""}.`);
+    const p = el("p", `Download the ${CHANNEL_WORDS[ch]} list: `, "small");
+    p.append(exportLinks(name, ch));
+    td.append(p);
+  }
+
+  function toggleDelete(tr, button) {
+    const td = moreRow(tr, button);
+    if (!td) return;
+    const name = tr.dataset.segment;
+    td.append(el("p", `Delete the segment “${name}”? Its contacts stay in the store; only the segment goes.`));
+    const yes = el("button", "Delete", "danger");
+    yes.type = "button";
+    yes.dataset.action = "confirm-delete";
+    const no = el("button", "Keep it", "outline compact");
+    no.type = "button";
+    const msg = el("p", null, "small");
+    msg.setAttribute("role", "status");
+    const box = el("div", null, "actions");
+    box.append(yes, no);
+    td.append(box, msg);
+    const keep = () => { moreRow(tr, button); button.focus(); };
+    no.addEventListener("click", keep);
+    td.addEventListener("keydown", (ev) => { if (ev.key === "Escape" && !yes.disabled) keep(); });
+    yes.addEventListener("click", async () => {
+      yes.disabled = true;
+      try {
+        await api(`/segments/${encodeURIComponent(name)}`, { method: "DELETE" });
+      } catch (e) {
+        yes.disabled = false;
+        if (!(e instanceof AuthError)) {
+          msg.textContent = `Could not delete it: ${e.message}`;
+          msg.className = "small error";
+        }
+        return;
+      }
+      td.parentElement.remove();
+      tr.remove();
+      setText("segments-status", `Deleted the segment “${name}”. ${segmentsWords()}`);
+      $("segments-status").focus();
+    });
+    no.focus();
+  }
+
+  function renderFields(fields) {
+    const box = $("segment-fields");
+    box.replaceChildren();
+    fields.forEach((f, i) => {
+      if (i) box.append(", ");
+      box.append(el("code", f.name));
+      if (f.alias) box.append(el("span", ` (= ${f.alias})`, "muted"));
+    });
+  }
+
+  // ---------- a new segment ----------
+  let previewCtl = null;
+  let previewTimer = 0;
+  let previewSeq = 0;
+
+  function segmentMistake(err) {
+    const ta = $("segment-query");
+    if (!err) {
+      // Emptied too: a described-by text is read even when hidden.
+      setText("segment-error-text", "");
+      setText("segment-caret", "");
+      show($("segment-error"), false);
+      ta.removeAttribute("aria-invalid");
+      return;
+    }
+    setText("segment-error-text", err.message || err.error || "This segment has a mistake.");
+    const pre = $("segment-caret");
+    pre.textContent = err.caret || "";
+    show(pre, !!err.caret);
+    show($("segment-error"), true);
+    ta.setAttribute("aria-invalid", "true");
+    // A line wider than the box scrolls: bring the caret into it.
+    const lines = pre.textContent.split("\n");
+    const wide = pre.scrollWidth > pre.clientWidth;
+    pre.tabIndex = wide ? 0 : -1; // scrolled by keyboard too
+    if (wide && lines.length > 1) {
+      const charWidth = pre.scrollWidth / Math.max(...lines.map((l) => l.length));
+      pre.scrollLeft = Math.max(0, lines[1].indexOf("^") * charWidth - pre.clientWidth / 3);
+    } else {
+      pre.scrollLeft = 0;
+    }
+  }
+
+  function clearPreview() {
+    show($("segment-preview"), false);
+    $("segment-preview").tBodies[0].replaceChildren();
+  }
+
+  // previewKeys picks up to four of the records' fields to show: email and
+  // names first (whatever the mapping's prefix), in the records' order.
+  function previewKeys(records) {
+    const keys = [];
+    for (const r of records) {
+      for (const [k, v] of Object.entries(r)) {
+        if (!keys.includes(k) && (v === null || typeof v !== "object" || Array.isArray(v))) keys.push(k);
+      }
+    }
+    const pick = [];
+    for (const re of [/(^|_)e-?mail$/i, /(^|_)first_?name$/i, /(^|_)last_?name$/i, /(^|_)(full_?)?name$/i]) {
+      const k = keys.find((k) => re.test(k) && !pick.includes(k));
+      if (k) pick.push(k);
+    }
+    for (const k of keys) if (pick.length < 4 && !pick.includes(k)) pick.push(k);
+    return pick.sort((a, b) => keys.indexOf(a) - keys.indexOf(b));
+  }
+
+  // rawValue is a record's or a stored contact's value as text, as it is:
+  // the page shows what the CRM receives.
+  function rawValue(v) {
+    if (v === null || v === undefined || v === "") return "—";
+    if (Array.isArray(v)) return v.length ? v.map((x) => (typeof x === "object" ? JSON.stringify(x) : String(x))).join(", ") : "—";
+    if (typeof v === "object") return JSON.stringify(v);
+    return String(v);
+  }
+
+  function renderPreview(records) {
+    const table = $("segment-preview");
+    const keys = previewKeys(records);
+    const hr = table.tHead.rows[0];
+    hr.replaceChildren();
+    for (const k of keys) {
+      const th = el("th", k);
+      th.scope = "col";
+      hr.append(th);
+    }
+    const tbody = table.tBodies[0];
+    tbody.replaceChildren();
+    for (const r of records) {
+      const tr = el("tr");
+      for (const k of keys) tr.append(cell("td", rawValue(r[k]), k));
+      tbody.append(tr);
+    }
+    show(table, records.length > 0);
+  }
+
+  function schedulePreview() {
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(previewSegment, 250);
+  }
+
+  // previewSegment counts the segment being written and shows its first
+  // contacts, or where it is wrong; the answer to earlier text is dropped.
+  async function previewSegment() {
+    clearTimeout(previewTimer);
+    if (previewCtl) previewCtl.abort();
+    const seq = ++previewSeq;
+    const q = $("segment-query").value;
+    if (!q.trim()) {
+      previewCtl = null;
+      segmentMistake(null);
+      clearPreview();
+      setText("segment-preview-status", "");
+      return;
+    }
+    const ctl = previewCtl = new AbortController();
+    let res;
+    try {
+      res = await api(`/segments/preview?${new URLSearchParams({ q, limit: "5" })}`, { signal: ctl.signal, accept: [400], exact: true });
+    } catch (e) {
+      if (seq === previewSeq && e.name !== "AbortError" && !(e instanceof AuthError)) {
+        setText("segment-preview-status", `Could not count it: ${e.message}`);
+      }
+      return;
+    }
+    if (seq !== previewSeq) return;
+    previewCtl = null;
+    if (res.status === 400) {
+      segmentMistake(res.body);
+      clearPreview();
+      setText("segment-preview-status", "Not a segment yet: see what is wrong under it.");
+      return;
+    }
+    segmentMistake(null);
+    const contacts = Array.isArray(res.body.contacts) ? res.body.contacts : [];
+    const n = res.body.count;
+    setText("segment-preview-status", n === 0 ? "No contact matches."
+      : `${plural(n, "contact matches", "contacts match")}${contacts.length < n ? `; the first ${num(contacts.length)}:` : ":"}`);
+    $("segment-preview-status").dataset.count = String(n);
+    renderPreview(contacts);
+  }
+
+  async function saveSegment(ev) {
+    ev.preventDefault();
+    const name = $("segment-name").value.trim(), query = $("segment-query").value;
+    const nameErr = $("segment-name-error");
+    setText("segment-name-error", "");
+    show(nameErr, false);
+    $("segment-name").removeAttribute("aria-invalid");
+    setText("segment-save-status", "");
+    const badName = (text) => {
+      setText("segment-name-error", text);
+      show(nameErr, true);
+      $("segment-name").setAttribute("aria-invalid", "true");
+      $("segment-name").focus();
+    };
+    if (!name) { badName("Give the segment a name."); return; }
+    if (!query.trim()) {
+      segmentMistake({ message: "Write the segment: which contacts it picks." });
+      $("segment-query").focus();
+      return;
+    }
+    const b = $("segment-save");
+    b.disabled = true;
+    let res;
+    try {
+      res = await api("/segments", { method: "POST", json: { name, query }, accept: [400, 409] });
+    } catch (e) {
+      if (!(e instanceof AuthError)) setText("segment-save-status", `Could not save it: ${e.message}`);
+      return;
+    } finally {
+      b.disabled = false;
+    }
+    if (res.status === 409) {
+      badName(`A segment called “${name}” exists: choose another name, or delete that one first.`);
+      return;
+    }
+    if (res.status === 400) {
+      if (res.body.caret) {
+        segmentMistake(res.body);
+        $("segment-query").focus();
+      } else {
+        badName(res.body.error || "This name cannot be saved.");
+      }
+      return;
+    }
+    $("segment-form").reset();
+    previewSegment();
+    setText("segment-save-status", `Saved the segment “${name}”: it is in the list above.`);
+    quiet(loadSegments());
+  }
+
+  // ---------- mapping preview ----------
+  let mappingSeq = 0;
+
+  async function showMapping(id) {
+    const seq = ++mappingSeq;
+    setText("mapping-status", "Loading…");
+    let res;
+    try {
+      res = await api(`/mapping/preview${id ? `?${new URLSearchParams({ id })}` : ""}`, { accept: [400, 404], exact: true });
+    } catch (e) {
+      if (seq === mappingSeq && !(e instanceof AuthError)) setText("mapping-status", `Could not show it: ${e.message}`);
+      return;
+    }
+    if (seq !== mappingSeq) return;
+    if (res.status !== 200) {
+      show($("mapping-view"), false);
+      setText("mapping-status", res.status === 404
+        ? (id ? `No contact with the Shopify id ${id} in the copy.` : "No contact in the copy yet: press Sync now.")
+        : res.body.error || "That is not a Shopify customer id.");
+      return;
+    }
+    const c = res.body.contact || {};
+    const record = res.body.record || {};
+    const fields = Array.isArray(res.body.fields) ? res.body.fields : [];
+    const name = contactName(c);
+    setText("mapping-status", `${name || "(no name)"}, Shopify id ${c.id}: ${plural(fields.length, "CRM field", "CRM fields")}.`);
+
+    const dl = $("mapping-contact");
+    dl.replaceChildren();
+    for (const [k, v] of Object.entries(c)) {
+      if (k === "attributes") continue;
+      dl.append(el("dt", k), el("dd", rawValue(v)));
+    }
+    const attrs = $("mapping-attributes");
+    attrs.replaceChildren();
+    for (const [k, v] of Object.entries(c.attributes || {})) attrs.append(el("dt", k), el("dd", rawValue(v)));
+
+    const tbody = $("mapping-record").tBodies[0];
+    tbody.replaceChildren();
+    let group = "";
+    for (const f of fields) {
+      if (f.group && f.group !== group) {
+        // JSON nests a group's fields in an object; CSV has a column each.
+        const tr = el("tr", null, "group");
+        const th = el("th", `In JSON, under “${f.group}”:`);
+        th.colSpan = 2;
+        th.scope = "rowgroup";
+        tr.append(th);
+        tbody.append(tr);
+      }
+      group = f.group || "";
+      const v = f.group ? (record[f.group] || {})[f.name] : record[f.name];
+      const tr = el("tr");
+      tr.dataset.field = f.name;
+      const th = el("th", null, "field");
+      th.scope = "row";
+      th.append(el("code", f.name, "name"));
+      const meta = el("span", `${f.type}, from `, "meta");
+      meta.append(el("code", f.source || "—"));
+      th.append(meta);
+      const empty = v === null || v === undefined || v === "" || (Array.isArray(v) && v.length === 0);
+      tr.append(th, cell("td", rawValue(v), "Value", `value${empty ? " muted" : ""}`));
+      tbody.append(tr);
+    }
+    show($("mapping-view"), true);
+  }
+
+  function mappingSubmit(ev) {
+    ev.preventDefault();
+    let v = $("mapping-id").value.trim();
+    // A customer's admin URL names it too.
+    const m = /\/customers\/([0-9]+)\/?$/.exec(v);
+    if (m) v = m[1];
+    history.replaceState(null, "", /^[0-9]+$/.test(v) ? `#/mapping/${v}` : "#/mapping");
+    showMapping(v);
+  }
+
   // ---------- routing ----------
   function route() {
     if (!signedIn) return;
@@ -1020,7 +1544,16 @@
     }
     contactSeq++;
     show($("contact"), false);
-    if (h === "#/contacts") {
+    const mm = /^#\/mapping(?:\/([0-9]+))?$/.exec(h);
+    if (mm && segmentsOn) {
+      if (mm[1]) $("mapping-id").value = mm[1];
+      showMapping(mm[1] || $("mapping-id").value.trim());
+      $("mapping").scrollIntoView();
+      $("mapping").focus({ preventScroll: true });
+    } else if (h === "#/segments" && segmentsOn) {
+      $("segments").scrollIntoView();
+      $("segments").focus({ preventScroll: true });
+    } else if (h === "#/contacts") {
       $("contacts").scrollIntoView();
       $("search").focus();
     } else if (h === "#/") {
@@ -1057,6 +1590,28 @@
       clearTimeout(debounce);
       debounce = setTimeout(() => search($("search").value.trim()), 300);
     });
+    $("segments-recount").addEventListener("click", () => { if (segmentsOn) countSegments(segmentsSeq); });
+    $("segment-form").addEventListener("submit", saveSegment);
+    $("segment-query").addEventListener("input", (ev) => {
+      if (ev.isComposing) return; // wait for the IME to finish
+      schedulePreview();
+    });
+    $("segment-query").addEventListener("compositionend", schedulePreview);
+    $("segment-query").addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) $("segment-form").requestSubmit(); // Enter alone: a new line
+    });
+    $("segment-name").addEventListener("input", () => {
+      setText("segment-name-error", "");
+      show($("segment-name-error"), false);
+      $("segment-name").removeAttribute("aria-invalid");
+    });
+    $("segment-language-link").addEventListener("click", (ev) => {
+      ev.preventDefault(); // the hash is the page's route
+      const d = $("segment-language");
+      d.open = true;
+      d.querySelector("summary").focus();
+    });
+    $("mapping-form").addEventListener("submit", mappingSubmit);
     window.addEventListener("hashchange", route);
     start();
   });

@@ -1,15 +1,7 @@
-package main
+package audience
 
 import (
-	"context"
-	"encoding/csv"
-	"io"
-	"strconv"
 	"strings"
-	"time"
-
-	"github.com/shopsync/shopsync"
-	"github.com/shopsync/shopsync/store"
 )
 
 // csvOptions choose the form of a CSV export.
@@ -23,53 +15,6 @@ type csvOptions struct {
 
 // utf8BOM opens an Excel-ready CSV.
 const utf8BOM = "\ufeff"
-
-// exportCSV writes a header and one row per active contact: the contact
-// fields, tags joined with ", " as Shopify writes them, then one column per
-// configured attribute. Nulls are empty cells. Every cell goes through
-// csvCell, the one place cells are escaped.
-func exportCSV(ctx context.Context, db *store.DB, w io.Writer, attrs []string, opts csvOptions) error {
-	if opts.excel {
-		if _, err := io.WriteString(w, utf8BOM); err != nil {
-			return err
-		}
-	}
-	cw := csv.NewWriter(w)
-	header := []string{"shopify_id", "email", "first_name", "last_name", "phone", "state", "tags",
-		"shopify_created_at", "shopify_updated_at"}
-	if err := cw.Write(csvRow(append(header, attrs...), opts)); err != nil {
-		return err
-	}
-	row := make([]string, len(header)+len(attrs))
-	str := func(s *string) string {
-		if s == nil {
-			return ""
-		}
-		return *s
-	}
-	tm := func(t *time.Time) string {
-		if t == nil {
-			return ""
-		}
-		return shopsync.FormatTime(*t)
-	}
-	err := db.ExportContacts(ctx, func(c *shopsync.Contact) error {
-		row = append(row[:0], strconv.FormatInt(c.ShopifyID, 10), str(c.Email), str(c.FirstName),
-			str(c.LastName), str(c.Phone), str(c.State), strings.Join(c.Tags, ", "),
-			tm(c.ShopifyCreatedAt), tm(c.ShopifyUpdatedAt))
-		for _, name := range attrs {
-			a, _ := c.Attributes.Get(name)
-			v, _ := a.Text()
-			row = append(row, v)
-		}
-		return cw.Write(csvRow(row, opts))
-	})
-	if err != nil {
-		return err
-	}
-	cw.Flush()
-	return cw.Error()
-}
 
 // csvCell is a cell's text as written to the CSV (which then quotes it as
 // CSV needs): the one place cells are escaped. For spreadsheets, long
