@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Outbound endpoints' durable state (migration 0014): where each is in
+// Outbound endpoints' durable state (migration 0013): where each is in
 // the change feed, and whether it is paused. The delivery loop (package
 // outbound) moves it; the CLI and the API resume and replay it, in this
 // process or another, by moving its generation.
