@@ -54,10 +54,10 @@ type Config struct {
 	// PauseAfter is how long a batch may fail before the endpoint is
 	// paused; default 24h.
 	PauseAfter time.Duration
-	// InSegment reports whether c is in the saved segment called segment,
-	// for the endpoints with a segment; nil: no contact is (only the
-	// segment's own events reach them).
-	InSegment func(segment string, c *shopsync.Contact) bool
+	// InSegment reports whether c, as of an event at at, is in the saved
+	// segment called segment, for the endpoints with a segment; nil: no
+	// contact is (only the segment's own events reach them).
+	InSegment func(segment string, c *shopsync.Contact, at time.Time) bool
 	Client    *http.Client // nil: one that follows no redirect
 	Logger    *slog.Logger // required
 	// Registerer receives the metrics; nil: none.

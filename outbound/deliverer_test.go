@@ -423,7 +423,7 @@ func TestFilters(t *testing.T) {
 	db := testutil.MustOpenDB(t)
 	deletes, vips := receiver(t, nil), receiver(t, nil)
 	cfg := outbound.Config{Feed: db,
-		InSegment: func(segment string, c *shopsync.Contact) bool {
+		InSegment: func(segment string, c *shopsync.Contact, _ time.Time) bool {
 			a, _ := c.Attributes.Get("orders_count")
 			return segment == "big spenders" && a.Value == int64(7)
 		},

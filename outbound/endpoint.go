@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/shopsync/shopsync"
 )
@@ -111,7 +112,7 @@ func (e *Endpoint) fingerprint() string {
 }
 
 // wants reports whether the endpoint receives ev.
-func (e *Endpoint) wants(ev *shopsync.ChangeEvent, inSegment func(string, *shopsync.Contact) bool) bool {
+func (e *Endpoint) wants(ev *shopsync.ChangeEvent, inSegment func(string, *shopsync.Contact, time.Time) bool) bool {
 	if len(e.Events) > 0 && !slices.Contains(e.Events, ev.Type) {
 		return false
 	}
@@ -121,5 +122,5 @@ func (e *Endpoint) wants(ev *shopsync.ChangeEvent, inSegment func(string, *shops
 	if ev.Type == shopsync.EventSegmentJoined || ev.Type == shopsync.EventSegmentLeft {
 		return ev.Segment == e.Segment
 	}
-	return inSegment != nil && ev.State != nil && inSegment(e.Segment, ev.State)
+	return inSegment != nil && ev.State != nil && inSegment(e.Segment, ev.State, ev.At)
 }

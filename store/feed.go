@@ -160,7 +160,7 @@ func (db *DB) Changes(ctx context.Context, after int64, limit int) ([]shopsync.C
 			}
 		}
 		if ev.State != nil {
-			if ev.Contact, err = db.projectContact(ev.State); err != nil {
+			if ev.Contact, err = db.projectContact(ev.State, ev.At); err != nil {
 				return nil, fmt.Errorf("changes: event %d: project contact %d: %w", ev.Seq, ev.ContactID, err)
 			}
 		}
@@ -274,11 +274,11 @@ func (db *DB) contactsIn(ctx context.Context, tx *sql.Tx, ids []int64) (map[int6
 	return out, nil
 }
 
-// projectContact encodes c as the feed shows it: the projection set, or
-// the contact's JSON.
-func (db *DB) projectContact(c *shopsync.Contact) (json.RawMessage, error) {
+// projectContact encodes c, as of an event at at, as the feed shows it:
+// the projection set, or the contact's JSON.
+func (db *DB) projectContact(c *shopsync.Contact, at time.Time) (json.RawMessage, error) {
 	if db.feed.project != nil {
-		return db.feed.project(c)
+		return db.feed.project(c, at)
 	}
 	return appendContactJSON(nil, c) // json.Marshal(c), faster
 }

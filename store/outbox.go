@@ -31,7 +31,8 @@ import (
 type outboxState struct {
 	seq      int64 // the last number given out
 	pruned   int64 // every event up to it was pruned
-	loaded   bool  // seq and pruned were read in this transaction
+	segments int64 // the saved segments' generation (see segmentHook)
+	loaded   bool  // seq, pruned and segments were read in this transaction
 	appended int   // events recorded
 }
 
@@ -45,34 +46,76 @@ type rowEvent struct {
 // feed holds the change feed's hooks, set before the store is shared,
 // and the wake-ups of its readers.
 type feed struct {
-	project  func(*shopsync.Contact) ([]byte, error)
-	segments func(before, after *shopsync.Contact) []shopsync.SegmentChange
+	project  func(c *shopsync.Contact, at time.Time) ([]byte, error)
+	segments func(saved []SavedSegment) SegmentHook
 	signal   signal
 }
 
 // SetProjection sets how an event's contact is encoded in the feed: the
-// CRM projection of the contact as of the event. By default it is the
-// contact's JSON, as GET /contacts/{id} gives it. The projection runs when
-// events are read (GET /changes, outbound deliveries), never in the write
-// transaction, so it costs the import nothing and always shows the current
-// mapping. Call it before the store is shared.
-func (db *DB) SetProjection(project func(*shopsync.Contact) ([]byte, error)) {
+// CRM projection of the contact as of the event, at the event's time (for
+// computed values, such as days since created: a replay encodes an event
+// as it first did). By default it is the contact's JSON, as GET
+// /contacts/{id} gives it. The projection runs when events are read (GET
+// /changes, outbound deliveries), never in the write transaction, so it
+// costs the import nothing and always shows the current mapping. Call it
+// before the store is shared.
+func (db *DB) SetProjection(project func(c *shopsync.Contact, at time.Time) ([]byte, error)) {
 	db.feed.project = project
 }
 
-// SetSegmentHook sets the hook that reports a contact's saved-segment
-// changes. The store calls it in the transaction of every change it
-// records an event for, with the contact before the change (nil when it
-// was not stored; a deleted one has DeletedAt set) and after it (DeletedAt
-// set for a deletion); for each SegmentChange it returns, the store
-// appends a segment.joined or segment.left event right after the change's
-// event, which reads the same contact. It must be quick, pure and
+// SegmentHook reports a contact's saved-segment changes: the store calls
+// it in the transaction of every change it records an event for, with
+// the contact before the change (nil when it was not stored; a deleted
+// one has DeletedAt set), after it (DeletedAt set for a deletion), and the
+// transaction's time, the events' time. For each SegmentChange it returns,
+// the store appends a segment.joined or segment.left event right after the
+// change's event, which reads the same contact. It must be quick, pure and
 // deterministic: it runs for every contact an import creates or changes.
 // A redaction does not call it (contact.redacted says the contact left
-// everything). Nil, the default, reports nothing. Call it before the store
-// is shared.
-func (db *DB) SetSegmentHook(hook func(before, after *shopsync.Contact) []shopsync.SegmentChange) {
-	db.feed.segments = hook
+// everything).
+type SegmentHook func(before, after *shopsync.Contact, now time.Time) []shopsync.SegmentChange
+
+// SetSegmentHook sets how the store learns a contact's saved-segment
+// changes: build makes the SegmentHook of the saved segments given, by
+// name (nil: none reports nothing). The store calls build in a write
+// transaction that records an event, with the saved segments as that
+// transaction reads them, the first time and whenever they changed since
+// the last call (saved, replaced or deleted, by this process or another:
+// the segments table counts its changes), so a change to a segment applies
+// from the next write on. Nil, the default, reports nothing. Call it
+// before the store is shared.
+func (db *DB) SetSegmentHook(build func(saved []SavedSegment) SegmentHook) {
+	db.feed.segments = build
+}
+
+// segmentCache is the SegmentHook built for a generation of the saved
+// segments.
+type segmentCache struct {
+	hook  SegmentHook
+	gen   int64
+	built bool
+}
+
+// segmentHook returns the SegmentHook of the saved segments as tx reads
+// them: the one built last when they have not changed since, or a new
+// one. A hook built in a transaction is kept for the next ones once it
+// commits, like the attribute type sets.
+func (tx *Tx) segmentHook(ctx context.Context) (SegmentHook, error) {
+	if err := tx.loadSeq(ctx); err != nil {
+		return nil, err
+	}
+	gen := tx.w.outbox.segments
+	for _, c := range []*segmentCache{&tx.w.segments, &tx.w.newSegments} {
+		if c.built && c.gen == gen {
+			return c.hook, nil
+		}
+	}
+	saved, err := querySegments(ctx, tx.query, ``)
+	if err != nil {
+		return nil, err
+	}
+	tx.w.newSegments = segmentCache{hook: tx.db.feed.segments(saved), gen: gen, built: true}
+	return tx.w.newSegments.hook, nil
 }
 
 // writeChange writes r, the new state of the contact old held (old is nil
@@ -97,12 +140,20 @@ func (tx *Tx) writeChange(ctx context.Context, old, r *record, source string) er
 	if err := tx.writeRecordEvent(ctx, r, source, ev); err != nil {
 		return err
 	}
-	if hook := tx.db.feed.segments; hook != nil && typ != 0 {
+	if tx.db.feed.segments != nil && typ != 0 {
+		hook, err := tx.segmentHook(ctx)
+		if err != nil {
+			return fmt.Errorf("upsert contact %d: %w", r.c.ShopifyID, err)
+		}
 		var before *shopsync.Contact
 		if old != nil {
 			before = &old.c
 		}
-		for _, sc := range hook(before, &r.c) {
+		var changes []shopsync.SegmentChange
+		if hook != nil {
+			changes = hook(before, &r.c, tx.now)
+		}
+		for _, sc := range changes {
 			typ := shopsync.EventSegmentLeft
 			if sc.Joined {
 				typ = shopsync.EventSegmentJoined
@@ -195,7 +246,8 @@ func (tx *Tx) loadSeq(ctx context.Context) error {
 		return nil
 	}
 	if err := tx.queryRow(ctx, `SELECT (SELECT value FROM outbox_marks WHERE name = 'last'),
-		(SELECT value FROM outbox_marks WHERE name = 'pruned')`).Scan(&o.seq, &o.pruned); err != nil {
+		(SELECT value FROM outbox_marks WHERE name = 'pruned'),
+		(SELECT value FROM outbox_marks WHERE name = 'segments')`).Scan(&o.seq, &o.pruned, &o.segments); err != nil {
 		return fmt.Errorf("change feed sequence: %w", err)
 	}
 	o.loaded = true

@@ -252,7 +252,9 @@ func TestFeedSegmentHook(t *testing.T) {
 		}
 		return *c.Email
 	}
-	db.SetSegmentHook(func(before, after *shopsync.Contact) []shopsync.SegmentChange {
+	var hook store.SegmentHook
+	db.SetSegmentHook(func([]store.SavedSegment) store.SegmentHook { return hook })
+	hook = func(before, after *shopsync.Contact, _ time.Time) []shopsync.SegmentChange {
 		calls = append(calls, call{email(before), email(after)})
 		in := func(c *shopsync.Contact) bool {
 			return c != nil && c.DeletedAt == nil && strings.HasPrefix(*c.Email, "vip")
@@ -264,7 +266,7 @@ func TestFeedSegmentHook(t *testing.T) {
 			return []shopsync.SegmentChange{{Segment: "VIPs"}}
 		}
 		return nil
-	})
+	}
 	seed(t, db, contact(1, "vip@example.com", at(0), 1), at(1))
 	first := feedOf(t, db, 0)
 	apply(t, db, upsert(profileOnly(1, "plain@example.com", "P", at(10)), at(10), "w"))
@@ -291,6 +293,86 @@ func TestFeedSegmentHook(t *testing.T) {
 	}
 }
 
+// TestFeedSegmentHookFollowsSavedSegments: the hook is built from the
+// saved segments as the write reads them, once while they stay the same,
+// and again after one is saved, replaced or deleted, by this store or by
+// another process on the same file.
+func TestFeedSegmentHookFollowsSavedSegments(t *testing.T) {
+	ctx := context.Background()
+	db, _ := newDB(t)
+	var builds [][]string
+	db.SetSegmentHook(func(saved []store.SavedSegment) store.SegmentHook {
+		var names []string
+		for _, s := range saved {
+			names = append(names, s.Name+"="+s.Query)
+		}
+		builds = append(builds, names)
+		if len(saved) == 0 {
+			return nil
+		}
+		// A new contact joins the segments whose query is "true".
+		return func(before, after *shopsync.Contact, _ time.Time) []shopsync.SegmentChange {
+			var out []shopsync.SegmentChange
+			for _, s := range saved {
+				if before == nil && s.Query == "true" {
+					out = append(out, shopsync.SegmentChange{Segment: s.Name, Joined: true})
+				}
+			}
+			return out
+		}
+	})
+	gen := func() int64 {
+		t.Helper()
+		n, err := db.SegmentsGeneration(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	seed(t, db, contact(1, "a@example.com", at(0), 1), at(1))
+	seed(t, db, contact(2, "b@example.com", at(0), 1), at(2))
+	g0 := gen()
+	if err := db.SaveSegment(ctx, "first", "true", false); err != nil {
+		t.Fatal(err)
+	}
+	seed(t, db, contact(3, "c@example.com", at(0), 1), at(3))
+	seed(t, db, contact(4, "d@example.com", at(0), 1), at(4))
+	if err := db.SaveSegment(ctx, "first", "false", true); err != nil {
+		t.Fatal(err)
+	}
+	other, err := store.Open(ctx, db.Path()) // another process
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.SaveSegment(ctx, "second", "true", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if g := gen(); g != g0+3 {
+		t.Errorf("generation %d after three saves, want %d", g, g0+3)
+	}
+	seed(t, db, contact(5, "e@example.com", at(0), 1), at(5))
+	if err := db.DeleteSegment(ctx, "first"); err != nil {
+		t.Fatal(err)
+	}
+	seed(t, db, contact(6, "f@example.com", at(0), 1), at(6))
+	want := [][]string{nil, {"first=true"}, {"first=false", "second=true"}, {"second=true"}}
+	if diff := cmp.Diff(builds, want); diff != "" {
+		t.Errorf("builds (-got +want):\n%s", diff)
+	}
+	var got []string
+	for _, ev := range feedOf(t, db, 0) {
+		if ev.Type == shopsync.EventSegmentJoined {
+			got = append(got, fmt.Sprintf("%d %s", ev.ContactID, ev.Segment))
+		}
+	}
+	if diff := cmp.Diff(got, []string{"3 first", "4 first", "5 second", "6 second"}); diff != "" {
+		t.Errorf("segment.joined (-got +want):\n%s", diff)
+	}
+}
+
 // TestFeedRedactionErasesEveryByte: after customers/redact no byte of the
 // customer is left in the database file or its WAL, events included (a
 // created event read from the row, an update's states kept in the outbox,
@@ -299,11 +381,13 @@ func TestFeedSegmentHook(t *testing.T) {
 func TestFeedRedactionErasesEveryByte(t *testing.T) {
 	ctx := context.Background()
 	db, _ := newDB(t)
-	db.SetSegmentHook(func(_, after *shopsync.Contact) []shopsync.SegmentChange {
-		if after.DeletedAt == nil && after.LastName != nil && *after.LastName == "Thistlewaite" {
-			return []shopsync.SegmentChange{{Segment: "thistlewaite-fans", Joined: true}}
+	db.SetSegmentHook(func([]store.SavedSegment) store.SegmentHook {
+		return func(_, after *shopsync.Contact, _ time.Time) []shopsync.SegmentChange {
+			if after.DeletedAt == nil && after.LastName != nil && *after.LastName == "Thistlewaite" {
+				return []shopsync.SegmentChange{{Segment: "thistlewaite-fans", Joined: true}}
+			}
+			return nil
 		}
-		return nil
 	})
 	const victim = 500
 	var page []shopsync.Contact
@@ -500,7 +584,7 @@ func TestFeedWaitChanges(t *testing.T) {
 // TestFeedProjection: the projection set encodes every event's contact.
 func TestFeedProjection(t *testing.T) {
 	db, _ := newDB(t)
-	db.SetProjection(func(c *shopsync.Contact) ([]byte, error) {
+	db.SetProjection(func(c *shopsync.Contact, _ time.Time) ([]byte, error) {
 		return json.Marshal(map[string]any{"id": fmt.Sprint(c.ShopifyID), "mail": c.Email})
 	})
 	seed(t, db, contact(7, "p@example.com", at(0), 1), at(1))

@@ -23,16 +23,18 @@ import (
 // needs no lock.
 type writer struct {
 	// For the life of the store.
-	types typeSets            // attribute type set ids, committed
-	keys  attrKeyCache        // JSON key prefixes of attributes, by name and type
-	bufs  attrBufs            // encodeAttributes' space, and its keys by position
-	args  []driver.NamedValue // rawExec's arguments
+	types    typeSets            // attribute type set ids, committed
+	keys     attrKeyCache        // JSON key prefixes of attributes, by name and type
+	bufs     attrBufs            // encodeAttributes' space, and its keys by position
+	args     []driver.NamedValue // rawExec's arguments
+	segments segmentCache        // the change feed's segment hook, committed (outbox.go)
 
 	// For one transaction.
-	stmts    map[string]*sql.Stmt // prepared on first use; closed with the transaction
-	mark     string               // the newest shopify_updated_at written; see Commit
-	newTypes []typeSet            // the type sets the transaction found or added
-	outbox   outboxState          // the change feed's numbers given out (outbox.go)
+	stmts       map[string]*sql.Stmt // prepared on first use; closed with the transaction
+	mark        string               // the newest shopify_updated_at written; see Commit
+	newTypes    []typeSet            // the type sets the transaction found or added
+	outbox      outboxState          // the change feed's numbers given out (outbox.go)
+	newSegments segmentCache         // a segment hook built in the transaction
 }
 
 // writerState is what a savepoint restores of the writer when it rolls
@@ -80,7 +82,7 @@ func (db *DB) begin(ctx context.Context) (*Tx, error) {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
 	w := &db.writer
-	w.stmts, w.mark, w.newTypes, w.outbox = nil, "", w.newTypes[:0], outboxState{}
+	w.stmts, w.mark, w.newTypes, w.outbox, w.newSegments = nil, "", w.newTypes[:0], outboxState{}, segmentCache{}
 	now := db.Now().UTC()
 	return &Tx{db: db, conn: conn, tx: tx, w: w, now: now, nowText: formatTime(now)}, nil
 }
@@ -121,6 +123,9 @@ func (tx *Tx) Commit() error {
 		return err
 	}
 	tx.w.types.committed(tx.w.newTypes)
+	if tx.w.newSegments.built {
+		tx.w.segments = tx.w.newSegments
+	}
 	if tx.w.outbox.appended > 0 {
 		tx.db.feed.notify() // long polls and outbound deliveries wake
 	}

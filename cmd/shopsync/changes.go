@@ -45,7 +45,11 @@ to, then --after that sequence).`,
 				return err
 			}
 			defer db.Close()
-			newFeedHooks(cfg).wire(db)
+			aud, err := newAudience(cfg, db)
+			if err != nil {
+				return usageError{err}
+			}
+			wireFeed(db, aud, e.logger(cfg.Log))
 			ctx := cmd.Context()
 			if !cmd.Flags().Changed("after") {
 				oldest, last, err := db.FeedBounds(ctx)

@@ -77,6 +77,11 @@ func (e *env) runSync(ctx context.Context, cfg Config, logger *slog.Logger, show
 	}
 	defer db.Close()
 	warnPermissions(db, logger)
+	aud, err := newAudience(cfg, db)
+	if err != nil {
+		return usageError{err}
+	}
+	wireFeed(db, aud, logger) // the import's changes are events: segment events with them
 	client, err := shopify.NewClient(cfg.shopifyConfig(), logger)
 	if err != nil {
 		return usageError{err}

@@ -92,12 +92,11 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		}
 	}()
 	warnPermissions(db, logger)
-	feed := newFeedHooks(cfg)
-	feed.wire(db)
 	aud, err := newAudience(cfg, db)
 	if err != nil {
 		return usageError{err}
 	}
+	wireFeed(db, aud, logger)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -113,7 +112,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		runMetrics.SetLastSuccess(t)
 	}
 	feedMetrics(reg, db)
-	deliverer, err := newDeliverer(cfg, db, feed, reg, logger)
+	deliverer, err := newDeliverer(ctx, cfg, db, aud, reg, logger)
 	if err != nil {
 		return err
 	}

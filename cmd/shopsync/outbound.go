@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shopsync/shopsync"
+	"github.com/shopsync/shopsync/audience"
 	"github.com/shopsync/shopsync/outbound"
 	"github.com/shopsync/shopsync/store"
 )
@@ -178,52 +179,53 @@ func (o *OutboundConfig) endpoints() []outbound.Endpoint {
 	return out
 }
 
-// feedHooks are the change feed's seams, in one place for the daemon and
-// the CLI:
+// wireFeed sets the change feed's hooks on db, before it is shared, for
+// every command that writes contacts or reads the feed, so that the
+// daemon and the CLI record and show the same events:
 //
-//   - project encodes a contact in its events: nil keeps the store's
-//     default, the contact's JSON (GET /contacts/{id}). The CRM projection
-//     (mapping.Projection, from the audiences work) plugs in here.
-//   - segments reports a contact's saved-segment changes, in the write
-//     transaction (store.DB.SetSegmentHook); inSegment tells an endpoint
-//     with a segment whether a contact as of an event is in it. Both nil
-//     until saved segments exist; they plug in here, evaluated by the same
-//     segment definitions.
-type feedHooks struct {
-	project   func(*shopsync.Contact) ([]byte, error)
-	segments  func(before, after *shopsync.Contact) []shopsync.SegmentChange
-	inSegment func(segment string, c *shopsync.Contact) bool
-}
-
-// newFeedHooks returns the feed's seams for cfg.
-func newFeedHooks(Config) feedHooks { return feedHooks{} }
-
-// wire sets the hooks on db, before it is shared.
-func (h feedHooks) wire(db *store.DB) {
-	if h.project != nil {
-		db.SetProjection(h.project)
-	}
-	if h.segments != nil {
-		db.SetSegmentHook(h.segments)
-	}
+//   - an event's contact is the contact as the CRM sees it: the mapping's
+//     projection (mapping.fields), as exports show it;
+//   - a change that moves a contact into or out of a saved segment adds
+//     segment.joined or segment.left in its transaction, by evaluating the
+//     saved segments, as the store holds them at the time, on the contact
+//     before and after the change.
+//
+// A saved segment that no longer compiles against the mapping is logged
+// and left out.
+func wireFeed(db *store.DB, aud *audience.Service, logger *slog.Logger) {
+	db.SetProjection(aud.EventContact)
+	db.SetSegmentHook(func(saved []store.SavedSegment) store.SegmentHook {
+		hook, errs := aud.SegmentHook(saved)
+		for _, err := range errs {
+			logger.Warn("a saved segment no longer compiles: it has no segment.joined or segment.left events "+
+				"until it is fixed (shopsync segments create NAME SEGMENT --replace)", slog.Any("error", err))
+		}
+		return hook
+	})
 }
 
 // newDeliverer returns the outbound deliverer of cfg, nil when no
 // endpoint is configured.
-func newDeliverer(cfg Config, db *store.DB, hooks feedHooks, reg prometheus.Registerer, logger *slog.Logger) (*outbound.Deliverer, error) {
+func newDeliverer(ctx context.Context, cfg Config, db *store.DB, aud *audience.Service, reg prometheus.Registerer, logger *slog.Logger) (*outbound.Deliverer, error) {
 	o := cfg.Outbound
 	if len(o.Endpoints) == 0 {
 		return nil, nil
 	}
 	for _, ep := range o.Endpoints {
-		if ep.Segment != "" && hooks.inSegment == nil {
-			logger.Warn("outbound endpoint has a segment, and saved segments are not available in this version: "+
-				"it receives contact.redacted events and the segment's own events only", "endpoint", ep.Name)
+		if ep.Segment == "" {
+			continue
+		}
+		if _, err := db.SavedSegment(ctx, ep.Segment); errors.Is(err, store.ErrNotFound) {
+			logger.Warn("outbound endpoint's segment is not saved: until a segment of this name is saved "+
+				"(shopsync segments create), it receives only contact.redacted and erased events",
+				"endpoint", ep.Name, "segment", ep.Segment)
+		} else if err != nil {
+			return nil, err
 		}
 	}
 	return outbound.New(outbound.Config{
 		Feed: db, Endpoints: o.endpoints(), BatchSize: o.BatchSize, Timeout: o.Timeout,
-		RetryMin: o.RetryMin, RetryMax: o.RetryMax, PauseAfter: o.PauseAfter, InSegment: hooks.inSegment,
+		RetryMin: o.RetryMin, RetryMax: o.RetryMax, PauseAfter: o.PauseAfter, InSegment: aud.InSegment,
 		Logger: logger, Registerer: reg, UserAgent: "shopsync/" + version,
 	})
 }

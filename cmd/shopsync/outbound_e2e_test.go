@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -16,6 +17,28 @@ import (
 	"github.com/shopsync/shopsync/shopifytest"
 	"github.com/shopsync/shopsync/store"
 )
+
+// openFeed opens the store of env, with the change feed wired as the
+// daemon and the CLI wire it for the configuration of env and of the
+// file configFile ("": none), so that its events read as they deliver.
+func openFeed(t *testing.T, env map[string]string, configFile string) *store.DB {
+	t.Helper()
+	cfg, err := LoadConfig(configFile, envOf(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), cfg.Store.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	aud, err := newAudience(cfg, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wireFeed(db, aud, slog.New(slog.DiscardHandler))
+	return db
+}
 
 // TestOutboundEndToEnd runs the real binary with an outbound endpoint
 // whose receiver fails at random, answers slowly (sometimes past the
@@ -196,11 +219,7 @@ func TestOutboundEndToEnd(t *testing.T) {
 	if err := recv.CheckOrder(1); err != nil {
 		t.Error(err)
 	}
-	db, err := store.Open(ctx, env["SHOPSYNC_STORE_PATH"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openFeed(t, env, "")
 	want, err := db.Changes(ctx, 0, 1_000_000)
 	if err != nil {
 		t.Fatal(err)

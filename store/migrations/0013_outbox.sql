@@ -31,12 +31,24 @@ CREATE INDEX outbox_contact ON outbox (contact_id);
 
 -- last: the last sequence number given out; pruned: every event up to it
 -- was pruned (outbound.retention), so a cursor older than it has lost
--- events. Kept apart from marks, which shop/redact empties.
+-- events; segments: counts the changes to the saved segments, which the
+-- segment events are computed from, so that the writer (of any process)
+-- reads them again when they changed. Kept apart from marks, which
+-- shop/redact empties.
 CREATE TABLE outbox_marks (
 	name  TEXT PRIMARY KEY,
 	value INTEGER NOT NULL
 ) WITHOUT ROWID;
-INSERT INTO outbox_marks (name, value) VALUES ('last', 0), ('pruned', 0);
+INSERT INTO outbox_marks (name, value) VALUES ('last', 0), ('pruned', 0), ('segments', 0);
+CREATE TRIGGER segments_inserted AFTER INSERT ON segments BEGIN
+	UPDATE outbox_marks SET value = value + 1 WHERE name = 'segments';
+END;
+CREATE TRIGGER segments_updated AFTER UPDATE ON segments BEGIN
+	UPDATE outbox_marks SET value = value + 1 WHERE name = 'segments';
+END;
+CREATE TRIGGER segments_deleted AFTER DELETE ON segments BEGIN
+	UPDATE outbox_marks SET value = value + 1 WHERE name = 'segments';
+END;
 
 -- Outbound webhook endpoints (issue 19): each endpoint's durable place in
 -- the change feed. A delivery's acknowledgement moves its cursor in one
