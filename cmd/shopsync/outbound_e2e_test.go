@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	gosync "sync"
 	"syscall"
@@ -265,5 +267,224 @@ func TestOutboundEndToEnd(t *testing.T) {
 		if strings.Contains(d.logs()+d2.logs(), leak) {
 			t.Errorf("the daemon's logs hold %q", leak)
 		}
+	}
+}
+
+// TestOutboundMappedContactsAndSegmentEvents runs the real binary with
+// a mapping (mapping.fields, a prefix) and saved segments: a webhook's
+// event carries the contact under the CRM's field names; a change that
+// moves a contact into a saved segment has its segment.joined right
+// after it, from the same transaction; a segment saved by another
+// process, or deleted through the API, while the daemon runs counts from
+// the next change on; and an endpoint limited to a segment receives that
+// segment's contacts and events only.
+func TestOutboundMappedContactsAndSegmentEvents(t *testing.T) {
+	const secret = "e2eMapp3dS3gment5ecret0123456789ab"
+	crm, err := outboundtest.NewReceiver(secret, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer crm.Close()
+	fans, err := outboundtest.NewReceiver(secret, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fans.Close()
+	sim, env := shopEnv(t, shopifytest.Options{Customers: 30, Seed: 1919, ShopDomain: e2eShopDomain,
+		WebhookSecret: e2eWebhookSecret, WebhookGeneration: shopifytest.Gen2025_01})
+	env = serveEnv(env)
+	env["SHOPSYNC_LOG_LEVEL"] = "info"
+	env["SHOPSYNC_OUTBOUND_ENDPOINTS"] = fmt.Sprintf(`[{"name":"crm","url":%q,"secret":%q},`+
+		`{"name":"fans","url":%q,"secret":%q,"segment":"renamed"}]`, crm.URL(), secret, fans.URL(), secret)
+	env["SHOPSYNC_OUTBOUND_RETRY_MIN"] = "20ms"
+	config := writeFile(t, "shopsync.yaml", `mapping:
+  prefix: sp_
+  fields:
+    - {name: email, source: email, no_prefix: true}
+    - {name: customer_id, source: shopify_id, type: string}
+    - {source: first_name}
+    - {source: orders_count, type: int, default: 0}
+`)
+	bin := binary(t)
+	cli := func(args ...string) string {
+		t.Helper()
+		stdout, stderr, code := runBinary(t, bin, env, append([]string{"--config", config}, args...)...)
+		if code != exitOK {
+			t.Fatalf("%v: exit %d\n%s", args, code, stderr)
+		}
+		return stdout
+	}
+	cli("sync")
+	cli("segments", "create", "renamed", `first_name = "Segmenta"`)
+	d := startProcess(t, env, "--config", config)
+	cli("webhooks", "register", "--address", d.url+"/webhooks/shopify")
+	ctx := context.Background()
+	flush := func() {
+		t.Helper()
+		fctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		if err := sim.FlushWebhooks(fctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type event struct {
+		Seq       int64           `json:"seq"`
+		Type      string          `json:"type"`
+		ContactID int64           `json:"contact_id"`
+		Source    string          `json:"source"`
+		At        string          `json:"at"`
+		Segment   string          `json:"segment"`
+		Contact   json.RawMessage `json:"contact"`
+	}
+	events := func(r *outboundtest.Receiver) []event {
+		var out []event
+		for _, ev := range r.Events() {
+			var e event
+			if err := json.Unmarshal(ev.JSON, &e); err != nil {
+				t.Fatalf("event %d: %v", ev.Seq, err)
+			}
+			out = append(out, e)
+		}
+		return out
+	}
+	// waitFor waits until crm received an event of type typ about id.
+	waitFor := func(typ string, id int64) {
+		t.Helper()
+		eventually(t, fmt.Sprintf("%s of %d", typ, id), func() string {
+			for _, e := range events(crm) {
+				if e.Type == typ && e.ContactID == id {
+					return ""
+				}
+			}
+			return "not received"
+		})
+	}
+
+	ids := sim.CustomerIDs()
+	a, b := ids[3], ids[4]
+	sim.Update(a, func(c *shopifytest.Customer) { c.FirstName = ptrTo("Segmenta") })
+	flush()
+	waitFor("segment.joined", a)
+
+	// Another process saves a segment, and the API deletes the first,
+	// while the daemon runs.
+	cli("segments", "create", "second", `first_name starts_with "Zweit"`)
+	sim.Update(b, func(c *shopifytest.Customer) { c.FirstName = ptrTo("Zweite") })
+	flush()
+	waitFor("segment.joined", b)
+	if code := d.call("DELETE", "/segments/renamed", nil); code/100 != 2 {
+		t.Fatalf("DELETE /segments/renamed: %d", code)
+	}
+	sim.Update(a, func(c *shopifytest.Customer) { c.FirstName = ptrTo("Plain") })
+	flush()
+	eventually(t, "every event delivered", func() string {
+		var st struct {
+			Changes struct {
+				Last int64 `json:"last"`
+			} `json:"changes"`
+			Outbound []struct {
+				Name   string `json:"name"`
+				Cursor int64  `json:"cursor"`
+			} `json:"outbound"`
+		}
+		if code := d.call("GET", "/sync/status", &st); code != 200 || len(st.Outbound) != 2 {
+			return fmt.Sprintf("status %d %+v", code, st)
+		}
+		for _, ep := range st.Outbound {
+			if ep.Cursor != st.Changes.Last {
+				return fmt.Sprintf("%s at %d, the feed at %d", ep.Name, ep.Cursor, st.Changes.Last)
+			}
+		}
+		if crm.LastSeq() != st.Changes.Last {
+			return fmt.Sprintf("crm received up to %d, the feed at %d", crm.LastSeq(), st.Changes.Last)
+		}
+		var renamed []event
+		for _, e := range events(crm) {
+			if e.ContactID == a && e.Type == "contact.updated" {
+				renamed = append(renamed, e)
+			}
+		}
+		if len(renamed) < 2 {
+			return fmt.Sprintf("%d updates of %d", len(renamed), a)
+		}
+		return ""
+	})
+	d.stop()
+
+	got := events(crm)
+	var summary []string
+	for i, e := range got {
+		if e.Type != "segment.joined" && e.Type != "segment.left" {
+			continue
+		}
+		summary = append(summary, fmt.Sprintf("%s %d %s", e.Type, e.ContactID, e.Segment))
+		// The change that moved the contact is the event just before,
+		// from the same transaction: same time and source, same contact.
+		if i == 0 {
+			t.Fatalf("%s %d is the first event received", e.Type, e.Seq)
+		}
+		if prev := got[i-1]; prev.Seq != e.Seq-1 || prev.Type != "contact.updated" || prev.ContactID != e.ContactID ||
+			prev.At != e.At || prev.Source != "customers/update" || e.Source != prev.Source || string(prev.Contact) != string(e.Contact) {
+			t.Errorf("%s %d of %d follows %+v, want its contact.updated, committed with it", e.Type, e.Seq, e.ContactID, prev)
+		}
+	}
+	if want := []string{fmt.Sprintf("segment.joined %d renamed", a), fmt.Sprintf("segment.joined %d second", b)}; !slices.Equal(summary, want) {
+		t.Errorf("segment events %q, want %q", summary, want)
+	}
+
+	// The contact under the CRM's names, as of each event.
+	var firstNames []string
+	for _, e := range got {
+		if e.ContactID != a || e.Type != "contact.updated" {
+			continue
+		}
+		var c map[string]any
+		if err := json.Unmarshal(e.Contact, &c); err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for k := range c {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		if want := []string{"email", "sp_customer_id", "sp_first_name", "sp_orders_count"}; !slices.Equal(keys, want) {
+			t.Errorf("event %d's contact has %q, want the mapping's %q: %s", e.Seq, keys, want, e.Contact)
+		}
+		if c["sp_customer_id"] != strconv.FormatInt(a, 10) {
+			t.Errorf("event %d: sp_customer_id %v, want %d as text", e.Seq, c["sp_customer_id"], a)
+		}
+		firstNames = append(firstNames, fmt.Sprint(c["sp_first_name"]))
+	}
+	if !slices.Equal(firstNames, []string{"Segmenta", "Plain"}) {
+		t.Errorf("first names as of a's updates: %q", firstNames)
+	}
+
+	// The endpoint limited to "renamed": its contact while in it, and the
+	// segment's event; nothing after the segment was deleted.
+	var fanSummary []string
+	for _, e := range events(fans) {
+		fanSummary = append(fanSummary, fmt.Sprintf("%s %d %s", e.Type, e.ContactID, e.Segment))
+	}
+	if want := []string{fmt.Sprintf("contact.updated %d ", a), fmt.Sprintf("segment.joined %d renamed", a)}; !slices.Equal(fanSummary, want) {
+		t.Errorf("fans received %q, want %q", fanSummary, want)
+	}
+
+	// The store, read with the same configuration, has what was delivered.
+	want, err := openFeed(t, env, config).Changes(ctx, 0, 1_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	received := crm.Events()
+	first := len(want) - len(received) // the import's events came before the endpoint
+	if first < 0 {
+		t.Fatalf("received %d events, the store has %d", len(received), len(want))
+	}
+	for i, ev := range received {
+		if line := string(want[first+i].AppendJSON(nil)); string(ev.JSON) != line {
+			t.Errorf("event %d received as\n%s\nthe store has\n%s", ev.Seq, ev.JSON, line)
+		}
+	}
+	if refused := append(crm.Refused(), fans.Refused()...); len(refused) > 0 {
+		t.Errorf("refused deliveries: %v", refused)
 	}
 }
