@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/shopsync/shopsync"
+	"github.com/shopsync/shopsync/audience"
 	"github.com/shopsync/shopsync/mapping"
 	"github.com/shopsync/shopsync/outbound"
 	"github.com/shopsync/shopsync/outbound/outboundtest"
@@ -73,21 +74,43 @@ func importContacts(b *testing.B, db *store.DB, n int) {
 // import to a receiver on a loopback port that verifies every delivery
 // (signature, timestamp) and parses every event, as the README tells a
 // CRM to, and reports events/s from the deliverer's start to the last
-// event received. The events are read from the store's rows, projected
-// (the contact's JSON), batched, signed, posted, and each batch's
-// acknowledgement committed before the next is sent.
+// event received. The events are read from the store's rows, projected,
+// batched, signed, posted, and each batch's acknowledgement committed
+// before the next is sent. batch_N projects with the store's default
+// (the contact's JSON); batch_N_mapped with the mapping's projection, as
+// the daemon does (audience.Service.EventContact; without mapping.fields:
+// every kept attribute, null or not).
 //
 //	go test -run '^$' -bench DeliveryThroughput -benchtime 1x ./outbound/
 func BenchmarkDeliveryThroughput(b *testing.B) {
 	const n = 50_000
-	for _, batch := range []int{100, 500} {
-		b.Run(fmt.Sprintf("batch_%d", batch), func(b *testing.B) {
+	for _, v := range []struct {
+		batch  int
+		mapped bool
+	}{{100, false}, {500, false}, {100, true}, {500, true}} {
+		name := fmt.Sprintf("batch_%d", v.batch)
+		if v.mapped {
+			name += "_mapped"
+		}
+		batch := v.batch
+		b.Run(name, func(b *testing.B) {
 			var total time.Duration
 			for b.Loop() {
 				ctx := context.Background()
 				db, err := store.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
 				if err != nil {
 					b.Fatal(err)
+				}
+				if v.mapped {
+					m, err := mapping.New(mapping.Config{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					aud, err := audience.New(db, m, mapping.ProjectionConfig{}, audience.Options{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					db.SetProjection(aud.EventContact)
 				}
 				// The endpoint is there before the import: it receives all of it.
 				if _, err := db.OpenEndpoint(ctx, "crm", "bench"); err != nil {
@@ -141,9 +164,18 @@ func BenchmarkDeliveryThroughput(b *testing.B) {
 // webhook's 200 reached its sender the endpoint had the contact.created
 // event it made (p50, p99, max). The store commits with
 // synchronous=FULL: every 200 and every acknowledgement is fsynced.
+// bare runs with the store's defaults; segments_5 as the daemon runs,
+// with the mapping's projection and five saved segments, evaluated on
+// every change in its transaction (each webhook also makes the
+// segment.joined events of the segments its new customer is in).
 //
 //	go test -run '^$' -bench WebhookToDelivery -benchtime 1x ./outbound/
 func BenchmarkWebhookToDelivery(b *testing.B) {
+	b.Run("bare", func(b *testing.B) { benchWebhookToDelivery(b, false) })
+	b.Run("segments_5", func(b *testing.B) { benchWebhookToDelivery(b, true) })
+}
+
+func benchWebhookToDelivery(b *testing.B, wired bool) {
 	const (
 		rate     = 1000
 		duration = 10 * time.Second
@@ -162,6 +194,26 @@ func BenchmarkWebhookToDelivery(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		if wired {
+			aud, err := audience.New(db, m, mapping.ProjectionConfig{}, audience.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i, q := range []string{`orders_count >= 1`, `email_marketing_consent = "subscribed"`, `has tag "new"`,
+				`total_spent > 100`, `verified_email and created_at > now - 30d`} {
+				if err := aud.Save(ctx, fmt.Sprintf("seg%d", i), q, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+			db.SetProjection(aud.EventContact)
+			db.SetSegmentHook(func(saved []store.SavedSegment) store.SegmentHook {
+				hook, errs := aud.SegmentHook(saved)
+				if len(errs) > 0 {
+					b.Error(errs) // on the writer's goroutine
+				}
+				return hook
+			})
+		}
 		committer := webhook.NewCommitter(db)
 		hooks := httptest.NewServer(webhook.NewHandler(webhook.Config{Shop: shop, Secrets: []string{hookKey}, Mapper: m,
 			Committer: committer, Logger: slog.New(slog.DiscardHandler)}))
@@ -173,6 +225,7 @@ func BenchmarkWebhookToDelivery(b *testing.B) {
 			arrived = make([]time.Time, total) // when the receiver had the event
 			all     = make(chan struct{})
 			count   int
+			joined  int // segment.joined events received
 		)
 		recv, err := outboundtest.NewReceiver(secret, nil)
 		if err != nil {
@@ -183,10 +236,14 @@ func BenchmarkWebhookToDelivery(b *testing.B) {
 			defer mu.Unlock()
 			for _, ev := range d.Events {
 				var e struct {
-					ContactID int64 `json:"contact_id"`
+					Type      string `json:"type"`
+					ContactID int64  `json:"contact_id"`
 				}
 				if err := json.Unmarshal(ev.JSON, &e); err != nil {
 					continue
+				}
+				if e.Type == "segment.joined" {
+					joined++
 				}
 				i := int(e.ContactID - base)
 				if i >= 0 && i < total && arrived[i].IsZero() {
@@ -281,6 +338,12 @@ func BenchmarkWebhookToDelivery(b *testing.B) {
 		db.Close()
 		if ferr != nil {
 			b.Fatal(ferr)
+		}
+		mu.Lock()
+		j := joined
+		mu.Unlock()
+		if wired && j < total {
+			b.Fatalf("%d segment.joined events for %d new customers, each in some segment", j, total)
 		}
 		lat := make([]time.Duration, total)
 		for i := range lat {
