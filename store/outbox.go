@@ -208,18 +208,23 @@ func (tx *Tx) supersede(ctx context.Context, old *record) error {
 }
 
 // appendEvent appends an event to the outbox table: snapshot nil reads
-// the contact's row, empty is none.
+// the contact's row, empty is none. It is a raw statement (rawconn.go),
+// as the contact upsert is: an import appends one for each saved segment
+// each new contact is in.
 func (tx *Tx) appendEvent(ctx context.Context, id int64, typ shopsync.EventType, source, segment string, snapshot []byte) error {
 	seq, err := tx.nextSeq(ctx)
 	if err != nil {
 		return err
 	}
-	var seg any
+	var seg, snap any // NULL unless set
 	if segment != "" {
 		seg = segment
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO outbox (seq, contact_id, type, source, at, segment, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		seq, id, int64(typ), source, tx.nowText, seg, snapshot); err != nil {
+	if snapshot != nil {
+		snap = snapshot
+	}
+	if err := tx.rawExec(ctx, `INSERT INTO outbox (seq, contact_id, type, source, at, segment, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		seq, id, int64(typ), source, tx.nowText, seg, snap); err != nil {
 		return fmt.Errorf("append %s event of contact %d: %w", typ, id, err)
 	}
 	return nil
