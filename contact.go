@@ -2,8 +2,8 @@
 // the contact kept for each Shopify customer and its typed attributes; the
 // versions a merge compares (Part, Clock, Stamp); the writes the rest of
 // shopsync asks of the store (Change and its kinds, Delivery, ImportPage,
-// BulkBatch) and what they did (Result, Outcome); and the record of a sync
-// run. It imports nothing internal: the store, the Shopify client, the
+// BulkBatch) and what they did (Result, Outcome); the change feed's events
+// (ChangeEvent, EventType); and the record of a sync run. It imports nothing internal: the store, the Shopify client, the
 // webhook receiver, mapping and the HTTP server all speak these types, and
 // depend on one another through small interfaces over them.
 package shopsync

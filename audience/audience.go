@@ -40,6 +40,7 @@ type Service struct {
 	country  string   // mapping.default_country
 	opts     Options
 	builtins []segment.Builtin // those the mapping can run
+	saved    *savedCache       // the saved segments, compiled, for InSegment (feed.go)
 }
 
 // New returns a Service over db for the mapper's attributes and the
@@ -57,7 +58,7 @@ func New(db *store.DB, mapper *mapping.Mapper, cfg mapping.ProjectionConfig, opt
 		opts.Now = time.Now
 	}
 	s := &Service{db: db, compiler: compiler, proj: proj, attrs: mapper.Attributes(),
-		country: cfg.DefaultCountry, opts: opts}
+		country: cfg.DefaultCountry, opts: opts, saved: &savedCache{}}
 	for _, b := range segment.Builtins() {
 		// A built-in naming an attribute the mapping does not keep
 		// cannot run: it is left out.

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -25,6 +26,12 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// The change feed's last event before the export: the export holds
+	// every change up to it (and maybe some after, which following the
+	// feed from it applies again, harmlessly).
+	if _, last, err := s.cfg.Store.FeedBounds(r.Context()); err == nil {
+		w.Header().Set("X-Shopsync-Change-Seq", strconv.FormatInt(last, 10))
+	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	if err := s.cfg.ExportCSV(r.Context(), bw, excel); err != nil {
 		s.logger.Error("export contacts", "error", err)

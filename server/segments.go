@@ -316,6 +316,12 @@ func (s *Server) handleContactsExport(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", req.Format.ContentType())
 	w.Header().Set("Content-Disposition", `attachment; filename="`+file+"."+req.Format.Ext()+`"`)
 	w.Header().Set("Cache-Control", "no-store")
+	// The change feed's last event before the export: the export holds
+	// every change up to it (and maybe some after, which following the
+	// feed from it applies again, harmlessly).
+	if _, last, err := s.cfg.Store.FeedBounds(r.Context()); err == nil {
+		w.Header().Set("X-Shopsync-Change-Seq", strconv.FormatInt(last, 10))
+	}
 	if _, err := s.cfg.Audience.Export(r.Context(), w, req); err != nil {
 		s.logger.Error("export contacts", "error", err)
 	}

@@ -1,6 +1,8 @@
 // Package server is shopsync's HTTP API and status page: "Sync now", sync
 // status and history, the overview, contact search and lookups, exports,
-// rejected deliveries, "Check connection", health and metrics, behind the
+// the change feed (GET /changes) and the outbound endpoints' status,
+// resume and replay, rejected deliveries, "Check connection", health and
+// metrics, behind the
 // guards every request passes (the Host check against DNS rebinding, the
 // API token with its failed-attempt limit). It mounts the webhook
 // receiver (package webhook) at its path.
@@ -24,6 +26,7 @@ import (
 	"github.com/shopsync/shopsync"
 	"github.com/shopsync/shopsync/audience"
 	"github.com/shopsync/shopsync/doctor"
+	"github.com/shopsync/shopsync/outbound"
 	"github.com/shopsync/shopsync/shopify"
 	"github.com/shopsync/shopsync/store"
 	ssync "github.com/shopsync/shopsync/sync"
@@ -71,6 +74,10 @@ type Config struct {
 	// Audience answers segments, marketing lists, exports and the mapping
 	// preview; nil hides them.
 	Audience *audience.Service
+
+	// Outbound is the outbound webhooks' deliverer, for their status,
+	// resume and replay; nil when none is configured.
+	Outbound Outbound
 }
 
 // Server serves the API and the status page.
@@ -84,6 +91,9 @@ type Server struct {
 	mux      *http.ServeMux
 	logger   *slog.Logger
 	checks   checks // the page's connection checks
+
+	polls     context.Context // ended by StopLongPolls
+	stopPolls context.CancelFunc
 }
 
 // New returns the API handler.
@@ -92,12 +102,17 @@ func New(cfg Config) *Server {
 		sessions: newSessions(), openCSRF: randomHex(), hosts: newHostGuard(cfg.SyncToken, cfg.AllowedHosts)}
 	s.failed = newFailedAuth(cfg.FailedAuthBurst, cfg.FailedAuthEvery, cfg.FailedAuthLogEvery, s.logger)
 	s.token = sha256.Sum256([]byte(cfg.SyncToken))
+	s.polls, s.stopPolls = context.WithCancel(context.Background())
 	s.mux.Handle("POST "+webhookPath, cfg.Webhooks)
 	s.mux.HandleFunc("POST /sync", s.auth(s.handleSync))
 	s.mux.HandleFunc("GET /sync/status", s.auth(s.handleStatus))
 	s.mux.HandleFunc("GET /sync/runs", s.auth(s.handleRuns))
 	s.mux.HandleFunc("GET /contacts/{id}", s.auth(s.handleContact))
 	s.mux.HandleFunc("GET /contacts", s.auth(s.handleContacts))
+	s.mux.HandleFunc("GET /changes", s.auth(s.handleChanges))
+	s.mux.HandleFunc("GET /outbound", s.auth(s.handleOutbound))
+	s.mux.HandleFunc("POST /outbound/{name}/resume", s.auth(s.handleOutboundResume))
+	s.mux.HandleFunc("POST /outbound/{name}/replay", s.auth(s.handleOutboundReplay))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -216,6 +231,8 @@ type status struct {
 		Active  int64 `json:"active"`
 		Deleted int64 `json:"deleted"`
 	} `json:"contacts"`
+	Changes  feedBounds        `json:"changes"`  // the change feed
+	Outbound []outbound.Status `json:"outbound"` // the outbound endpoints
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
@@ -262,6 +279,15 @@ func (s *Server) status(r *http.Request) (status, error) {
 	}
 	if st.Contacts.Active, st.Contacts.Deleted, err = s.cfg.Store.ContactCounts(ctx); err != nil {
 		return st, err
+	}
+	if st.Changes.Oldest, st.Changes.Last, err = s.cfg.Store.FeedBounds(ctx); err != nil {
+		return st, err
+	}
+	st.Outbound = []outbound.Status{}
+	if s.cfg.Outbound != nil {
+		if st.Outbound, err = s.cfg.Outbound.Status(ctx); err != nil {
+			return st, err
+		}
 	}
 	return st, nil
 }

@@ -125,8 +125,8 @@ func timeArg(t *time.Time) any {
 const upsertContactSQL = `
 	INSERT INTO contacts (shopify_id, email, email_norm, first_name, last_name, phone, state, tags,
 		shopify_created_at, shopify_updated_at, content_hash, created_at, updated_at, changed_by, deleted_at,
-		stamps, attributes, attribute_meta, attribute_types)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		stamps, attributes, attribute_meta, attribute_types, event_seq, event_type, event_fields)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (shopify_id) DO UPDATE SET
 		email = excluded.email, email_norm = excluded.email_norm,
 		first_name = excluded.first_name, last_name = excluded.last_name,
@@ -137,12 +137,21 @@ const upsertContactSQL = `
 		updated_at = excluded.updated_at, changed_by = excluded.changed_by,
 		deleted_at = excluded.deleted_at, stamps = excluded.stamps,
 		attributes = excluded.attributes, attribute_meta = excluded.attribute_meta,
-		attribute_types = excluded.attribute_types`
+		attribute_types = excluded.attribute_types, event_seq = excluded.event_seq,
+		event_type = excluded.event_type, event_fields = excluded.event_fields`
 
 // writeRecord writes a whole contact in one statement: the row, its
-// versions and its attributes. Attributes whose value did not change keep
-// their time of change. r.hash must be contentHash of r.
+// versions and its attributes, holding no change feed event (see
+// writeRecordEvent).
 func (tx *Tx) writeRecord(ctx context.Context, r *record, changedBy string) error {
+	return tx.writeRecordEvent(ctx, r, changedBy, rowEvent{})
+}
+
+// writeRecordEvent writes a whole contact in one statement: the row, its
+// versions, its attributes and the change feed event it holds (ev; zero
+// for none). Attributes whose value did not change keep their time of
+// change. r.hash must be contentHash of r.
+func (tx *Tx) writeRecordEvent(ctx context.Context, r *record, changedBy string, ev rowEvent) error {
 	c := &r.c
 	var deletedAt any
 	if c.DeletedAt != nil {
@@ -165,6 +174,13 @@ func (tx *Tx) writeRecord(ctx context.Context, r *record, changedBy string) erro
 	if u, ok := updated.(string); ok && u > tx.w.mark {
 		tx.w.mark = u // stored times compare as text
 	}
+	var eventSeq, eventType, eventFields any
+	if ev.seq != 0 {
+		eventSeq, eventType = ev.seq, int64(ev.typ)
+		if ev.fields != "" {
+			eventFields = ev.fields
+		}
+	}
 	// Strings go to the driver as string or nil, not *string, which
 	// database/sql would dereference by reflection.
 	if err := tx.rawExec(ctx, upsertContactSQL,
@@ -172,7 +188,7 @@ func (tx *Tx) writeRecord(ctx context.Context, r *record, changedBy string) erro
 		strArg(c.Phone), strArg(c.State), string(tags),
 		timeArg(c.ShopifyCreatedAt), updated, r.hash, tx.nowText, tx.nowText, changedBy,
 		deletedAt, r.stamps.encode(), string(attrs), string(meta), // TEXT, not BLOB
-		typesID,
+		typesID, eventSeq, eventType, eventFields,
 	); err != nil {
 		return fmt.Errorf("upsert contact %d: %w", c.ShopifyID, err)
 	}

@@ -3,8 +3,10 @@
 // that keeps the copy exact: full imports (REST pages or a bulk
 // operation's file) with their checkpoints, the contacts an import did not
 // find, the webhook deliveries applied (for duplicates), the contacts to
-// read again, redactions, customer merges, rejected deliveries, and the
-// record of every sync run.
+// read again, redactions, customer merges, rejected deliveries, the
+// record of every sync run, and the change feed: an event for every
+// change to a contact, written with it (outbox.go), read in order
+// (feed.go), and each outbound endpoint's place in it (outbound.go).
 //
 // Every write is one transaction on the store's one write connection
 // (SQLite allows one writer; queuing in Go beats busy-waiting in SQLite),
@@ -48,6 +50,8 @@ type DB struct {
 	decoders  sync.Pool     // *jsontext.Decoder for reading attributes
 
 	permProblem error // see PermissionProblem
+
+	feed feed // the change feed's hooks and its readers' wake-ups (outbox.go, feed.go)
 
 	stopCheckpoints context.CancelFunc
 	checkpointsDone chan struct{}

@@ -118,7 +118,10 @@ func (tx *Tx) rawExec(ctx context.Context, query string, args ...any) error {
 		return err
 	})
 	if errors.Is(err, sql.ErrConnDone) && ctx.Err() != nil {
-		// The cancelled transaction was rolled back under us: say why.
+		// database/sql rolled the transaction back for ctx on its own
+		// goroutine, closing the connection, before Raw could run: the
+		// statement did not run because ctx ended, which is what the
+		// caller must hear.
 		return ctx.Err()
 	}
 	return err

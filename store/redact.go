@@ -9,8 +9,10 @@ import (
 )
 
 // redactCustomer erases a customer's personal data (customers/redact):
-// the contact row (attributes included) and its queue entries go, and only the
-// record of the erasure stays (the id, when, and which delivery asked).
+// the contact row (attributes included) and its queue entries go, its
+// change feed events keep their number, type and time only, and only the
+// record of the erasure stays (the id, when, and which delivery asked),
+// with a contact.redacted event that carries the id alone.
 // secure_delete zeroes the freed bytes; ApplyChanges then checkpoints the
 // WAL so that no older copy survives there either.
 func (tx *Tx) redactCustomer(ctx context.Context, ch *shopsync.Change) (shopsync.Result, error) {
@@ -19,6 +21,9 @@ func (tx *Tx) redactCustomer(ctx context.Context, ch *shopsync.Change) (shopsync
 	}
 	if red, err := tx.redacted(ctx, ch.ShopifyID); err != nil || red {
 		return shopsync.Result{Outcome: shopsync.OutcomeUnchanged}, err
+	}
+	if err := tx.eraseEvents(ctx, ch.ShopifyID); err != nil {
+		return shopsync.Result{}, err
 	}
 	var erased int64
 	for _, q := range []string{
@@ -34,18 +39,28 @@ func (tx *Tx) redactCustomer(ctx context.Context, ch *shopsync.Change) (shopsync
 			erased, _ = res.RowsAffected()
 		}
 	}
+	if erased > 0 {
+		if err := tx.appendEvent(ctx, ch.ShopifyID, shopsync.EventRedacted, ch.Source, "", []byte{}); err != nil {
+			return shopsync.Result{}, err
+		}
+	}
 	if err := tx.recordRedaction(ctx, "customer", ch, erased); err != nil {
 		return shopsync.Result{}, err
 	}
 	return shopsync.Result{Outcome: shopsync.OutcomeApplied}, nil
 }
 
-// redactShop erases every contact (shop/redact), keeping the run history
-// and delivery records, which hold no personal data.
+// redactShop erases every contact (shop/redact) and the data of every
+// change feed event, appending a contact.redacted event for each contact,
+// and keeps the run history and delivery records, which hold no personal
+// data.
 func (tx *Tx) redactShop(ctx context.Context, ch *shopsync.Change) (shopsync.Result, error) {
 	tx.w.mark = "" // whatever this transaction wrote before is erased too
 	var erased int64
 	if err := tx.queryRow(ctx, `SELECT count(*) FROM contacts`).Scan(&erased); err != nil {
+		return shopsync.Result{}, fmt.Errorf("redact shop: %w", err)
+	}
+	if err := tx.eraseAllEvents(ctx, ch.Source); err != nil {
 		return shopsync.Result{}, fmt.Errorf("redact shop: %w", err)
 	}
 	for _, q := range []string{

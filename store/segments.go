@@ -70,6 +70,17 @@ func (db *DB) DeleteSegment(ctx context.Context, name string) error {
 	return tx.Commit()
 }
 
+// SegmentsGeneration counts the changes to the saved segments: it moves
+// whenever one is saved, replaced or deleted, by any process, so that a
+// cache of them knows when to read them again.
+func (db *DB) SegmentsGeneration(ctx context.Context) (int64, error) {
+	var n int64
+	if err := db.read.QueryRowContext(ctx, `SELECT value FROM outbox_marks WHERE name = 'segments'`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("segments generation: %w", err)
+	}
+	return n, nil
+}
+
 // SavedSegments returns the saved segments, by name.
 func (db *DB) SavedSegments(ctx context.Context) ([]SavedSegment, error) {
 	return db.querySegments(ctx, ``)
@@ -89,7 +100,14 @@ func (db *DB) SavedSegment(ctx context.Context, name string) (SavedSegment, erro
 }
 
 func (db *DB) querySegments(ctx context.Context, where string, args ...any) ([]SavedSegment, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT name, query, created_at, updated_at FROM segments `+where+` ORDER BY name`, args...)
+	return querySegments(ctx, db.read.QueryContext, where, args...)
+}
+
+// querySegments reads saved segments through query: the store's readers,
+// or a write transaction's.
+func querySegments(ctx context.Context, query func(context.Context, string, ...any) (*sql.Rows, error),
+	where string, args ...any) ([]SavedSegment, error) {
+	rows, err := query(ctx, `SELECT name, query, created_at, updated_at FROM segments `+where+` ORDER BY name`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("segments: %w", err)
 	}

@@ -50,7 +50,7 @@ func (tx *Tx) upsert(ctx context.Context, old *record, in *shopsync.Contact, see
 	if old == nil {
 		r := newRecord(in, seen, read)
 		r.hash = contentHash(&r.c)
-		return upsertResult{effect: effectCreated, known: r.stamps.known()}, tx.writeRecord(ctx, &r, source)
+		return upsertResult{effect: effectCreated, known: r.stamps.known()}, tx.writeChange(ctx, nil, &r, source)
 	}
 	r := old.clone()
 	resurrected := false
@@ -76,7 +76,7 @@ func (tx *Tx) upsert(ctx context.Context, old *record, in *shopsync.Contact, see
 		}
 		return upsertResult{effect: effectUnchanged, refetch: m.refetch, known: r.stamps.known()}, nil
 	}
-	if err := tx.writeRecord(ctx, &r, source); err != nil {
+	if err := tx.writeChange(ctx, old, &r, source); err != nil {
 		return upsertResult{}, err
 	}
 	res := upsertResult{effect: effectUpdated, refetch: m.refetch, known: r.stamps.known()}
@@ -135,7 +135,7 @@ func (tx *Tx) upsertTags(ctx context.Context, old *record, id int64, tags []stri
 	if !created && sameTags(r.c.Tags, old.c.Tags) && maps.Equal(r.stamps.tags, old.stamps.tags) {
 		return res, nil
 	}
-	if err := tx.writeRecord(ctx, &r, source); err != nil {
+	if err := tx.writeChange(ctx, old, &r, source); err != nil {
 		return upsertResult{}, err
 	}
 	res.effect = effectUpdated
@@ -172,7 +172,7 @@ func (tx *Tx) markDeleted(ctx context.Context, id int64, st shopsync.Stamp, sour
 	r.c.DeletedAt = &now
 	r.stamps.deleted = st
 	r.hash = contentHash(&r.c)
-	if err := tx.writeRecord(ctx, &r, source); err != nil {
+	if err := tx.writeChange(ctx, old, &r, source); err != nil {
 		return 0, fmt.Errorf("delete contact %d: %w", id, err)
 	}
 	if _, err := tx.exec(ctx, `DELETE FROM refetch_queue WHERE shopify_id = ?`, id); err != nil {

@@ -23,15 +23,18 @@ import (
 // needs no lock.
 type writer struct {
 	// For the life of the store.
-	types typeSets            // attribute type set ids, committed
-	keys  attrKeyCache        // JSON key prefixes of attributes, by name and type
-	bufs  attrBufs            // encodeAttributes' space, and its keys by position
-	args  []driver.NamedValue // rawExec's arguments
+	types    typeSets            // attribute type set ids, committed
+	keys     attrKeyCache        // JSON key prefixes of attributes, by name and type
+	bufs     attrBufs            // encodeAttributes' space, and its keys by position
+	args     []driver.NamedValue // rawExec's arguments
+	segments segmentCache        // the change feed's segment hook, committed (outbox.go)
 
 	// For one transaction.
-	stmts    map[string]*sql.Stmt // prepared on first use; closed with the transaction
-	mark     string               // the newest shopify_updated_at written; see Commit
-	newTypes []typeSet            // the type sets the transaction found or added
+	stmts       map[string]*sql.Stmt // prepared on first use; closed with the transaction
+	mark        string               // the newest shopify_updated_at written; see Commit
+	newTypes    []typeSet            // the type sets the transaction found or added
+	outbox      outboxState          // the change feed's numbers given out (outbox.go)
+	newSegments segmentCache         // a segment hook built in the transaction
 }
 
 // writerState is what a savepoint restores of the writer when it rolls
@@ -39,13 +42,17 @@ type writer struct {
 type writerState struct {
 	mark     string
 	newTypes int
+	outbox   outboxState
 }
 
-func (w *writer) save() writerState { return writerState{mark: w.mark, newTypes: len(w.newTypes)} }
+func (w *writer) save() writerState {
+	return writerState{mark: w.mark, newTypes: len(w.newTypes), outbox: w.outbox}
+}
 
 func (w *writer) restore(s writerState) {
 	w.mark = s.mark
 	w.newTypes = w.newTypes[:s.newTypes]
+	w.outbox = s.outbox
 }
 
 // Tx is a write transaction. It carries the time of its start, so that
@@ -75,7 +82,7 @@ func (db *DB) begin(ctx context.Context) (*Tx, error) {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
 	w := &db.writer
-	w.stmts, w.mark, w.newTypes = nil, "", w.newTypes[:0]
+	w.stmts, w.mark, w.newTypes, w.outbox, w.newSegments = nil, "", w.newTypes[:0], outboxState{}, segmentCache{}
 	now := db.Now().UTC()
 	return &Tx{db: db, conn: conn, tx: tx, w: w, now: now, nowText: formatTime(now)}, nil
 }
@@ -94,11 +101,16 @@ func (db *DB) update(ctx context.Context, fn func(*Tx) error) error {
 }
 
 // Commit moves the data mark (the marks table) forward to the newest
-// shopify_updated_at the transaction wrote, commits, and gives the write
-// connection back.
+// shopify_updated_at the transaction wrote, commits, gives the write
+// connection back, and wakes the change feed's readers when it appended
+// events.
 func (tx *Tx) Commit() error {
 	if tx.w == nil {
 		return sql.ErrTxDone
+	}
+	// Before release: when it fails, the caller's Rollback rolls back.
+	if err := tx.saveLastSeq(context.Background()); err != nil {
+		return err
 	}
 	defer tx.release()
 	if tx.w.mark != "" {
@@ -111,6 +123,12 @@ func (tx *Tx) Commit() error {
 		return err
 	}
 	tx.w.types.committed(tx.w.newTypes)
+	if tx.w.newSegments.built {
+		tx.w.segments = tx.w.newSegments
+	}
+	if tx.w.outbox.appended > 0 {
+		tx.db.feed.notify() // long polls and outbound deliveries wake
+	}
 	return nil
 }
 

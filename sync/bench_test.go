@@ -17,6 +17,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/shopsync/shopsync"
+	"github.com/shopsync/shopsync/audience"
 	"github.com/shopsync/shopsync/mapping"
 	"github.com/shopsync/shopsync/shopify"
 	"github.com/shopsync/shopsync/shopifytest"
@@ -386,4 +387,65 @@ func BenchmarkIngest(b *testing.B) {
 		db.Close()
 	}
 	b.ReportMetric(float64(n*b.N)/total.Seconds(), "customers/s")
+}
+
+// BenchmarkIngestSavedSegments is BenchmarkIngest with the store wired as
+// the daemon and `shopsync sync` wire it, and five saved segments: each
+// contact created is evaluated against them in its transaction, and
+// a segment.joined event appended for each segment it is in. It reports
+// those events per customer beside the rate.
+//
+//	go test -run '^$' -bench IngestSavedSegments -benchtime 3x ./sync/
+func BenchmarkIngestSavedSegments(b *testing.B) {
+	const n = 50_000
+	sim := shopifytest.NewServer(shopifytest.Options{Customers: n, Seed: 1, Token: token,
+		BucketSize: 100_000, LeakRate: 5_000})
+	defer sim.Close()
+	mapper, _ := mapping.New(mapping.Config{})
+	if err := sim.EncodeAll(); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	var (
+		total  time.Duration
+		joined int64
+	)
+	for b.Loop() {
+		db, err := store.Open(ctx, filepath.Join(b.TempDir(), "ingest.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		aud, err := audience.New(db, mapper, mapping.ProjectionConfig{}, audience.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i, q := range []string{`orders_count >= 1`, `email_marketing_consent = "subscribed"`, `has tag "vip"`,
+			`total_spent > 100`, `verified_email and created_at > now - 365d`} {
+			if err := aud.Save(ctx, fmt.Sprintf("seg%d", i), q, false); err != nil {
+				b.Fatal(err)
+			}
+		}
+		db.SetProjection(aud.EventContact)
+		db.SetSegmentHook(func(saved []store.SavedSegment) store.SegmentHook {
+			hook, _ := aud.SegmentHook(saved)
+			return hook
+		})
+		im := ssync.New(db, benchClient(b, sim), mapper, slog.New(slog.DiscardHandler))
+		im.SetEngine(ssync.EngineREST)
+		start := time.Now()
+		run, err := im.Run(ctx, shopsync.TriggerCLI)
+		elapsed := time.Since(start)
+		if err != nil || run.Fetched != n || run.Created != n {
+			b.Fatalf("run %+v: %v", run, err)
+		}
+		total += elapsed
+		_, last, err := db.FeedBounds(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		joined += last - n
+		db.Close()
+	}
+	b.ReportMetric(float64(n*b.N)/total.Seconds(), "customers/s")
+	b.ReportMetric(float64(joined)/float64(n*b.N), "joined/customer")
 }

@@ -260,11 +260,15 @@ out, and why, is printed to stderr.`,
 					return usageError{fmt.Errorf("--for %q: want email or sms", purpose)}
 				}
 			}
-			aud, closeDB, err := e.openAudience(cmd.Context())
+			cfg, db, err := e.openStore(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
+			defer db.Close()
+			aud, err := newAudience(cfg, db)
+			if err != nil {
+				return usageError{err}
+			}
 			if seg != "" {
 				s, err := aud.Segment(cmd.Context(), seg)
 				if err != nil {
@@ -274,6 +278,13 @@ out, and why, is printed to stderr.`,
 					return audienceError(err)
 				}
 			}
+			// The change feed's last event before the export: the export
+			// holds every change up to it (and maybe a few after, which the
+			// feed then applies again, harmlessly).
+			_, seq, err := db.FeedBounds(cmd.Context())
+			if err != nil {
+				return err
+			}
 			rep, err := aud.Export(cmd.Context(), e.stdout, req)
 			if err != nil {
 				return audienceError(err)
@@ -281,6 +292,8 @@ out, and why, is printed to stderr.`,
 			if rep.Marketing != nil {
 				fmt.Fprintf(e.stderr, "%s\n", rep.Marketing)
 			}
+			fmt.Fprintf(e.stderr, "export current to change %d: follow the changes after it with "+
+				"shopsync changes tail --after %d, or GET /changes?after=%d\n", seq, seq, seq)
 			return nil
 		},
 	}

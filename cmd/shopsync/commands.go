@@ -77,6 +77,11 @@ func (e *env) runSync(ctx context.Context, cfg Config, logger *slog.Logger, show
 	}
 	defer db.Close()
 	warnPermissions(db, logger)
+	aud, err := newAudience(cfg, db)
+	if err != nil {
+		return usageError{err}
+	}
+	wireFeed(db, aud, logger) // the import's changes are events: segment events with them
 	client, err := shopify.NewClient(cfg.shopifyConfig(), logger)
 	if err != nil {
 		return usageError{err}
@@ -225,16 +230,28 @@ func printKeys(w interface{ Write([]byte) (int, error) }, prefix string, rv refl
 			printKeys(w, key, v)
 			continue
 		}
-		val := fmt.Sprint(v.Interface())
-		switch s := v.Interface().(type) {
-		case []string:
-			val = "[" + strings.Join(s, ", ") + "]"
-		case []mapping.FieldConfig:
-			names := make([]string, len(s))
-			for i, f := range s {
+		if fields, ok := v.Interface().([]mapping.FieldConfig); ok {
+			// mapping.fields: the fields' names, one line.
+			names := make([]string, len(fields))
+			for i, f := range fields {
 				names[i] = cmp.Or(f.Name, f.Source)
 			}
-			val = "[" + strings.Join(names, ", ") + "]"
+			fmt.Fprintf(w, "%s = [%s]\n", key, strings.Join(names, ", "))
+			continue
+		}
+		if v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct {
+			// outbound.endpoints: each endpoint's keys.
+			if v.Len() == 0 {
+				fmt.Fprintf(w, "%s = []\n", key)
+			}
+			for j := range v.Len() {
+				printKeys(w, fmt.Sprintf("%s[%d]", key, j), v.Index(j))
+			}
+			continue
+		}
+		val := fmt.Sprint(v.Interface())
+		if s, ok := v.Interface().([]string); ok {
+			val = "[" + strings.Join(s, ", ") + "]"
 		}
 		fmt.Fprintf(w, "%s = %s\n", key, val)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/shopsync/shopsync/mapping"
+	"github.com/shopsync/shopsync/outbound"
 	"github.com/shopsync/shopsync/shopify"
 	ssync "github.com/shopsync/shopsync/sync"
 )
@@ -34,6 +35,7 @@ type Config struct {
 	Log       LogConfig       `mapstructure:"log"`
 	Mapping   mapping.Config  `mapstructure:"mapping"`
 	Marketing MarketingConfig `mapstructure:"marketing"`
+	Outbound  OutboundConfig  `mapstructure:"outbound"`
 }
 
 // MarketingConfig says who may receive marketing (package marketing).
@@ -102,6 +104,21 @@ type LogConfig struct {
 	Format string `mapstructure:"format"`
 }
 
+// OutboundConfig configures the change feed's retention and the outbound
+// webhooks (outbound.go).
+type OutboundConfig struct {
+	Retention  time.Duration    `mapstructure:"retention"`   // how long the change feed keeps events
+	BatchSize  int              `mapstructure:"batch_size"`  // events a delivery at most
+	Timeout    time.Duration    `mapstructure:"timeout"`     // per delivery attempt
+	RetryMin   time.Duration    `mapstructure:"retry_min"`   // the first wait after a failed attempt
+	RetryMax   time.Duration    `mapstructure:"retry_max"`   // the longest
+	PauseAfter time.Duration    `mapstructure:"pause_after"` // failing this long pauses the endpoint
+	Endpoints  []EndpointConfig `mapstructure:"endpoints"`
+	// EndpointsFile names a file holding the endpoints as a JSON list,
+	// secrets included (SHOPSYNC_OUTBOUND_ENDPOINTS_FILE).
+	EndpointsFile string `mapstructure:"endpoints_file"`
+}
+
 // DefaultConfig returns the configuration used for every key not set.
 func DefaultConfig() Config {
 	return Config{
@@ -113,12 +130,16 @@ func DefaultConfig() Config {
 		Log: LogConfig{Level: "info", Format: "text"},
 		Mapping: mapping.Config{Attributes: []string{},
 			ProjectionConfig: mapping.ProjectionConfig{Fields: []mapping.FieldConfig{}}},
+		Outbound: OutboundConfig{Retention: 30 * 24 * time.Hour, BatchSize: outbound.DefaultBatchSize,
+			Timeout: outbound.DefaultTimeout, RetryMin: outbound.DefaultRetryMin, RetryMax: outbound.DefaultRetryMax,
+			PauseAfter: outbound.DefaultPauseAfter, Endpoints: []EndpointConfig{}},
 	}
 }
 
 // secretKeys are the keys never printed, and which also accept a
 // <key>_file variant naming a file that holds the secret.
-var secretKeys = []string{"shopify.access_token", "shopify.client_secret", "shopify.webhook_secrets", "http.sync_token"}
+var secretKeys = []string{"shopify.access_token", "shopify.client_secret", "shopify.webhook_secrets", "http.sync_token",
+	"outbound.endpoints"}
 
 // LoadConfig reads the configuration: defaults, then the file (if any),
 // then SHOPSYNC_* environment variables from env, then <secret>_file files.
@@ -155,8 +176,11 @@ func LoadConfig(file string, env func(string) string) (Config, error) {
 	}
 	var cfg Config
 	if err := v.UnmarshalExact(&cfg, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
-		durationHook, mapstructure.StringToSliceHookFunc(",")))); err != nil {
+		durationHook, endpointsHook, mapstructure.StringToSliceHookFunc(",")))); err != nil {
 		return Config{}, fmt.Errorf("config: %w (compare with config.example.yaml)", describeDecodeError(err))
+	}
+	if err := cfg.Outbound.readSecretFiles(); err != nil {
+		return Config{}, err
 	}
 	cfg.Shopify.WebhookSecrets = splitList(cfg.Shopify.WebhookSecrets)
 	cfg.Mapping.Attributes = splitList(cfg.Mapping.Attributes)
@@ -219,6 +243,11 @@ func describeDecodeError(err error) error {
 		var bad *durationError
 		if errors.As(de.Unwrap(), &bad) {
 			durations = append(durations, fmt.Errorf("%s: %w", de.Name(), bad))
+			return
+		}
+		var eps *endpointsError
+		if errors.As(de.Unwrap(), &eps) {
+			durations = append(durations, fmt.Errorf("%s: %w", de.Name(), eps))
 			return
 		}
 		if rest, ok := strings.CutPrefix(de.Unwrap().Error(), "has invalid keys: "); ok {
@@ -372,6 +401,7 @@ func (c *Config) validateLocal() error {
 	if err := c.Mapping.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.Outbound.validate()...)
 	return errors.Join(errs...)
 }
 
@@ -436,6 +466,7 @@ func (c Config) redacted() Config {
 		secrets[i] = "<redacted>"
 	}
 	c.Shopify.WebhookSecrets = secrets
+	c.Outbound.Endpoints = c.Outbound.redactedEndpoints()
 	return c
 }
 

@@ -96,6 +96,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return usageError{err}
 	}
+	wireFeed(db, aud, logger)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -109,6 +110,15 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		return err
 	} else if ok {
 		runMetrics.SetLastSuccess(t)
+	}
+	feedMetrics(reg, db)
+	deliverer, err := newDeliverer(ctx, cfg, db, aud, reg, logger)
+	if err != nil {
+		return err
+	}
+	var outboundAPI server.Outbound
+	if deliverer != nil {
+		outboundAPI = deliverer
 	}
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
@@ -176,6 +186,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 			_, err := aud.Export(ctx, w, audience.ExportRequest{Format: format})
 			return err
 		},
+		Outbound: outboundAPI,
 		Audience: aud,
 	})
 	d.db, d.sched, d.syncer, d.committer, d.ensure, d.ln, d.stopBG = db, sched, syncer, committer, ensure, ln, stopBG
@@ -184,6 +195,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	d.srv.RegisterOnShutdown(api.StopLongPolls) // Shutdown would wait for every long poll of GET /changes
 	d.served = make(chan struct{})
 	go func() {
 		d.serveErr = d.srv.Serve(ln)
@@ -201,6 +213,10 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	})
 	d.workers.Go(ensure)
 	d.workers.Go(func() { countCustomers(bg, client, db, logger) })
+	d.workers.Go(func() { pruneFeed(bg, db, cfg.Outbound.Retention, logger) })
+	if deliverer != nil {
+		d.workers.Go(func() { deliverer.Run(bg) })
+	}
 	return nil
 }
 
@@ -229,11 +245,13 @@ func (d *Daemon) Done() <-chan struct{} { return d.served }
 
 // Close shuts the daemon down, in this order: the HTTP server stops
 // taking requests and answers those in flight (webhooks are committed
-// first), for up to shutdownTimeout or until ctx ends; the schedule
-// stops; background work is cancelled, so that the running import stops
-// at its next request with its checkpoint kept, and waited for with the
-// workers; the committer applies what it was handed; the store closes
-// last. It returns the HTTP server's failure, if any, or the store's.
+// first; long polls of GET /changes answer at once), for up to
+// shutdownTimeout or until ctx ends; the schedule stops; background work
+// is cancelled, so that the running import stops at its next request with
+// its checkpoint kept, and an outbound delivery in flight is cut short,
+// unacknowledged (its endpoint receives it again after a restart), and
+// waited for with the workers; the committer applies what it was handed;
+// the store closes last. It returns the HTTP server's failure, if any, or the store's.
 // Close may be called more than once; it does nothing after a Run that
 // failed.
 func (d *Daemon) Close(ctx context.Context) error {

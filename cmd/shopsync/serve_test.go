@@ -101,11 +101,13 @@ func startDaemon(t *testing.T, vars map[string]string) *daemon {
 	return d
 }
 
-// startProcess starts the real binary's serve and waits until it listens,
-// reading its address from the line it prints.
-func startProcess(t *testing.T, env map[string]string) *daemon {
+// startProcess starts the real binary's serve, with flags (such as
+// --config FILE), and waits until it listens, reading its address from
+// the line it prints.
+func startProcess(t *testing.T, env map[string]string, flags ...string) *daemon {
 	t.Helper()
-	d := &daemon{t: t, logBuf: &logBuffer{}, cmd: command(binary(t), env, "serve"), exited: make(chan error, 1)}
+	d := &daemon{t: t, logBuf: &logBuffer{}, cmd: command(binary(t), env, append([]string{"serve"}, flags...)...),
+		exited: make(chan error, 1)}
 	stdout, err := d.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

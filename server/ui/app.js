@@ -255,6 +255,7 @@
     renderCaught(o.last_catch);
     renderWebhooks(o.webhooks || {});
     renderRejected(o.webhooks || {});
+    renderOutbound(Array.isArray(o.outbound) ? o.outbound : [], o.changes || {});
     renderSyncCard(o.last_import, !!o.running && !!o.last_import && o.last_import.state === "running");
     show($("check-box"), !!o.can_check);
     show($("downloads"), true);
@@ -524,6 +525,61 @@
     }
     setText("subscriptions", text);
     $("subscriptions").className = `small${s.state === "missing" ? " error" : ""}`;
+  }
+
+  // ---------- outbound webhooks ----------
+  const OUTBOUND_STATES = {
+    idle: ["ok", "up to date"], delivering: ["ok", "delivering"], starting: ["none", "starting"],
+    retrying: ["warn", "retrying"], paused: ["fail", "paused"],
+  };
+
+  function renderOutbound(eps, feed) {
+    show($("outbound"), eps.length > 0);
+    const tbody = $("outbound-endpoints").tBodies[0];
+    tbody.replaceChildren();
+    const paused = $("outbound-paused");
+    paused.replaceChildren();
+    for (const e of eps) {
+      const tr = el("tr");
+      const th = el("th"); th.scope = "row";
+      th.append(el("span", e.name), el("br"), el("span", e.url || "", "muted small"));
+      tr.append(th);
+      const [state, words] = OUTBOUND_STATES[e.state] || ["none", e.state];
+      const st = cell("td", "", "State");
+      const b = el("span");
+      badge(b, state, words);
+      st.append(b);
+      if (e.state === "retrying" && e.last_error) {
+        st.append(el("span", ` ${e.last_error}; ${plural(e.attempts || 0, "attempt", "attempts")}`, "small"));
+      }
+      tr.append(st);
+      tr.append(cell("td", num(e.behind), "Waiting", "num"));
+      tr.append(cell("td", num(e.delivered), "Delivered", "num"));
+      tr.append(cell("td", e.last_success_at ? when(e.last_success_at) : "Never", "Last delivery"));
+      tbody.append(tr);
+      if (e.state === "paused") {
+        const li = el("li");
+        li.append(el("strong", `${e.name} is paused${e.paused_at ? ` since ${date(e.paused_at)}` : ""}: `));
+        li.append(el("span", `${e.pause_reason || "deliveries stopped"}. `));
+        li.append(el("span", e.fix || ""));
+        const btn = el("button", "Resume now", "outline");
+        btn.type = "button";
+        btn.addEventListener("click", async () => {
+          btn.disabled = true;
+          try {
+            await api(`/outbound/${encodeURIComponent(e.name)}/resume`, { method: "POST" });
+          } catch (err) {
+            if (!(err instanceof AuthError)) notice(`Could not resume ${e.name}: ${err.message}.`);
+          }
+          quiet(refreshOverview());
+        });
+        li.append(" ", btn);
+        paused.append(li);
+      }
+    }
+    show($("outbound-warning"), paused.children.length > 0);
+    setText("outbound-feed", eps.length > 0 && typeof feed.last === "number"
+      ? `The change feed is at change ${num(feed.last)}; it keeps changes from ${num(feed.oldest)} on (GET /changes).` : "");
   }
 
   // ---------- runs ----------
