@@ -272,6 +272,22 @@ func TestBuiltins(t *testing.T) {
 	if len(names) != len(want) {
 		t.Errorf("got built-ins %v, want %d", names, len(want))
 	}
+	// Segments of the merchant's own read an index when it holds all they
+	// read: total spent is there, with the order count.
+	for src, want := range map[string]string{
+		`total_spent >= 100 and orders_count >= 3`:                           "contacts_email_consent_orders",
+		`email_marketing_consent = "subscribed" and total_spent in (1, 2.5)`: "contacts_email_consent_orders",
+		`total_spent >= 100 and sms_marketing_consent = "subscribed"`:        "",
+		`total_spent >= 100 and first_name = "Ann"`:                          "",
+	} {
+		s, err := c.Parse(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Index(); got != want {
+			t.Errorf("%s: index %q, want %q", src, got, want)
+		}
+	}
 }
 
 // TestSQLHasNoSegmentText: values travel as arguments, never in the SQL.

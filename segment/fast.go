@@ -160,7 +160,11 @@ func (b *sqlBuilder) decimalSQL(col, op string, vs []string) {
 				b.WriteString(" OR ")
 			}
 			b.WriteString(sqlfunc.DecCmp + "(")
-			b.read(x)
+			if x == "v" {
+				b.WriteString(x) // the subquery's name for col, read below
+			} else {
+				b.read(x)
+			}
 			b.WriteString(", ")
 			b.arg(v)
 			if op == "in" {

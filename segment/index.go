@@ -21,11 +21,11 @@ type storeIndex struct {
 	exprs []string
 }
 
-// storeIndexes are the store's indexes for segments, the smallest first:
-// a segment that reads no field (true) is counted from it.
+// storeIndexes are the store's indexes for segments. A segment that reads
+// no field (true) is counted from the first.
 var storeIndexes = []storeIndex{
 	{"contacts_email_consent_orders", []string{
-		lower(attrColumn("email_marketing_consent")), attrColumn("orders_count")}},
+		lower(attrColumn("email_marketing_consent")), attrColumn("orders_count"), attrColumn("total_spent")}},
 	{"contacts_sms_consent_created", []string{
 		lower(attrColumn("sms_marketing_consent")), "shopify_created_at"}},
 }

@@ -20,8 +20,8 @@ import (
 // decoding each contact's attributes JSON, a few hundred nanoseconds a row
 // on one core.
 
-// allIndex is the index that counts every active contact: the smallest of
-// migration 0014's.
+// allIndex is the index that counts every active contact: the first of
+// migration 0014's (segment/index.go).
 const allIndex = "contacts_email_consent_orders"
 
 // countParts is how many parts each scanning connection reads, in turn,
