@@ -166,6 +166,13 @@ func BenchmarkSegmentCount(b *testing.B) {
 		struct{ name, query string }{"filter/name_contains", `first_name contains "an" or last_name contains "an"`},
 		struct{ name, query string }{"filter/combined", `email_marketing_consent = "subscribed" and (orders_count >= 3 or total_spent >= 300) and not has tag "wholesale" and created_at > now - 365d`},
 		struct{ name, query string }{"filter/country", `default_address_country_code in ("FR", "DE", "JP")`},
+		// The slow paths: text that is not ASCII folds case in Go, a tag
+		// that is not ASCII reads the tags with json_each, a decimal of
+		// more than 15 digits compares with dec_cmp.
+		struct{ name, query string }{"filter/name_accented", `first_name = "léon" or last_name contains "ü"`},
+		struct{ name, query string }{"filter/tag_not_ascii", `has tag "常連"`},
+		struct{ name, query string }{"filter/spent_long_decimal", `total_spent > 100.0000000000000001 and first_name starts_with "a"`},
+		struct{ name, query string }{"filter/note_and_city", `note contains "gift" or default_address_city = "Ottawa"`},
 	)
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {

@@ -418,19 +418,22 @@ type matchCond struct {
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 func (c *matchCond) sql(b *sqlBuilder) {
-	pat := likeEscaper.Replace(c.s)
-	switch c.op {
-	case "contains":
-		pat = "%" + pat + "%"
-	case "starts_with":
-		pat += "%"
-	case "ends_with":
-		pat = "%" + pat
+	pattern := func(s string) string {
+		pat := likeEscaper.Replace(s)
+		switch c.op {
+		case "contains":
+			pat = "%" + pat + "%"
+		case "starts_with":
+			pat += "%"
+		case "ends_with":
+			pat = "%" + pat
+		}
+		return pat
 	}
 	if c.neg {
 		b.WriteString("NOT coalesce(")
 	}
-	b.textLike(c.f.text(), c.s, pat)
+	b.textLike(c.f.text(), c.s, pattern)
 	if c.neg {
 		b.WriteString(", 0)")
 	}

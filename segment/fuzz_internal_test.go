@@ -58,7 +58,9 @@ func blank(src string) (string, bool) {
 		last = end
 	}
 	b.WriteString(src[last:])
-	return b.String(), true
+	// A byte that is not UTF-8 becomes U+FFFD, three bytes: the blanked
+	// text may be too long to parse.
+	return b.String(), b.Len() <= MaxLen
 }
 
 // blankText is another text of the same shape as s, once lower-cased.
@@ -75,6 +77,10 @@ func blankText(s string) string {
 			return r
 		case r < ' ' || r == 0x7f:
 			return 1
+		case r == utf8.RuneError:
+			return r // not in a prefilter (text.go)
+		case r >= utf8.RuneSelf && len(lowerPre(r)) == 1:
+			return '中' // a rune without case (variants)
 		case r >= utf8.RuneSelf:
 			return 'é'
 		}

@@ -24,7 +24,8 @@ import (
 // sign, and stored text that is no decimal.
 var (
 	poolText = []string{"subscribed", "SUBSCRIBED", "not_subscribed", "Léon", "LÉON", "élodie", "ÉLODIE", "a%b", "a_b", "x", "", "vip", "VIP", "Straße", "o'hara", `back\slash`,
-		"SUBSCR\u0130BED", "subscr\u0130bed", "\u212a", "k", "K", "\u212aelvin", "kelvin", "\u0131", "I", "\u017f", "s", "\u212b", "å", "a\tb", "\x7f", "12", "1.5", "-3", "inf", "Kim", "kİm"}
+		"SUBSCR\u0130BED", "subscr\u0130bed", "\u212a", "k", "K", "\u212aelvin", "kelvin", "\u0131", "I", "\u017f", "s", "\u212b", "å", "a\tb", "\x7f", "12", "1.5", "-3", "inf", "Kim", "kİm",
+		"\u01c4emal", "\u01c5emal", "\u01c6emal", "ΣΊΣΥΦΟΣ", "σίσυφος", "\ufffd", "a\xffb"}
 	poolTags       = []string{"VIP", "vip", "Léon", "wholesale", "10%_club", "b2b", "V\u0130P", "v\u0131p", "\u212aey", "key", `a"b`, `a\b`, ",", " , ", "", "<b>&", "a\u2028b", "tab\tx", "12"}
 	poolDec        = []string{"0", "0.00", "99.995", "100", "100.00", "100.000000000000001", "-1", "1000.01", "12345678901234567890.5", "-0", "-0.00", "999999999999999", "1000000000000000", "0.00000000000001", "123456789012345.6", "0.1", "0.30", "99999999999999.9"}
 	poolDecStored  = append(slices.Clone(poolDec), "5.", ".5", "+1.50", "abc", "1e3", "", "1.2.3", ".", "-", "12a")

@@ -3,6 +3,7 @@ package segment
 import (
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/shopsync/shopsync/sqlfunc"
@@ -67,38 +68,49 @@ func isASCII(s string) bool {
 }
 
 // variants returns every text whose SQLite lower() Go lower-cases to one
-// of lits (each in Go's lower case): each lit with its i and k also
-// written İ and K. false when a lit is not ASCII or there would be more
-// than maxVariants.
+// of lits (each in Go's lower case), so that "Go's lower case of x is one
+// of lits" is "lower(x) IN (variants)", and "contains lit" is a LIKE of
+// each variant, without casefold. Rune by rune, lower() leaves what is
+// not ASCII as it is: each ASCII rune of a lit stands for itself (i and k
+// also for İ and K), each other rune r for any rune Go lower-cases to r
+// (lowerPre). A rune of a case (lowerPre gives more than r) always stands
+// for maxPre texts, the first repeated, so that the SQL's form does not
+// depend on which letters the lit has. false when a lit has U+FFFD (Go's
+// lower case also makes it of bytes that are not UTF-8) or there would be
+// more than maxVariants.
 func variants(lits []string) ([]string, bool) {
 	var out []string
 	for _, lit := range lits {
-		if !isASCII(lit) {
-			return nil, false
-		}
 		vs := []string{""}
-		for i := 0; i < len(lit); i++ {
-			c := lit[i]
-			pre, ok := asciiPre[c]
-			if !ok {
-				for j := range vs {
-					vs[j] += string(c)
+		for _, r := range lit {
+			alts := []rune{r}
+			switch {
+			case r == utf8.RuneError:
+				return nil, false
+			case r < utf8.RuneSelf:
+				if pre, ok := asciiPre[byte(r)]; ok {
+					alts = append(alts, pre)
 				}
-				continue
+			default:
+				if pre := lowerPre(r); len(pre) > 1 {
+					alts = make([]rune, maxPre)
+					for k := range alts {
+						alts[k] = pre[min(k, len(pre)-1)]
+					}
+				}
 			}
-			if len(out)+2*len(vs) > maxVariants {
+			if len(out)+len(alts)*len(vs) > maxVariants {
 				return nil, false
 			}
-			n := len(vs)
-			for j := range n {
-				vs = append(vs, vs[j]+string(pre))
-				vs[j] += string(c)
+			next := make([]string, 0, len(alts)*len(vs))
+			for _, v := range vs {
+				for _, c := range alts {
+					next = append(next, v+string(c))
+				}
 			}
+			vs = next
 		}
 		out = append(out, vs...)
-		if len(out) > maxVariants {
-			return nil, false
-		}
 	}
 	return out, true
 }
@@ -168,6 +180,67 @@ func (b *sqlBuilder) fullFold(t text) {
 	b.WriteByte(')')
 }
 
+// A literal that is not ASCII needs casefold, a call into Go for every
+// row (about a microsecond), unless the row is ruled out first by
+// SQLite's own instr(). A rune r of the literal other than ASCII can only
+// come from a rune of x that Go lower-cases to r, and lower() leaves such
+// a rune as it is: so lower(x) holds one of r's preimages (lowerPre;
+// TestLowerPreimages checks every rune), or x cannot match. The test
+// holds for =, in, contains, starts_with and ends_with, which find the
+// literal whole in Go's lower case of x; an order needs every row.
+
+// lowerPre returns the runes that Go lower-cases to r, r itself first: r
+// is in Go's lower case and not ASCII. There are at most maxPre.
+func lowerPre(r rune) []rune {
+	out := []rune{r}
+	for c := unicode.SimpleFold(r); c != r; c = unicode.SimpleFold(c) {
+		if unicode.ToLower(c) == r {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// maxPre is the most runes Go lower-cases to one rune (θ: θ, Θ and ϴ).
+const maxPre = 3
+
+// prefilter opens "(lower(x) may match one of lits AND …" when every lit
+// has a rune that is not ASCII, and reports whether it did; close with
+// b.WriteByte(')'). It tests each lit's first such rune, always as
+// maxPre arguments (the first repeated), so that the SQL depends on the
+// segment's form, not its text. Not U+FFFD, which Go's lower case also
+// makes of bytes that are not UTF-8.
+func (b *sqlBuilder) prefilter(t text, lits []string) bool {
+	firsts := make([]rune, 0, len(lits))
+	for _, lit := range lits {
+		i := strings.IndexFunc(lit, func(r rune) bool { return r >= utf8.RuneSelf && r != utf8.RuneError })
+		if i < 0 {
+			return false // this lit can match any row
+		}
+		r, _ := utf8.DecodeRuneInString(lit[i:])
+		firsts = append(firsts, r)
+	}
+	b.WriteString("((")
+	for i, r := range firsts {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		pre := lowerPre(r)
+		for k := range maxPre {
+			if k > 0 {
+				b.WriteString(" OR ")
+			}
+			b.WriteString("instr(")
+			b.read(t.lowered())
+			b.WriteString(", ")
+			b.arg(string(pre[min(k, len(pre)-1)]))
+			b.WriteString(") > 0")
+		}
+	}
+	b.WriteString(") AND ")
+	return true
+}
+
 // textIn writes "t's lower case is one of lits" (lits in Go's lower case).
 func (b *sqlBuilder) textIn(t text, lits []string) {
 	closing := b.guard(t, false, lits...)
@@ -179,6 +252,9 @@ func (b *sqlBuilder) textIn(t text, lits []string) {
 	case ok:
 		b.read(t.lowered())
 	default:
+		if b.prefilter(t, lits) {
+			defer b.WriteByte(')')
+		}
 		b.fullFold(t)
 		vs = lits
 	}
@@ -211,10 +287,12 @@ func (b *sqlBuilder) textCmp(t text, op, lit string) {
 	}
 }
 
-// textLike writes "t's lower case LIKE pat", pat escaped with \ and made
-// of lit, in Go's lower case, and %.
-func (b *sqlBuilder) textLike(t text, lit, pat string) {
+// textLike writes "t's lower case LIKE pattern(lit)", lit in Go's lower
+// case, pattern making it a LIKE pattern escaped with \.
+func (b *sqlBuilder) textLike(t text, lit string, pattern func(string) string) {
 	closing := b.guard(t, false, lit)
+	pat := pattern(lit)
+	vs, ok := variants([]string{lit})
 	switch {
 	case t.folded:
 		b.read(t.expr)
@@ -248,7 +326,22 @@ func (b *sqlBuilder) textLike(t text, lit, pat string) {
 			b.likeArg(pat)
 			b.WriteByte(')')
 		}
+	case ok:
+		// SQLite's LIKE ignores the case of ASCII letters only, and lower()
+		// has lowered them: a variant's other runes match as they are.
+		b.WriteByte('(')
+		for i, v := range vs {
+			if i > 0 {
+				b.WriteString(" OR ")
+			}
+			b.read(t.lowered())
+			b.likeArg(pattern(v))
+		}
+		b.WriteByte(')')
 	default:
+		if b.prefilter(t, []string{lit}) {
+			defer b.WriteByte(')')
+		}
 		b.fullFold(t)
 		b.likeArg(pat)
 	}

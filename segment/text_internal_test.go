@@ -48,7 +48,11 @@ func TestVariants(t *testing.T) {
 			"k\u0130\u212ai", "\u212a\u0130\u212ai", "kik\u0130", "\u212aik\u0130", "k\u0130k\u0130", "\u212a\u0130k\u0130",
 			"ki\u212a\u0130", "\u212ai\u212a\u0130", "k\u0130\u212a\u0130", "\u212a\u0130\u212a\u0130"}, true},
 		{[]string{"", "a"}, []string{"", "a"}, true},
-		{[]string{"léon"}, nil, false},
+		{[]string{"léon"}, []string{"léon", "lÉon", "lÉon"}, true},
+		{[]string{"θ"}, []string{"θ", "Θ", "ϴ"}, true},
+		{[]string{"中村"}, []string{"中村"}, true},
+		{[]string{"a\ufffd"}, nil, false},
+		{[]string{"éééé"}, nil, false},    // 81
 		{[]string{"iiiiii"}, nil, true},   // 64
 		{[]string{"iiiiiii"}, nil, false}, // 128
 		{[]string{"iiiii", "kkkkk"}, nil, true},
@@ -110,5 +114,30 @@ func TestFastDecimal(t *testing.T) {
 		if ok != tt.ok || got != tt.want || (ok && got == 0 && 1/got < 0) {
 			t.Errorf("fastDecimal(%q) = %v, %v; want %v, %v", tt.s, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+// TestLowerPreimages: every rune that Go lower-cases to a rune other than
+// ASCII is among lowerPre of that rune, which is in Go's lower case: the
+// prefilter of a literal that is not ASCII rules out no row that could
+// match.
+func TestLowerPreimages(t *testing.T) {
+	for c := rune(0); c <= unicode.MaxRune; c++ {
+		if !utf8.ValidRune(c) {
+			continue
+		}
+		r := unicode.ToLower(c)
+		if r < utf8.RuneSelf || r == utf8.RuneError {
+			continue
+		}
+		if unicode.ToLower(r) != r {
+			t.Fatalf("%U lower-cases to %U, which lower-cases to %U", c, r, unicode.ToLower(r))
+		}
+		if pre := lowerPre(r); !slices.Contains(pre, c) || len(pre) > maxPre {
+			t.Fatalf("%U lower-cases to %U, not in lowerPre(%U) = %U", c, r, r, lowerPre(r))
+		}
+	}
+	if got := lowerPre('é'); !slices.Equal(got, []rune{'é', 'É'}) {
+		t.Errorf("lowerPre(é) = %q", got)
 	}
 }
