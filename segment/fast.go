@@ -178,7 +178,7 @@ func (b *sqlBuilder) decimalSQL(col, op string, vs []string) {
 		}
 	}
 	if !fast {
-		exact(col)
+		b.longDecimalSQL(col, op, vs, exact)
 		return
 	}
 	b.WriteString("(SELECT CASE WHEN " + decFastSQL + " THEN CAST(v AS REAL)")
@@ -193,6 +193,46 @@ func (b *sqlBuilder) decimalSQL(col, op string, vs []string) {
 		b.WriteByte(')')
 	} else {
 		b.WriteString(" " + op + " ")
+		b.arg(fs[0])
+	}
+	b.WriteString(" ELSE ")
+	exact("v")
+	b.WriteString(" END FROM (SELECT ")
+	b.read(col)
+	b.WriteString(" AS v))")
+}
+
+// longDecimalSQL writes col compared with vs when some literal has more
+// than 15 significant digits: a stored value on the fast path is compared
+// by its double when that double differs from every literal's, and by
+// dec_cmp otherwise. Rounding to nearest never inverts an order, so
+// double(v) < double(lit) means v < lit, and double(v) > double(lit)
+// means v > lit; only a tie needs the exact comparison. A literal beyond
+// the doubles' range (more than 300 digits before the point) leaves
+// every row to dec_cmp.
+func (b *sqlBuilder) longDecimalSQL(col, op string, vs []string, exact func(string)) {
+	fs := make([]float64, len(vs))
+	for i, v := range vs {
+		intg, _, _ := strings.Cut(strings.TrimLeft(v, "+-"), ".")
+		f, err := strconv.ParseFloat(v, 64)
+		if len(strings.TrimLeft(intg, "0")) > 300 || err != nil {
+			exact(col)
+			return
+		}
+		fs[i] = f
+	}
+	b.WriteString("(SELECT CASE WHEN " + decFastSQL + " AND CAST(v AS REAL) NOT IN (")
+	for i, f := range fs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.arg(f)
+	}
+	b.WriteString(") THEN ")
+	if op == "in" {
+		b.WriteString("0")
+	} else {
+		b.WriteString("CAST(v AS REAL) " + op + " ")
 		b.arg(fs[0])
 	}
 	b.WriteString(" ELSE ")
