@@ -243,7 +243,10 @@ func (b *sqlBuilder) prefilter(t text, lits []string) bool {
 
 // textIn writes "t's lower case is one of lits" (lits in Go's lower case).
 func (b *sqlBuilder) textIn(t text, lits []string) {
-	closing := b.guard(t, false, lits...)
+	closing := 0
+	if b.guard(t, false, lits...) {
+		closing++
+	}
 	vs, ok := variants(lits)
 	switch {
 	case t.folded:
@@ -253,7 +256,7 @@ func (b *sqlBuilder) textIn(t text, lits []string) {
 		b.read(t.lowered())
 	default:
 		if b.prefilter(t, lits) {
-			defer b.WriteByte(')')
+			closing++
 		}
 		b.fullFold(t)
 		vs = lits
@@ -271,9 +274,7 @@ func (b *sqlBuilder) textIn(t text, lits []string) {
 		}
 		b.WriteByte(')')
 	}
-	if closing {
-		b.WriteByte(')')
-	}
+	b.WriteString(strings.Repeat(")", closing))
 }
 
 // textCmp writes "t's lower case op lit", op an order.
@@ -290,7 +291,10 @@ func (b *sqlBuilder) textCmp(t text, op, lit string) {
 // textLike writes "t's lower case LIKE pattern(lit)", lit in Go's lower
 // case, pattern making it a LIKE pattern escaped with \.
 func (b *sqlBuilder) textLike(t text, lit string, pattern func(string) string) {
-	closing := b.guard(t, false, lit)
+	closing := 0
+	if b.guard(t, false, lit) {
+		closing++
+	}
 	pat := pattern(lit)
 	vs, ok := variants([]string{lit})
 	switch {
@@ -340,14 +344,12 @@ func (b *sqlBuilder) textLike(t text, lit string, pattern func(string) string) {
 		b.WriteByte(')')
 	default:
 		if b.prefilter(t, []string{lit}) {
-			defer b.WriteByte(')')
+			closing++
 		}
 		b.fullFold(t)
 		b.likeArg(pat)
 	}
-	if closing {
-		b.WriteByte(')')
-	}
+	b.WriteString(strings.Repeat(")", closing))
 }
 
 func (b *sqlBuilder) likeArg(pat string) {
